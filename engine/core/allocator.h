@@ -1,0 +1,35 @@
+// Memory per device. The CPU allocator hands out 64-byte aligned blocks; the CUDA allocator lives
+// in kernels/cuda and is only linked when CUDA is built.
+#pragma once
+
+#include <cstddef>
+
+#include "engine/core/device.h"
+
+namespace me {
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(size_t nbytes) = 0;
+  virtual void deallocate(void* ptr, size_t nbytes) = 0;
+  // Bytes currently handed out and the high-water mark since start (or the last reset).
+  virtual size_t allocated_bytes() const = 0;
+  virtual size_t peak_bytes() const = 0;
+};
+
+Allocator& allocator_for(Device device);
+
+// Copies nbytes between any two devices (host<->device, device<->device, host<->host).
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
+void zero_bytes(void* dst, Device device, size_t nbytes);
+
+namespace cuda {
+// Implemented in kernels/cuda when built with CUDA; these throw me::Error otherwise.
+Allocator& device_allocator(int index);
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
+void zero_bytes(void* dst, Device device, size_t nbytes);
+int device_count();
+}  // namespace cuda
+
+}  // namespace me

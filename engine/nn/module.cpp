@@ -1,0 +1,45 @@
+// Module parameter bookkeeping and parameter initialisation.
+#include "engine/nn/module.h"
+
+#include "engine/core/philox.h"
+
+namespace me {
+
+std::vector<Parameter*> Module::parameters() {
+  std::vector<Parameter*> out;
+  for (auto& p : params_) out.push_back(&p);
+  for (Module* child : children_) {
+    for (Parameter* p : child->parameters()) out.push_back(p);
+  }
+  return out;
+}
+
+Parameter& Module::add_parameter(const std::string& local_name, Shape shape, ParamInit init,
+                                 bool weight_decay) {
+  Parameter& p = params_.emplace_back();
+  p.name = child_name(local_name);
+  p.shape = std::move(shape);
+  p.init = init;
+  p.weight_decay = weight_decay;
+  return p;
+}
+
+void initialize_parameter(Parameter& param, uint64_t seed) {
+  ME_CHECK(param.value.defined(), "parameter '{}' initialised before binding", param.name);
+  Tensor host = Tensor::empty(param.shape, DType::kF32);
+  float* data = host.data<float>();
+  const int64_t n = param.numel();
+  const uint64_t stream = rng_stream(param.name);
+  for (int64_t i = 0; i < n; ++i) {
+    switch (param.init.kind) {
+      case ParamInit::Kind::kZeros: data[i] = 0.0f; break;
+      case ParamInit::Kind::kOnes: data[i] = 1.0f; break;
+      case ParamInit::Kind::kNormal:
+        data[i] = static_cast<float>(param.init.std * philox_normal(seed, stream, i));
+        break;
+    }
+  }
+  param.value.copy_from(host.to(param.value.device()));
+}
+
+}  // namespace me

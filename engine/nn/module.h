@@ -1,0 +1,59 @@
+// Module: owns parameters (declared with shape and init) and child modules. Forward and backward
+// are explicit per module type; activations go in a MicroBatchContext, never in members.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/nn/context.h"
+#include "engine/nn/parameter.h"
+#include "engine/registry/registry.h"
+
+namespace me {
+
+struct Recipe;
+
+class Module {
+ public:
+  explicit Module(std::string name) : name_(std::move(name)) {}
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // This module's and its children's parameters, in forward order.
+  std::vector<Parameter*> parameters();
+
+ protected:
+  // Declares a parameter named `<module name>.<local_name>`.
+  Parameter& add_parameter(const std::string& local_name, Shape shape, ParamInit init,
+                           bool weight_decay);
+  void add_child(Module& child) { children_.push_back(&child); }
+  // "<this module's name>.<local>" (or just local at the root).
+  std::string child_name(const std::string& local) const {
+    return name_.empty() ? local : name_ + "." + local;
+  }
+
+ private:
+  std::string name_;
+  std::deque<Parameter> params_;  // deque: stable addresses as parameters are added
+  std::vector<Module*> children_;
+};
+
+// A hidden-state layer: (B, T, C) -> (B, T, C). Block slots (attention, mlp, norms) hold these,
+// and the recipe picks each slot's registered type.
+class Layer : public Module {
+ public:
+  using Module::Module;
+  virtual Tensor forward(const Tensor& x, MicroBatchContext& ctx) = 0;
+  // Returns dx and accumulates parameter gradients into their grad views.
+  virtual Tensor backward(const Tensor& dy, MicroBatchContext& ctx) = 0;
+};
+
+// Layers are built from (module name, recipe).
+ME_DECLARE_REGISTRY(LayerRegistry, "layer", Layer, const std::string&, const Recipe&);
+
+}  // namespace me

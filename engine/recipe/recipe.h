@@ -1,0 +1,174 @@
+// The typed, validated recipe: one struct per section, fields named as Megatron-LM's arguments.
+// Values come only from the schema table (engine/recipe/schema.cpp): defaults, types, ranges and
+// docs live there, once; these structs carry no defaults of their own.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace me {
+
+struct ModelConfig {
+  std::string type;  // registered model name, e.g. "gpt"
+  int64_t num_layers;
+  int64_t hidden_size;
+  std::optional<int64_t> ffn_hidden_size;  // None -> 4 * hidden_size (see resolve)
+  int64_t num_attention_heads;
+  std::optional<int64_t> kv_channels;  // None -> hidden_size / num_attention_heads
+  bool group_query_attention;
+  int64_t num_query_groups;
+  int64_t seq_length;
+  int64_t max_position_embeddings;
+  std::string position_embedding_type;  // learned_absolute
+  std::string normalization;            // LayerNorm
+  double layernorm_epsilon;
+  bool untie_embeddings_and_output_weights;
+  bool add_bias_linear;
+  double hidden_dropout;
+  double attention_dropout;
+  double init_method_std;
+  std::optional<double> embedding_init_method_std;
+  int64_t make_vocab_size_divisible_by;
+  std::optional<int64_t> padded_vocab_size;
+};
+
+struct ParallelConfig {
+  int64_t tensor_model_parallel_size;
+  int64_t pipeline_model_parallel_size;
+  int64_t context_parallel_size;
+  bool sequence_parallel;
+  bool use_distributed_optimizer;
+};
+
+struct DataConfig {
+  std::vector<std::string> data_path;  // "prefix", "w1 p1 w2 p2" or "p1 p2"
+  std::string split;                   // "969, 30, 1"
+  std::optional<std::string> data_cache_path;
+  bool mock_data;
+  bool eod_mask_loss;
+  bool reset_position_ids;
+};
+
+struct TokenizerConfig {
+  std::optional<std::string> tokenizer_type;  // None -> the one recorded in the dataset file
+  std::optional<std::string> vocab_file;
+  std::optional<std::string> merge_file;
+  std::optional<std::string> tokenizer_model;
+  std::optional<int64_t> vocab_size;
+};
+
+struct TrainConfig {
+  std::string device;  // cpu or cuda
+  int64_t micro_batch_size;
+  std::optional<int64_t> global_batch_size;  // None -> micro_batch_size * data_parallel_size
+  std::optional<int64_t> train_iters;
+  std::optional<int64_t> eval_interval;
+  int64_t eval_iters;
+  int64_t seed;
+  std::optional<int64_t> exit_interval;
+  std::optional<double> exit_duration_in_mins;
+  bool exit_signal_handler;
+  bool deterministic_mode;
+  bool calculate_per_token_loss;
+};
+
+struct OptimizerConfig {
+  std::string optimizer;  // adam or sgd
+  double lr;
+  double min_lr;
+  double weight_decay;
+  std::optional<double> start_weight_decay;
+  std::optional<double> end_weight_decay;
+  std::string weight_decay_incr_style;
+  double clip_grad;
+  double adam_beta1;
+  double adam_beta2;
+  double adam_eps;
+  double sgd_momentum;
+};
+
+struct SchedulerConfig {
+  std::string lr_decay_style;  // constant, linear, cosine, inverse-square-root, WSD
+  std::optional<int64_t> lr_decay_iters;
+  int64_t lr_warmup_iters;
+  std::optional<double> lr_warmup_fraction;
+  double lr_warmup_init;
+  std::string lr_wsd_decay_style;
+  std::optional<int64_t> lr_wsd_decay_iters;
+};
+
+struct MixedPrecisionConfig {
+  bool bf16;
+  bool fp16;
+  std::optional<double> loss_scale;
+  double initial_loss_scale;
+  double min_loss_scale;
+  double loss_scale_window;
+  int64_t hysteresis;
+};
+
+struct CheckpointConfig {
+  std::optional<std::string> save;
+  std::optional<std::string> load;
+  std::optional<int64_t> save_interval;
+  bool no_save_optim;
+  bool no_save_rng;
+  bool no_load_optim;
+  bool no_load_rng;
+  bool finetune;
+  bool exit_on_missing_checkpoint;
+};
+
+struct LoggingConfig {
+  int64_t log_interval;
+  std::optional<std::string> metrics_file;
+  bool log_throughput;
+};
+
+// Values derived from the recipe by resolve(); --print-recipe shows them under `derived:`.
+struct DerivedConfig {
+  int64_t world_size;
+  int64_t data_parallel_size;
+  int64_t global_batch_size;
+  int64_t num_microbatches;
+  int64_t ffn_hidden_size;
+  int64_t kv_channels;
+  int64_t num_query_groups;  // == num_attention_heads unless group_query_attention
+};
+
+struct Recipe {
+  ModelConfig model;
+  ParallelConfig parallel;
+  DataConfig data;
+  TokenizerConfig tokenizer;
+  TrainConfig train;
+  OptimizerConfig optimizer;
+  SchedulerConfig scheduler;
+  MixedPrecisionConfig mixed_precision;
+  CheckpointConfig checkpoint;
+  LoggingConfig logging;
+  DerivedConfig derived;
+  std::string source;  // the top recipe file, or "<checkpoint>" / "<string>"
+};
+
+// Loads `path`, follows `base:` chains, applies `--set key=value` overrides (values parsed as
+// YAML), validates everything and resolves derived values. Throws me::ErrorList naming
+// file:line:col and key for every problem found. world_size comes from the launcher (MPI).
+Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides,
+                   int64_t world_size = 1);
+
+// The same from YAML text (a checkpoint's stored recipe); `origin` names it in errors.
+Recipe parse_recipe(const std::string& yaml_text, const std::string& origin,
+                    int64_t world_size = 1);
+
+// The fully resolved recipe (every field, defaults included) as YAML, parseable by parse_recipe.
+std::string recipe_to_yaml(const Recipe& recipe);
+
+// docs/recipes.md: every section and field with type, default, range and doc.
+std::string recipe_schema_markdown();
+
+}  // namespace me

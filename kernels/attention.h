@@ -1,0 +1,33 @@
+// Scaled dot-product attention in the flash-attention contract: forward saves only the per-row
+// log-sum-exp, backward recomputes probabilities. Layout (B, T, H, D); grouped-query ready.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/core/tensor.h"
+
+namespace me {
+
+struct AttentionParams {
+  double scale = 1.0;  // usually 1/sqrt(D)
+  bool causal = true;
+  double dropout_p = 0.0;  // on the probabilities, mask from Philox(seed, stream, index)
+  uint64_t seed = 0;
+  uint64_t stream = 0;
+};
+
+// q: (B, T, Hq, D); k, v: (B, T, Hkv, D) with Hq % Hkv == 0 (head h reads kv head h / (Hq/Hkv));
+// out: (B, T, Hq, D); lse: (B, Hq, T) f32 (f64 for f64 inputs).
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out,
+                       Tensor& lse, const AttentionParams& params);
+// dq, dk, dv are written (not accumulated).
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                        const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
+                        Tensor& dv, const AttentionParams& params);
+
+// Splits a fused QKV projection (B, T, G * (Hq/G + 2) * D), laid out per query group as Megatron
+// does ([q heads of group g | k_g | v_g] for each g), into q (B,T,Hq,D), k and v (B,T,G,D).
+void split_qkv_forward(const Tensor& qkv, Tensor& q, Tensor& k, Tensor& v);
+void split_qkv_backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, Tensor& dqkv);
+
+}  // namespace me

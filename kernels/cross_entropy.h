@@ -1,0 +1,16 @@
+// Softmax cross-entropy over the vocabulary, one loss per row. The loss mask and normalisation
+// enter through dlosses (the gradient of each row's loss), so one kernel serves every reduction.
+#pragma once
+
+#include "engine/core/tensor.h"
+
+namespace me {
+
+// logits: (N, V); targets: (N) i32; losses: (N) = lse - logit[target]; lse: (N) saved.
+void cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor& losses,
+                           Tensor& lse);
+// dlogits (N, V) = (softmax(logits) - onehot(target)) * dlosses[row]; written.
+void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse,
+                            const Tensor& dlosses, Tensor& dlogits);
+
+}  // namespace me

@@ -1,0 +1,17 @@
+// Element-wise and reduction ops: bias, residual add, scale, fill, sum of squares.
+#pragma once
+
+#include "engine/core/tensor.h"
+
+namespace me {
+
+void add_bias(Tensor& y, const Tensor& bias);            // y (N, C) += bias (C), in place
+void bias_backward(const Tensor& dy, Tensor& dbias);     // dbias (C) += sum over rows of dy (N, C)
+void add(const Tensor& a, const Tensor& b, Tensor& out);  // out = a + b (same shape)
+void add_into(Tensor& out, const Tensor& a);              // out += a
+void scale(Tensor& x, double alpha);                      // x *= alpha
+void fill(Tensor& x, double value);
+double sum_of_squares(const Tensor& x);  // accumulated in f64, in a fixed order
+bool all_finite(const Tensor& x);
+
+}  // namespace me

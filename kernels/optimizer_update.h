@@ -1,0 +1,25 @@
+// Optimizer updates over contiguous ranges of the flat fp32 buffers (params, grads, states).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/core/tensor.h"
+
+namespace me {
+
+struct AdamWStep {
+  double lr, beta1, beta2, eps, weight_decay;
+  int64_t step;  // 1-based, for bias correction
+};
+
+// Decoupled AdamW with bias correction (torch.optim.AdamW / Megatron's FusedAdam, adam_w_mode):
+// p -= lr * wd * p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
+                  const AdamWStep& step);
+
+// torch.optim.SGD: g += wd * p; buf = momentum * buf + g (buf = g on the first step); p -= lr * buf.
+void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr,
+                double momentum, double weight_decay, bool first_step);
+
+}  // namespace me
