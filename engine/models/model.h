@@ -2,21 +2,14 @@
 // The trainer only sees this interface, which keeps one loop for every model family.
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
+#include "engine/core/batch.h"
 #include "engine/core/tensor.h"
 #include "engine/nn/module.h"
 
 namespace me {
-
-// A micro-batch as named tensors: "tokens", "labels", "loss_mask", "position_ids" (B, T) for GPT.
-struct Batch {
-  std::map<std::string, Tensor> tensors;
-  const Tensor& at(const std::string& name) const;
-  Batch to(Device device) const;
-};
 
 // Sums over the micro-batch's unmasked tokens; loss = loss_sum / num_tokens.
 struct LossSums {
