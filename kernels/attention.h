@@ -17,16 +17,21 @@ struct AttentionParams {
 };
 
 // q: (B, T, Hq, D); k, v: (B, T, Hkv, D) with Hq % Hkv == 0 (head h reads kv head h / (Hq/Hkv));
-// out: (B, T, Hq, D); lse: (B, Hq, T) f32 (f64 for f64 inputs).
-void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out,
-                       Tensor& lse, const AttentionParams& params);
+// out: (B, T, Hq, D); lse: (B, Hq, T) f32 (f64 for f64 inputs). Self-attention: queries and keys
+// share T. Causal: query i sees keys j <= i. lse is of the scaled scores before dropout. Dropout
+// (as torch's scaled_dot_product_attention): probability (b, h, i, j) is kept iff
+// philox_uniform(seed, stream, ((b * Hq + h) * T + i) * T + j) > float(dropout_p), then scaled by
+// 1/(1-p); backward regenerates the same mask.
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse,
+                       const AttentionParams& params);
 // dq, dk, dv are written (not accumulated).
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
-                        const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
-                        Tensor& dv, const AttentionParams& params);
+                        const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
+                        const AttentionParams& params);
 
 // Splits a fused QKV projection (B, T, G * (Hq/G + 2) * D), laid out per query group as Megatron
 // does ([q heads of group g | k_g | v_g] for each g), into q (B,T,Hq,D), k and v (B,T,G,D).
+// Pure copies, so any dtype; backward writes all of dqkv.
 void split_qkv_forward(const Tensor& qkv, Tensor& q, Tensor& k, Tensor& v);
 void split_qkv_backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, Tensor& dqkv);
 

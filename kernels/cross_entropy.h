@@ -6,7 +6,9 @@
 
 namespace me {
 
-// logits: (N, V); targets: (N) i32; losses: (N) = lse - logit[target]; lse: (N) saved.
+// logits: (N, V) f32/f64; targets: (N) i32; losses: (N) = lse - logit[target]; lse: (N) saved;
+// losses and lse in the logits' dtype. lse is max-subtracted (stable). There is no ignore index:
+// masked rows get dlosses 0, and a target outside [0, V) is an me::Error.
 void cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor& losses,
                            Tensor& lse);
 // dlogits (N, V) = (softmax(logits) - onehot(target)) * dlosses[row]; written.

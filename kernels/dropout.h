@@ -8,7 +8,9 @@
 
 namespace me {
 
-// Element i is kept iff philox_uniform(seed, stream, i) > p; kept values are scaled by 1/(1-p).
+// Element i (flat index) is kept iff philox_uniform(seed, stream, i) > float(p), compared in float
+// on every device; kept values are scaled by 1/(1-p), dropped ones are 0. p in [0, 1) (else
+// me::Error); p == 0 copies. f32/f64; y may alias x.
 void dropout_forward(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream);
 void dropout_backward(const Tensor& dy, Tensor& dx, double p, uint64_t seed, uint64_t stream);
 

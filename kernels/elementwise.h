@@ -5,8 +5,9 @@
 
 namespace me {
 
-void add_bias(Tensor& y, const Tensor& bias);            // y (N, C) += bias (C), in place
-void bias_backward(const Tensor& dy, Tensor& dbias);     // dbias (C) += sum over rows of dy (N, C)
+// f32/f64 only. (N, C) means any shape whose last dimension is C.
+void add_bias(Tensor& y, const Tensor& bias);             // y (N, C) += bias (C), in place
+void bias_backward(const Tensor& dy, Tensor& dbias);      // dbias (C) += sum over rows of dy (N, C)
 void add(const Tensor& a, const Tensor& b, Tensor& out);  // out = a + b (same shape)
 void add_into(Tensor& out, const Tensor& a);              // out += a
 void scale(Tensor& x, double alpha);                      // x *= alpha

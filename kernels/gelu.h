@@ -6,6 +6,7 @@
 
 namespace me {
 
+// f32/f64, any shape.
 void gelu_forward(const Tensor& x, Tensor& y);
 void gelu_backward(const Tensor& x, const Tensor& dy, Tensor& dx);  // dx written
 

@@ -15,10 +15,13 @@ struct AdamWStep {
 // Decoupled AdamW with bias correction (torch.optim.AdamW / Megatron's FusedAdam, adam_w_mode):
 // p -= lr * wd * p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+// Computed as torch does: p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps).
 void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                   const AdamWStep& step);
 
-// torch.optim.SGD: g += wd * p; buf = momentum * buf + g (buf = g on the first step); p -= lr * buf.
+// torch.optim.SGD (dampening 0, no Nesterov): g += wd * p; buf = momentum * buf + g (buf = g on
+// the first step); p -= lr * buf. With momentum == 0, p -= lr * g and momentum_buffer is unused
+// (may be undefined). All tensors f32 (f64 accepted) and the same shape.
 void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr,
                 double momentum, double weight_decay, bool first_step);
 

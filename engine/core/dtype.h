@@ -74,14 +74,15 @@ struct Float16 {
     } else if (abs >= 0x477ff000u) {  // rounds to >= 65520: overflow to inf
       bits = static_cast<uint16_t>(sign | 0x7c00u);
     } else if (abs < 0x38800000u) {  // below the smallest normal half: subnormal or zero
-      const uint32_t shift = 113u - (abs >> 23);
-      if (shift > 24u) {
+      // half = round(value / 2^-24) = round(significand * 2^(exponent - 126)).
+      const uint32_t shift = 126u - (abs >> 23);
+      if (shift > 25u) {
         bits = static_cast<uint16_t>(sign);
       } else {
-        uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
-        uint32_t half = mant >> (shift + 1u);
-        const uint32_t rem = mant & ((1u << (shift + 1u)) - 1u);
-        const uint32_t mid = 1u << shift;
+        const uint32_t significand = (abs & 0x7fffffu) | 0x800000u;
+        uint32_t half = significand >> shift;
+        const uint32_t rem = significand & ((1u << shift) - 1u);
+        const uint32_t mid = 1u << (shift - 1u);
         if (rem > mid || (rem == mid && (half & 1u))) ++half;
         bits = static_cast<uint16_t>(sign | half);
       }

@@ -36,7 +36,10 @@ class ErrorList : public Error {
  private:
   static std::string join(const std::vector<Error>& errors) {
     std::string out;
-    for (const auto& e : errors) out += (out.empty() ? "" : "\n") + std::string(e.what());
+    for (const auto& e : errors) {
+      if (!out.empty()) out.push_back('\n');
+      out.append(e.what());
+    }
     return out;
   }
   std::vector<Error> errors_;

@@ -39,7 +39,7 @@ void initialize_parameter(Parameter& param, uint64_t seed) {
         break;
     }
   }
-  param.value.copy_from(host.to(param.value.device()));
+  param.value.copy_from(host.cast(param.value.dtype()).to(param.value.device()));
 }
 
 }  // namespace me

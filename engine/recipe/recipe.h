@@ -34,6 +34,8 @@ struct ModelConfig {
   std::optional<double> embedding_init_method_std;
   int64_t make_vocab_size_divisible_by;
   std::optional<int64_t> padded_vocab_size;
+
+  bool operator==(const ModelConfig&) const;
 };
 
 struct ParallelConfig {
@@ -42,6 +44,8 @@ struct ParallelConfig {
   int64_t context_parallel_size;
   bool sequence_parallel;
   bool use_distributed_optimizer;
+
+  bool operator==(const ParallelConfig&) const;
 };
 
 struct DataConfig {
@@ -51,6 +55,8 @@ struct DataConfig {
   bool mock_data;
   bool eod_mask_loss;
   bool reset_position_ids;
+
+  bool operator==(const DataConfig&) const;
 };
 
 struct TokenizerConfig {
@@ -59,6 +65,8 @@ struct TokenizerConfig {
   std::optional<std::string> merge_file;
   std::optional<std::string> tokenizer_model;
   std::optional<int64_t> vocab_size;
+
+  bool operator==(const TokenizerConfig&) const;
 };
 
 struct TrainConfig {
@@ -74,6 +82,8 @@ struct TrainConfig {
   bool exit_signal_handler;
   bool deterministic_mode;
   bool calculate_per_token_loss;
+
+  bool operator==(const TrainConfig&) const;
 };
 
 struct OptimizerConfig {
@@ -89,6 +99,8 @@ struct OptimizerConfig {
   double adam_beta2;
   double adam_eps;
   double sgd_momentum;
+
+  bool operator==(const OptimizerConfig&) const;
 };
 
 struct SchedulerConfig {
@@ -99,6 +111,8 @@ struct SchedulerConfig {
   double lr_warmup_init;
   std::string lr_wsd_decay_style;
   std::optional<int64_t> lr_wsd_decay_iters;
+
+  bool operator==(const SchedulerConfig&) const;
 };
 
 struct MixedPrecisionConfig {
@@ -109,6 +123,8 @@ struct MixedPrecisionConfig {
   double min_loss_scale;
   double loss_scale_window;
   int64_t hysteresis;
+
+  bool operator==(const MixedPrecisionConfig&) const;
 };
 
 struct CheckpointConfig {
@@ -121,12 +137,16 @@ struct CheckpointConfig {
   bool no_load_rng;
   bool finetune;
   bool exit_on_missing_checkpoint;
+
+  bool operator==(const CheckpointConfig&) const;
 };
 
 struct LoggingConfig {
   int64_t log_interval;
   std::optional<std::string> metrics_file;
   bool log_throughput;
+
+  bool operator==(const LoggingConfig&) const;
 };
 
 // Values derived from the recipe by resolve(); --print-recipe shows them under `derived:`.
@@ -138,6 +158,8 @@ struct DerivedConfig {
   int64_t ffn_hidden_size;
   int64_t kv_channels;
   int64_t num_query_groups;  // == num_attention_heads unless group_query_attention
+
+  bool operator==(const DerivedConfig&) const;
 };
 
 struct Recipe {
@@ -153,7 +175,12 @@ struct Recipe {
   LoggingConfig logging;
   DerivedConfig derived;
   std::string source;  // the top recipe file, or "<checkpoint>" / "<string>"
+
+  bool operator==(const Recipe&) const;
 };
+
+// Derived values of a validated recipe for `world_size` ranks.
+DerivedConfig resolve(const Recipe& recipe, int64_t world_size);
 
 // Loads `path`, follows `base:` chains, applies `--set key=value` overrides (values parsed as
 // YAML), validates everything and resolves derived values. Throws me::ErrorList naming

@@ -1,0 +1,286 @@
+// Checkpoint save/load: HDF5 shards of named tensors, a YAML manifest, atomic directory renames.
+#include "engine/checkpoint/checkpoint.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "datasets/hdf5_file.h"
+#include "datasets/sha256.h"
+#include "engine/core/build_info.h"
+#include "engine/optim/optimizer.h"
+#include "engine/optim/param_buffers.h"
+#include "engine/parallel/communicator.h"
+
+namespace me {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kFormat = "megatron-engine-checkpoint";
+constexpr int kFormatVersion = 1;
+
+std::string iteration_dir_name(int64_t iteration) { return fmt::format("iter_{:07d}", iteration); }
+
+std::string shard_name(const Topology& t) {
+  return fmt::format("shard_tp{:02d}_pp{:03d}.h5", t.tp_rank, t.pp_rank);
+}
+
+// Flushes a file or directory to stable storage, so a rename never publishes unwritten data.
+void fsync_path(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw Error(fmt::format("cannot open {} to sync it", path.string()));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw Error(fmt::format("fsync of {} failed", path.string()));
+}
+
+// Writes `text` to path atomically (temporary file, fsync, rename).
+void write_file_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + fmt::format(".tmp-{}", ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw Error(fmt::format("cannot write {}", tmp.string()));
+  }
+  fsync_path(tmp);
+  fs::rename(tmp, path);
+  fsync_path(path.parent_path());
+}
+
+void write_tensor(H5File& file, const std::string& name, const Tensor& tensor) {
+  const Tensor host = tensor.to(Device::cpu());
+  H5Dataset dataset = file.create_dataset(name, H5T_IEEE_F32LE, host.shape());
+  if (host.numel() > 0) dataset.write_rows(H5T_NATIVE_FLOAT, 0, host.dim(0), host.data<float>());
+}
+
+void read_tensor(const H5File& file, const std::string& name, Tensor& into) {
+  const H5Dataset dataset = file.open_dataset(name);
+  const Shape shape = dataset.dims();
+  if (shape != into.shape()) {
+    throw Error(fmt::format("tensor '{}' has shape {} in the checkpoint, the model expects {}",
+                            name, shape_str(shape), shape_str(into.shape())),
+                file.path());
+  }
+  Tensor host = Tensor::empty(shape, DType::kF32);
+  if (host.numel() > 0) dataset.read_rows(H5T_NATIVE_FLOAT, 0, shape[0], host.data<float>());
+  into.copy_from(host.to(into.device()));
+}
+
+void write_shard(const fs::path& path, ParamBuffers& buffers, Optimizer* optimizer) {
+  H5File file = H5File::create(path.string());
+  for (Parameter* p : buffers.parameters()) write_tensor(file, "model/" + p->name, p->value);
+  if (optimizer) {
+    for (const auto& [state, flat] : optimizer->state_buffers()) {
+      for (const ParamSlot& slot : buffers.layout().slots) {
+        write_tensor(file, "optimizer/" + state + "/" + slot.param->name,
+                     flat->view(slot.offset, slot.param->shape));
+      }
+    }
+  }
+  file.close();
+}
+
+YAML::Node state_to_yaml(const TrainingState& s) {
+  YAML::Node n;
+  n["iteration"] = s.iteration;
+  n["consumed_train_samples"] = s.consumed_train_samples;
+  n["consumed_valid_samples"] = s.consumed_valid_samples;
+  n["scheduler_num_steps"] = s.scheduler_num_steps;
+  n["optimizer_steps"] = s.optimizer_steps;
+  n["seed"] = s.seed;
+  n["padded_vocab_size"] = s.padded_vocab_size;
+  n["tokenizer_type"] = s.tokenizer_type;
+  n["tokenizer_sha256"] = s.tokenizer_sha256;
+  return n;
+}
+
+TrainingState state_from_yaml(const YAML::Node& n) {
+  TrainingState s;
+  s.iteration = n["iteration"].as<int64_t>();
+  s.consumed_train_samples = n["consumed_train_samples"].as<int64_t>();
+  s.consumed_valid_samples = n["consumed_valid_samples"].as<int64_t>();
+  s.scheduler_num_steps = n["scheduler_num_steps"].as<int64_t>();
+  s.optimizer_steps = n["optimizer_steps"].as<int64_t>();
+  s.seed = n["seed"].as<int64_t>();
+  s.padded_vocab_size = n["padded_vocab_size"].as<int64_t>();
+  s.tokenizer_type = n["tokenizer_type"].as<std::string>();
+  s.tokenizer_sha256 = n["tokenizer_sha256"].as<std::string>();
+  return s;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
+                     ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
+                     Communicator& comm) {
+  const fs::path final_dir = fs::path(root) / iteration_dir_name(state.iteration);
+  const fs::path tmp_dir = fs::path(root) / fmt::format(".{}.tmp", iteration_dir_name(state.iteration));
+  if (comm.rank() == 0) {
+    fs::create_directories(root);
+    fs::remove_all(tmp_dir);  // leftovers of a save that crashed
+    fs::create_directories(tmp_dir);
+  }
+  comm.barrier();
+  if (topology.dp_rank == 0 && topology.cp_rank == 0) {
+    const fs::path shard = tmp_dir / shard_name(topology);
+    write_shard(shard, buffers, optimizer);
+    fsync_path(shard);
+  }
+  comm.barrier();
+  if (comm.rank() == 0) {
+    YAML::Node manifest;
+    manifest["format"] = kFormat;
+    manifest["format_version"] = kFormatVersion;
+    manifest["engine_version"] = ME_VERSION;
+    manifest["state"] = state_to_yaml(state);
+    manifest["optimizer"] = optimizer ? recipe.optimizer.optimizer : "";
+    manifest["layout"]["world_size"] = topology.world_size;
+    manifest["layout"]["tensor_model_parallel_size"] = topology.tp;
+    manifest["layout"]["pipeline_model_parallel_size"] = topology.pp;
+    manifest["layout"]["data_parallel_size"] = topology.dp;
+    std::vector<std::string> shards;
+    for (const auto& entry : fs::directory_iterator(tmp_dir)) {
+      if (entry.path().extension() == ".h5") shards.push_back(entry.path().filename().string());
+    }
+    std::sort(shards.begin(), shards.end());
+    for (const auto& shard : shards) {
+      YAML::Node s;
+      s["file"] = shard;
+      s["sha256"] = sha256_file((tmp_dir / shard).string());
+      manifest["shards"].push_back(s);
+    }
+    manifest["recipe"] = YAML::Load(recipe_to_yaml(recipe));
+    YAML::Emitter out;
+    out << manifest;
+    write_file_atomically(tmp_dir / "manifest.yaml", std::string(out.c_str()) + "\n");
+    fsync_path(tmp_dir);
+    // Replacing an existing iter dir (a re-save of the same iteration): move it aside first, so
+    // the directory name always holds a complete checkpoint or nothing.
+    const fs::path old_dir = fs::path(root) / fmt::format(".{}.old", iteration_dir_name(state.iteration));
+    fs::remove_all(old_dir);
+    if (fs::exists(final_dir)) fs::rename(final_dir, old_dir);
+    fs::rename(tmp_dir, final_dir);
+    fsync_path(root);
+    write_file_atomically(fs::path(root) / "latest", iteration_dir_name(state.iteration) + "\n");
+    fs::remove_all(old_dir);
+    spdlog::info("saved checkpoint {}", final_dir.string());
+  }
+  comm.barrier();
+}
+
+std::optional<std::string> find_checkpoint(const std::string& root) {
+  const fs::path base(root);
+  if (fs::exists(base / "manifest.yaml")) return base.string();
+  if (!fs::is_directory(base)) return std::nullopt;
+  std::ifstream latest(base / "latest");
+  std::string name;
+  if (latest >> name && fs::exists(base / name / "manifest.yaml")) return (base / name).string();
+  // `latest` missing or stale (a crash between renames): take the newest complete iteration.
+  std::optional<fs::path> best;
+  for (const auto& entry : fs::directory_iterator(base)) {
+    const std::string dir = entry.path().filename().string();
+    if (dir.rfind("iter_", 0) == 0 && fs::exists(entry.path() / "manifest.yaml") &&
+        (!best || dir > best->filename().string())) {
+      best = entry.path();
+    }
+  }
+  if (best) spdlog::warn("{}: 'latest' is missing or stale; using {}", root, best->string());
+  return best ? std::optional<std::string>(best->string()) : std::nullopt;
+}
+
+CheckpointManifest read_manifest(const std::string& iteration_dir) {
+  const fs::path path = fs::path(iteration_dir) / "manifest.yaml";
+  YAML::Node manifest;
+  try {
+    manifest = YAML::LoadFile(path.string());
+  } catch (const YAML::Exception& e) {
+    throw Error(fmt::format("unreadable checkpoint manifest: {}", e.what()), path.string());
+  }
+  if (!manifest["format"] || manifest["format"].as<std::string>() != kFormat) {
+    throw Error(fmt::format("not a megatron-engine checkpoint manifest (format is not '{}')", kFormat),
+                path.string());
+  }
+  if (manifest["format_version"].as<int>() != kFormatVersion) {
+    throw Error(fmt::format("checkpoint format version {} is not supported (this engine reads {})",
+                            manifest["format_version"].as<int>(), kFormatVersion),
+                path.string());
+  }
+  for (const auto& shard : manifest["shards"]) {
+    const fs::path file = fs::path(iteration_dir) / shard["file"].as<std::string>();
+    if (!fs::exists(file)) throw Error("checkpoint shard is missing", file.string());
+    if (sha256_file(file.string()) != shard["sha256"].as<std::string>()) {
+      throw Error("checkpoint shard does not match the sha256 in its manifest (damaged)",
+                  file.string());
+    }
+  }
+  CheckpointManifest m;
+  m.directory = iteration_dir;
+  m.state = state_from_yaml(manifest["state"]);
+  m.optimizer = manifest["optimizer"].as<std::string>();
+  m.has_optimizer = !m.optimizer.empty();
+  m.world_size = manifest["layout"]["world_size"].as<int64_t>();
+  YAML::Emitter out;
+  out << manifest["recipe"];
+  m.recipe_yaml = out.c_str();
+  return m;
+}
+
+void check_model_compatible(const CheckpointManifest& manifest, const Recipe& recipe,
+                            int64_t padded_vocab_size) {
+  const Recipe saved = parse_recipe(manifest.recipe_yaml, manifest.directory + "/manifest.yaml");
+  std::vector<std::string> differences;
+  auto compare = [&](const char* field, const auto& was, const auto& now) {
+    if (was != now) differences.push_back(fmt::format("{} (checkpoint {}, recipe {})", field, was, now));
+  };
+  compare("model.type", saved.model.type, recipe.model.type);
+  compare("model.num_layers", saved.model.num_layers, recipe.model.num_layers);
+  compare("model.hidden_size", saved.model.hidden_size, recipe.model.hidden_size);
+  compare("model.num_attention_heads", saved.model.num_attention_heads,
+          recipe.model.num_attention_heads);
+  compare("model.ffn_hidden_size", saved.derived.ffn_hidden_size, recipe.derived.ffn_hidden_size);
+  compare("model.kv_channels", saved.derived.kv_channels, recipe.derived.kv_channels);
+  compare("model.num_query_groups", saved.derived.num_query_groups,
+          recipe.derived.num_query_groups);
+  compare("model.max_position_embeddings", saved.model.max_position_embeddings,
+          recipe.model.max_position_embeddings);
+  compare("model.untie_embeddings_and_output_weights",
+          saved.model.untie_embeddings_and_output_weights,
+          recipe.model.untie_embeddings_and_output_weights);
+  compare("model.add_bias_linear", saved.model.add_bias_linear, recipe.model.add_bias_linear);
+  compare("model.normalization", saved.model.normalization, recipe.model.normalization);
+  compare("model.position_embedding_type", saved.model.position_embedding_type,
+          recipe.model.position_embedding_type);
+  compare("padded vocabulary size", manifest.state.padded_vocab_size, padded_vocab_size);
+  if (!differences.empty()) {
+    throw Error(fmt::format("checkpoint's model does not match the recipe: {}",
+                            fmt::join(differences, "; ")),
+                manifest.directory);
+  }
+}
+
+void load_checkpoint(const CheckpointManifest& manifest, ParamBuffers& buffers,
+                     Optimizer* optimizer, const Topology& topology) {
+  const H5File file =
+      H5File::open_read((fs::path(manifest.directory) / shard_name(topology)).string());
+  for (Parameter* p : buffers.parameters()) read_tensor(file, "model/" + p->name, p->value);
+  if (!optimizer) return;
+  if (!manifest.has_optimizer) {
+    throw Error("checkpoint holds no optimizer state (saved with no_save_optim); set "
+                "checkpoint.no_load_optim or checkpoint.finetune",
+                manifest.directory);
+  }
+  for (const auto& [state, flat] : optimizer->state_buffers()) {
+    for (const ParamSlot& slot : buffers.layout().slots) {
+      Tensor view = flat->view(slot.offset, slot.param->shape);
+      read_tensor(file, "optimizer/" + state + "/" + slot.param->name, view);
+    }
+  }
+  optimizer->set_step_count(manifest.state.optimizer_steps);
+}
+
+}  // namespace me

@@ -1,0 +1,64 @@
+// Checkpoints (docs/formats.md): CKPT/iter_NNNNNNN/ with manifest.yaml (resolved recipe, layout,
+// training state, sha256 of every shard) and per-rank HDF5 shards of parameters and optimizer
+// state by name. Written under a temporary name, fsync'ed and renamed; CKPT/latest names the
+// newest complete one. A crash at any moment leaves the previous checkpoint loadable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/parallel/topology.h"
+#include "engine/recipe/recipe.h"
+
+namespace me {
+
+class Communicator;
+class Optimizer;
+class ParamBuffers;
+
+// Everything besides tensors that resuming needs.
+struct TrainingState {
+  int64_t iteration = 0;
+  int64_t consumed_train_samples = 0;
+  int64_t consumed_valid_samples = 0;
+  int64_t scheduler_num_steps = 0;
+  int64_t optimizer_steps = 0;
+  int64_t seed = 0;  // the counter-based RNG's whole state: streams derive from (seed, iteration)
+  int64_t padded_vocab_size = 0;
+  std::string tokenizer_type;
+  std::string tokenizer_sha256;
+};
+
+struct CheckpointManifest {
+  std::string directory;  // the iter_NNNNNNN directory
+  std::string recipe_yaml;
+  TrainingState state;
+  bool has_optimizer = false;
+  std::string optimizer;  // registered name of the optimizer whose state is stored
+  int64_t world_size = 1;
+};
+
+// Saves into root/iter_<iteration>; every rank writes its shard, rank 0 the manifest and latest.
+void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
+                     ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
+                     Communicator& comm);
+
+// The newest complete checkpoint under root (by `latest`, else the newest iter_* holding a
+// manifest), or nullopt if there is none. `root` may also name an iter_* directory itself.
+std::optional<std::string> find_checkpoint(const std::string& root);
+
+// Reads and checks a manifest (format, version, shards present with matching sha256).
+CheckpointManifest read_manifest(const std::string& iteration_dir);
+
+// Refuses (me::Error naming every differing field with both values) a checkpoint whose model
+// shape differs from `recipe`'s.
+void check_model_compatible(const CheckpointManifest& manifest, const Recipe& recipe,
+                            int64_t padded_vocab_size);
+
+// Loads parameters (and optimizer state when optimizer is non-null) by name into the buffers.
+void load_checkpoint(const CheckpointManifest& manifest, ParamBuffers& buffers,
+                     Optimizer* optimizer, const Topology& topology);
+
+}  // namespace me

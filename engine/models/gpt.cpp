@@ -1,0 +1,83 @@
+// GPT model: embedding -> transformer layers -> final norm -> LM head/loss, and back in reverse.
+#include "engine/models/gpt.h"
+
+#include "engine/nn/layer_norm.h"
+#include "engine/recipe/recipe.h"
+
+namespace me {
+
+namespace {
+const Recipe& checked(const Recipe& recipe) {
+  if (recipe.model.position_embedding_type != "learned_absolute") {
+    throw Error("position_embedding_type '" + recipe.model.position_embedding_type +
+                    "' is not supported by model 'gpt' (supported: learned_absolute)",
+                "model.position_embedding_type");
+  }
+  return recipe;
+}
+}  // namespace
+
+GptModel::GptModel(const Recipe& recipe, int64_t padded_vocab_size)
+    : Model(""),
+      max_position_embeddings_(checked(recipe).model.max_position_embeddings),
+      embedding_("embedding", recipe, padded_vocab_size),
+      output_layer_("output_layer", recipe, padded_vocab_size,
+                    recipe.model.untie_embeddings_and_output_weights
+                        ? nullptr
+                        : &embedding_.word_embeddings()) {
+  add_child(embedding_);
+  for (int64_t i = 0; i < recipe.model.num_layers; ++i) {
+    layers_.push_back(LayerRegistry::instance().create(
+        "transformer_layer", "decoder.layers." + std::to_string(i), recipe));
+    add_child(*layers_.back());
+  }
+  final_layernorm_ = LayerRegistry::instance().create(normalization_layer_name(recipe),
+                                                      "decoder.final_layernorm", recipe);
+  add_child(*final_layernorm_);
+  add_child(output_layer_);
+}
+
+std::vector<std::string> GptModel::inputs() const {
+  return {"tokens", "labels", "loss_mask", "position_ids"};
+}
+
+Tensor GptModel::decode(const Tensor& tokens, const Tensor& position_ids, MicroBatchContext& ctx) {
+  Tensor h = embedding_.forward(tokens, position_ids, ctx);
+  for (auto& layer : layers_) h = layer->forward(h, ctx);
+  return final_layernorm_->forward(h, ctx);
+}
+
+LossSums GptModel::forward(const Batch& batch, MicroBatchContext& ctx) {
+  const Device device = embedding_.word_embeddings().value.device();
+  const Tensor h = decode(batch.at("tokens").to(device), batch.at("position_ids").to(device), ctx);
+  return output_layer_.forward(h, batch.at("labels").to(device), batch.at("loss_mask"), ctx);
+}
+
+void GptModel::backward(double loss_sum_grad, MicroBatchContext& ctx) {
+  Tensor dh = output_layer_.backward(loss_sum_grad, ctx);
+  dh = final_layernorm_->backward(dh, ctx);
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) dh = (*it)->backward(dh, ctx);
+  embedding_.backward(dh, ctx);
+}
+
+Tensor GptModel::logits(const Tensor& tokens) {
+  ME_CHECK(tokens.ndim() == 2, "tokens {} are not (B, T)", tokens.describe());
+  const int64_t b = tokens.dim(0), t = tokens.dim(1);
+  if (t > max_position_embeddings_) {
+    throw Error(
+        fmt::format("{} tokens exceed max_position_embeddings {}", t, max_position_embeddings_),
+        "model.max_position_embeddings");
+  }
+  std::vector<int32_t> positions(static_cast<size_t>(b * t));
+  for (int64_t i = 0; i < b * t; ++i) positions[i] = static_cast<int32_t>(i % t);
+  const Device device = embedding_.word_embeddings().value.device();
+  MicroBatchContext ctx(false, 0, 0, 0);
+  const Tensor h = decode(tokens.to(device), Tensor::from_vector(positions, {b, t}, device), ctx);
+  const Tensor out = output_layer_.logits(h);
+  if (out.dtype() == DType::kF32) return out;
+  return out.to(Device::cpu()).cast(DType::kF32).to(device);
+}
+
+ME_REGISTER(ModelRegistry, "gpt", GptModel);
+
+}  // namespace me

@@ -1,0 +1,55 @@
+// LayerNorm layer: y = (x - mean) * rstd * weight + bias over the last dimension.
+#include "engine/nn/layer_norm.h"
+
+#include "engine/recipe/recipe.h"
+#include "kernels/layernorm.h"
+
+namespace me {
+
+LayerNorm::LayerNorm(const std::string& name, int64_t hidden_size, double epsilon)
+    : Layer(name),
+      hidden_size_(hidden_size),
+      epsilon_(epsilon),
+      weight_(add_parameter("weight", {hidden_size}, ParamInit::ones(), false)),
+      bias_(add_parameter("bias", {hidden_size}, ParamInit::zeros(), false)) {}
+
+LayerNorm::LayerNorm(const std::string& name, const Recipe& recipe)
+    : LayerNorm(name, recipe.model.hidden_size, recipe.model.layernorm_epsilon) {}
+
+Tensor LayerNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
+  ME_CHECK(x.ndim() >= 1 && x.dim(-1) == hidden_size_, "{}: input {} for hidden size {}", name(),
+           x.describe(), hidden_size_);
+  const Tensor x2 = x.flatten_to_2d();
+  const int64_t rows = x2.dim(0);
+  // Statistics in f32, or f64 when the model computes in f64 (gradient checks).
+  const DType stat_dtype = x.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
+  Tensor y = Tensor::empty(x2.shape(), x.dtype(), x.device());
+  Tensor mean = Tensor::empty({rows}, stat_dtype, x.device());
+  Tensor rstd = Tensor::empty({rows}, stat_dtype, x.device());
+  layernorm_forward(x2, weight_.value, bias_.value, epsilon_, y, mean, rstd);
+  ctx.save(this, Saved{x2, mean, rstd});
+  return y.reshape(x.shape());
+}
+
+Tensor LayerNorm::backward(const Tensor& dy, MicroBatchContext& ctx) {
+  Saved saved = ctx.take<Saved>(this);
+  const Tensor dy2 = dy.flatten_to_2d();
+  ME_CHECK(dy2.shape() == saved.input.shape(), "{}: gradient {} for input {}", name(),
+           dy.describe(), saved.input.describe());
+  Tensor dx = Tensor::empty(dy2.shape(), dy.dtype(), dy.device());
+  layernorm_backward(dy2, saved.input, weight_.value, saved.mean, saved.rstd, dx, weight_.grad,
+                     bias_.grad);
+  return dx.reshape(dy.shape());
+}
+
+std::string normalization_layer_name(const Recipe& recipe) {
+  const std::string& norm = recipe.model.normalization;
+  if (norm == "LayerNorm") return "layer_norm";
+  if (norm == "RMSNorm") return "rms_norm";
+  throw Error("unknown normalization '" + norm + "' (known: LayerNorm, RMSNorm)",
+              "model.normalization");
+}
+
+ME_REGISTER(LayerRegistry, "layer_norm", LayerNorm);
+
+}  // namespace me

@@ -1,0 +1,39 @@
+// LayerNorm over the hidden dimension (model.normalization: LayerNorm), registered as "layer_norm".
+// Keeps the input and per-row mean/rstd for backward; the math is kernels/layernorm.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/nn/module.h"
+
+namespace me {
+
+class LayerNorm final : public Layer {
+ public:
+  struct Saved {
+    Tensor input;  // (N, C)
+    Tensor mean;   // (N)
+    Tensor rstd;   // (N)
+  };
+
+  // weight (C) ones and bias (C) zeros, neither weight-decayed (Megatron's wd_mult = 0 for norms).
+  LayerNorm(const std::string& name, int64_t hidden_size, double epsilon);
+  // hidden_size = model.hidden_size, epsilon = model.layernorm_epsilon.
+  LayerNorm(const std::string& name, const Recipe& recipe);
+
+  Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (..., C)
+  Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)
+
+ private:
+  int64_t hidden_size_;
+  double epsilon_;
+  Parameter& weight_;
+  Parameter& bias_;
+};
+
+// The registered layer name for model.normalization ("LayerNorm" -> "layer_norm",
+// "RMSNorm" -> "rms_norm"); building an unregistered one fails with the registry's message.
+std::string normalization_layer_name(const Recipe& recipe);
+
+}  // namespace me

@@ -1,0 +1,49 @@
+// Linear layer: forward y = x W^T + b; backward dx = dy W, dW += dy^T x, db += sum of dy rows.
+#include "engine/nn/linear.h"
+
+#include "kernels/elementwise.h"
+#include "kernels/matmul.h"
+
+namespace me {
+
+Linear::Linear(const std::string& name, int64_t in_features, int64_t out_features, bool bias,
+               ParamInit weight_init)
+    : Module(name),
+      in_features_(in_features),
+      out_features_(out_features),
+      weight_(add_parameter("weight", {out_features, in_features}, weight_init, true)),
+      bias_(bias ? &add_parameter("bias", {out_features}, ParamInit::zeros(), false) : nullptr) {}
+
+namespace {
+// (..., from) -> (..., to): the same leading dimensions with a new last one.
+Shape with_last_dim(const Shape& shape, int64_t last) {
+  Shape out = shape;
+  out.back() = last;
+  return out;
+}
+}  // namespace
+
+Tensor Linear::forward(const Tensor& x, MicroBatchContext& ctx) {
+  ME_CHECK(x.ndim() >= 1 && x.dim(-1) == in_features_, "{}: input {} for {} input features", name(),
+           x.describe(), in_features_);
+  const Tensor x2 = x.flatten_to_2d();
+  Tensor y = Tensor::empty({x2.dim(0), out_features_}, x.dtype(), x.device());
+  matmul(x2, false, weight_.value, true, y);
+  if (bias_) add_bias(y, bias_->value);
+  ctx.save(this, Saved{x2});
+  return y.reshape(with_last_dim(x.shape(), out_features_));
+}
+
+Tensor Linear::backward(const Tensor& dy, MicroBatchContext& ctx) {
+  Saved saved = ctx.take<Saved>(this);
+  const Tensor dy2 = dy.flatten_to_2d();
+  ME_CHECK(dy2.dim(0) == saved.input.dim(0) && dy2.dim(1) == out_features_,
+           "{}: gradient {} for input {}", name(), dy.describe(), saved.input.describe());
+  Tensor dx = Tensor::empty({dy2.dim(0), in_features_}, dy.dtype(), dy.device());
+  matmul(dy2, false, weight_.value, false, dx);
+  matmul(dy2, true, saved.input, false, weight_.grad, 1.0f, 1.0f);
+  if (bias_) bias_backward(dy2, bias_->grad);
+  return dx.reshape(with_last_dim(dy.shape(), in_features_));
+}
+
+}  // namespace me

@@ -1,0 +1,78 @@
+// LM head + loss: logits = h W^T; losses = lse - logit[label]; loss_sum = sum(losses * mask).
+// Backward: dlogits = (softmax - onehot) * mask * loss_sum_grad; dh = dlogits W; dW += dlogits^T h.
+#include "engine/nn/lm_head.h"
+
+#include "engine/nn/embedding.h"
+#include "engine/recipe/recipe.h"
+#include "kernels/cross_entropy.h"
+#include "kernels/matmul.h"
+
+namespace me {
+
+LanguageModelHead::LanguageModelHead(const std::string& name, const Recipe& recipe,
+                                     int64_t padded_vocab_size, Parameter* tied_weight)
+    : Module(name),
+      hidden_size_(recipe.model.hidden_size),
+      vocab_size_(padded_vocab_size),
+      weight_(tied_weight ? *tied_weight
+                          : add_parameter("weight", {padded_vocab_size, recipe.model.hidden_size},
+                                          ParamInit::normal(recipe.model.init_method_std), true)) {
+  ME_CHECK(weight_.shape == Shape({vocab_size_, hidden_size_}), "{}: weight {} is not ({}, {})",
+           name, shape_str(weight_.shape), vocab_size_, hidden_size_);
+}
+
+Tensor LanguageModelHead::logits(const Tensor& hidden) const {
+  ME_CHECK(hidden.ndim() == 3 && hidden.dim(2) == hidden_size_, "{}: hidden {} is not (B, T, {})",
+           name(), hidden.describe(), hidden_size_);
+  const Tensor h2 = hidden.flatten_to_2d();
+  Tensor out = Tensor::empty({h2.dim(0), vocab_size_}, hidden.dtype(), hidden.device());
+  matmul(h2, false, weight_.value, true, out);
+  return out.reshape({hidden.dim(0), hidden.dim(1), vocab_size_});
+}
+
+LossSums LanguageModelHead::forward(const Tensor& hidden, const Tensor& labels,
+                                    const Tensor& loss_mask, MicroBatchContext& ctx) {
+  ME_CHECK(labels.ndim() == 2 && labels.shape() == loss_mask.shape() &&
+               hidden.dim(0) == labels.dim(0) && hidden.dim(1) == labels.dim(1),
+           "{}: labels {} and loss_mask {} do not match hidden {}", name(), labels.describe(),
+           loss_mask.describe(), hidden.describe());
+  const int64_t n = labels.numel();
+  const Tensor logits2 = logits(hidden).reshape({n, vocab_size_});
+  const Tensor targets = as_int32(labels).reshape({n});
+  const DType loss_dtype = hidden.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
+  Tensor losses = Tensor::empty({n}, loss_dtype, hidden.device());
+  Tensor lse = Tensor::empty({n}, loss_dtype, hidden.device());
+  cross_entropy_forward(logits2, targets, losses, lse);
+
+  const Tensor mask = loss_mask.to(Device::cpu()).cast(DType::kF64).reshape({n});
+  const Tensor host_losses = losses.to(Device::cpu()).cast(DType::kF64);
+  const double* m = mask.data<double>();
+  const double* l = host_losses.data<double>();
+  LossSums sums;
+  for (int64_t i = 0; i < n; ++i) {
+    sums.loss_sum += l[i] * m[i];
+    sums.num_tokens += m[i];
+  }
+  ctx.save(this, Saved{hidden, logits2, targets, lse, mask});
+  return sums;
+}
+
+Tensor LanguageModelHead::backward(double loss_sum_grad, MicroBatchContext& ctx) {
+  Saved saved = ctx.take<Saved>(this);
+  const Tensor h2 = saved.hidden.flatten_to_2d();
+  const int64_t n = h2.dim(0);
+  Tensor dlosses_host = Tensor::empty({n}, DType::kF64);
+  double* d = dlosses_host.data<double>();
+  const double* m = saved.loss_mask.data<double>();
+  for (int64_t i = 0; i < n; ++i) d[i] = m[i] * loss_sum_grad;
+  const Tensor dlosses = dlosses_host.cast(saved.lse.dtype()).to(h2.device());
+
+  Tensor dlogits = Tensor::empty(saved.logits.shape(), saved.logits.dtype(), h2.device());
+  cross_entropy_backward(saved.logits, saved.labels, saved.lse, dlosses, dlogits);
+  Tensor dh = Tensor::empty(h2.shape(), h2.dtype(), h2.device());
+  matmul(dlogits, false, weight_.value, false, dh);
+  matmul(dlogits, true, h2, false, weight_.grad, 1.0f, 1.0f);
+  return dh.reshape(saved.hidden.shape());
+}
+
+}  // namespace me

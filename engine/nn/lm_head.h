@@ -1,0 +1,43 @@
+// Language-model head and loss (Megatron's output_layer + cross-entropy loss_func): logits = h W^T
+// over the padded vocab, W the word embeddings when tied (the default) or output_layer.weight;
+// per-token softmax cross-entropy weighted by loss_mask, reported as sums (see LossSums).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/models/model.h"
+#include "engine/nn/module.h"
+
+namespace me {
+
+class LanguageModelHead final : public Module {
+ public:
+  struct Saved {
+    Tensor hidden;     // (B, T, C)
+    Tensor logits;     // (N = B * T, V)
+    Tensor labels;     // (N) i32
+    Tensor lse;        // (N)
+    Tensor loss_mask;  // (N) f64 on the host
+  };
+
+  // tied_weight: the word-embedding table (V, C) to share, or null to declare `<name>.weight`
+  // (V, C) ~ N(0, init_method_std).
+  LanguageModelHead(const std::string& name, const Recipe& recipe, int64_t padded_vocab_size,
+                    Parameter* tied_weight);
+
+  // hidden (B, T, C); labels (B, T) integer; loss_mask (B, T) float.
+  LossSums forward(const Tensor& hidden, const Tensor& labels, const Tensor& loss_mask,
+                   MicroBatchContext& ctx);
+  // d(loss_sum) = loss_sum_grad -> d(hidden) (B, T, C); accumulates the weight's gradient.
+  Tensor backward(double loss_sum_grad, MicroBatchContext& ctx);
+  // Inference logits (B, T, V) for hidden (B, T, C); nothing saved.
+  Tensor logits(const Tensor& hidden) const;
+
+ private:
+  int64_t hidden_size_;
+  int64_t vocab_size_;
+  Parameter& weight_;
+};
+
+}  // namespace me

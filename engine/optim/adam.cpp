@@ -1,0 +1,55 @@
+// Adam: per-run adamw_update calls over the flat parameter, gradient and moment buffers.
+#include "engine/optim/adam.h"
+
+#include <fmt/format.h>
+
+#include "engine/recipe/recipe.h"
+#include "kernels/optimizer_update.h"
+
+namespace me {
+
+namespace {
+
+void check_beta(double beta, const char* field) {
+  if (!(beta >= 0.0 && beta < 1.0)) {
+    throw Error(fmt::format("must be in [0, 1), got {}", beta), field);
+  }
+}
+
+}  // namespace
+
+Adam::Adam(ParamBuffers& buffers, const Recipe& recipe)
+    : buffers_(buffers),
+      beta1_(recipe.optimizer.adam_beta1),
+      beta2_(recipe.optimizer.adam_beta2),
+      eps_(recipe.optimizer.adam_eps),
+      runs_(update_runs(buffers.layout())) {
+  check_beta(beta1_, "optimizer.adam_beta1");
+  check_beta(beta2_, "optimizer.adam_beta2");
+  if (!(eps_ > 0.0)) throw Error(fmt::format("must be > 0, got {}", eps_), "optimizer.adam_eps");
+  const int64_t n = buffers_.layout().total_elems;
+  exp_avg_ = Tensor::zeros({n}, DType::kF32, buffers_.device());
+  exp_avg_sq_ = Tensor::zeros({n}, DType::kF32, buffers_.device());
+}
+
+void Adam::step(double lr, double weight_decay) {
+  ++step_count_;
+  for (const UpdateRun& run : runs_) {
+    const Shape shape{run.end - run.begin};
+    Tensor param = buffers_.params().view(run.begin, shape);
+    Tensor grad = buffers_.grads().view(run.begin, shape);
+    Tensor exp_avg = exp_avg_.view(run.begin, shape);
+    Tensor exp_avg_sq = exp_avg_sq_.view(run.begin, shape);
+    const AdamWStep update{lr, beta1_, beta2_, eps_, run.weight_decay ? weight_decay : 0.0,
+                           step_count_};
+    adamw_update(param, grad, exp_avg, exp_avg_sq, update);
+  }
+}
+
+std::vector<std::pair<std::string, Tensor*>> Adam::state_buffers() {
+  return {{"exp_avg", &exp_avg_}, {"exp_avg_sq", &exp_avg_sq_}};
+}
+
+}  // namespace me
+
+ME_REGISTER(me::OptimizerRegistry, "adam", me::Adam);

@@ -1,0 +1,36 @@
+// ParamBuffers: allocate the flat buffers and point every parameter into them.
+#include "engine/optim/param_buffers.h"
+
+namespace me {
+
+ParamBuffers::ParamBuffers(std::vector<Parameter*> params_in_forward_order, Device device,
+                           const ParamLayoutOptions& options)
+    : params_(std::move(params_in_forward_order)),
+      device_(device),
+      layout_(ParamLayout::plan(params_, options)) {
+  ME_CHECK(!params_.empty(), "ParamBuffers needs at least one parameter");
+  params_buffer_ = Tensor::zeros({layout_.total_elems}, DType::kF32, device_);
+  grads_buffer_ = Tensor::zeros({layout_.total_elems}, DType::kF32, device_);
+  for (size_t i = 0; i < layout_.slots.size(); ++i) {
+    const ParamSlot& slot = layout_.slots[i];
+    Parameter& param = *slot.param;
+    ME_CHECK(slot_by_name_.emplace(param.name, i).second, "parameter '{}' appears twice",
+             param.name);
+    param.value = params_buffer_.view(slot.offset, param.shape);
+    param.grad = grads_buffer_.view(slot.offset, param.shape);
+  }
+}
+
+void ParamBuffers::zero_grads() { grads_buffer_.zero_(); }
+
+const ParamSlot* ParamBuffers::slot(const std::string& name) const {
+  auto it = slot_by_name_.find(name);
+  return it == slot_by_name_.end() ? nullptr : &layout_.slots[it->second];
+}
+
+Parameter* ParamBuffers::find(const std::string& name) const {
+  const ParamSlot* s = slot(name);
+  return s ? s->param : nullptr;
+}
+
+}  // namespace me

@@ -1,0 +1,77 @@
+// recipe_schema_markdown: docs/recipes.md, generated from the schema table so it cannot drift
+// (tests/engine/recipe/schema_markdown_test.cpp compares the committed file with it).
+#include <fmt/format.h>
+
+#include "engine/recipe/recipe.h"
+#include "engine/recipe/schema.h"
+
+namespace me {
+namespace {
+
+constexpr const char* kIntro = R"(# Recipes
+
+<!-- Generated from engine/recipe/schema.cpp by recipe_schema_markdown(); do not edit by hand.
+     tests/engine/recipe/schema_markdown_test.cpp fails when this file is stale and says how to
+     regenerate it. -->
+
+A recipe is a YAML file of sections (`model:`, `train:`, ...) whose keys are Megatron-LM's
+argument names, with Megatron-LM's defaults unless a row says otherwise. Rows marked
+*(megatron-engine)* have no Megatron-LM argument.
+
+- `base: other.yaml` (path relative to the including file) loads that recipe first; this file then
+  overrides it key by key within each section. Bases may chain; a cycle is an error.
+- `--set section.key=value` overrides any key after the files; the value is YAML
+  (`--set data.data_path=[a.h5,b.h5]`, `--set optimizer.lr=1e-4`).
+- Every problem is reported at once, one line each, as `file:line:column: error: message`:
+  unknown sections and keys (with the nearest valid key), wrong types (`3.5` is not an int and a
+  quoted `"3"` is a string), values out of range or not among the choices, missing required keys,
+  and broken combinations (for example `hidden_size % num_attention_heads`,
+  `global_batch_size % (micro_batch_size * data_parallel_size)`, `min_lr <= lr`). Settings the
+  engine cannot run yet (tensor, pipeline or context parallelism, RoPE, RMSNorm, half precision on
+  the CPU, ...) are errors that say so, never silently ignored.
+- Validation never changes a value. Derived values (`data_parallel_size = world_size / (tp * pp *
+  cp)`, `global_batch_size` defaulting to `micro_batch_size * data_parallel_size`,
+  `num_microbatches`, `ffn_hidden_size`, `kv_channels`, `num_query_groups`) are computed afterwards
+  and printed under `derived:` by `--print-recipe`; a `derived:` block is ignored when a recipe is
+  read.
+)";
+
+std::string cell(std::string text) {
+  std::string out;
+  for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  return out;
+}
+
+std::string default_cell(const Field& field) {
+  if (field.required()) return "**required**";
+  return "`" + cell(value_text(*field.default_value)) + "`";
+}
+
+std::string allowed_cell(const Field& field) {
+  if (!field.choices.empty()) {
+    std::string out;
+    for (const auto& c : field.choices) out += (out.empty() ? "" : ", ") + ("`" + c + "`");
+    return out;
+  }
+  return cell(field.range.text());
+}
+
+}  // namespace
+
+std::string recipe_schema_markdown() {
+  std::string out = kIntro;
+  for (const auto& section : recipe_sections()) {
+    out += fmt::format("\n## {}\n\n{}\n\n", section.name, section.doc);
+    out += "| key | type | default | range / choices | doc |\n";
+    out += "|---|---|---|---|---|\n";
+    for (const auto& field : recipe_schema()) {
+      if (field.section != section.name) continue;
+      out += fmt::format("| `{}` | {} | {} | {} | {}{} |\n", field.key,
+                         type_name(field.accepted_type()), default_cell(field), allowed_cell(field),
+                         field.megatron ? "" : "*(megatron-engine)* ", cell(field.doc));
+    }
+  }
+  return out;
+}
+
+}  // namespace me

@@ -1,0 +1,305 @@
+// Trainer: builds every part by registered name from the recipe and runs the loop.
+#include "engine/train/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include "datasets/document_source.h"
+#include "datasets/token_store.h"
+#include "engine/models/padded_vocab.h"
+#include "engine/optim/grad_clip.h"
+#include "engine/train/exit_signal.h"
+#include "kernels/elementwise.h"
+
+namespace me {
+namespace {
+
+Device device_from_recipe(const Recipe& recipe, const Topology& topology) {
+  if (recipe.train.device == "cpu") return Device::cpu();
+  if (!cuda_available()) {
+    throw Error("train.device is cuda but no CUDA device is available to this build or machine",
+                "train.device");
+  }
+  return Device::cuda(0);
+}
+
+int64_t valid_samples_needed(const Recipe& r) {
+  const int64_t iters = *r.train.train_iters;
+  const int64_t evals = r.train.eval_interval ? iters / *r.train.eval_interval + 1 : 1;
+  return evals * r.train.eval_iters * r.derived.global_batch_size;
+}
+
+}  // namespace
+
+Vocabulary resolve_vocabulary(const Recipe& recipe) {
+  Vocabulary v;
+  if (recipe.data.mock_data) {
+    if (!recipe.tokenizer.vocab_size) {
+      throw Error("mock data needs tokenizer.vocab_size", "tokenizer.vocab_size");
+    }
+    v.tokenizer_type = recipe.tokenizer.tokenizer_type.value_or("NullTokenizer");
+    v.vocab_size = *recipe.tokenizer.vocab_size;
+  } else {
+    for (const auto& path : data_path_files(recipe.data.data_path)) {
+      const TokenStoreMeta meta = TokenStore::open(path)->meta();
+      if (v.tokenizer_type.empty()) {
+        v.tokenizer_type = meta.tokenizer_type;
+        v.tokenizer_sha256 = meta.tokenizer_sha256;
+        v.vocab_size = meta.vocab_size;
+      } else if (meta.tokenizer_type != v.tokenizer_type ||
+                 meta.tokenizer_sha256 != v.tokenizer_sha256) {
+        throw Error(fmt::format("{} was tokenized with {} but the other data files with {}", path,
+                                meta.tokenizer_type, v.tokenizer_type),
+                    "data.data_path");
+      }
+    }
+    if (v.tokenizer_type.empty()) {
+      throw Error("data.data_path names no .h5 token dataset", "data.data_path");
+    }
+    if (recipe.tokenizer.tokenizer_type && *recipe.tokenizer.tokenizer_type != v.tokenizer_type) {
+      throw Error(fmt::format("tokenizer_type is {} but the data was tokenized with {}",
+                              *recipe.tokenizer.tokenizer_type, v.tokenizer_type),
+                  "tokenizer.tokenizer_type");
+    }
+  }
+  v.padded_vocab_size = recipe.model.padded_vocab_size.value_or(
+      padded_vocab_size(v.vocab_size, recipe.model.make_vocab_size_divisible_by,
+                        recipe.parallel.tensor_model_parallel_size));
+  if (v.padded_vocab_size < v.vocab_size) {
+    throw Error(fmt::format("padded_vocab_size {} is below the tokenizer's vocabulary {}",
+                            v.padded_vocab_size, v.vocab_size),
+                "model.padded_vocab_size");
+  }
+  return v;
+}
+
+Trainer::Trainer(Recipe recipe, Communicator& comm)
+    : recipe_(std::move(recipe)),
+      comm_(comm),
+      topology_(Topology::build(recipe_, comm.size(), comm.rank())),
+      device_(device_from_recipe(recipe_, topology_)),
+      vocabulary_(resolve_vocabulary(recipe_)),
+      metrics_(recipe_.logging.metrics_file, topology_.is_last_rank()) {
+  model_ = ModelRegistry::instance().create(recipe_.model.type, recipe_,
+                                            vocabulary_.padded_vocab_size);
+  buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_);
+  optimizer_ = OptimizerRegistry::instance().create(recipe_.optimizer.optimizer, *buffers_, recipe_);
+  scheduler_ = std::make_unique<OptimizerParamScheduler>(recipe_);
+  const int64_t gbs = recipe_.derived.global_batch_size;
+  const std::string dataset = "gpt";  // mock_data is a source inside the GPT dataset
+  train_data_ = DatasetRegistry::instance().create(
+      dataset, DatasetRequest{recipe_, Split::kTrain, *recipe_.train.train_iters * gbs});
+  if (recipe_.train.eval_iters > 0) {
+    valid_data_ = DatasetRegistry::instance().create(
+        dataset, DatasetRequest{recipe_, Split::kValid, valid_samples_needed(recipe_)});
+  }
+  int64_t num_params = 0;
+  for (const Parameter* p : buffers_->parameters()) num_params += p->numel();
+  spdlog::info("{}: model '{}' with {} parameters ({:.2f} M), vocabulary {} padded to {}, {}",
+               topology_.describe(), recipe_.model.type, num_params, num_params / 1e6,
+               vocabulary_.vocab_size, vocabulary_.padded_vocab_size, device_.str());
+  load_or_initialize();
+}
+
+void Trainer::load_or_initialize() {
+  state_.seed = recipe_.train.seed;
+  state_.padded_vocab_size = vocabulary_.padded_vocab_size;
+  state_.tokenizer_type = vocabulary_.tokenizer_type;
+  state_.tokenizer_sha256 = vocabulary_.tokenizer_sha256;
+  const auto& ckpt = recipe_.checkpoint;
+  std::optional<std::string> found = ckpt.load ? find_checkpoint(*ckpt.load) : std::nullopt;
+  if (ckpt.load && !found) {
+    if (ckpt.exit_on_missing_checkpoint) {
+      throw Error(fmt::format("no checkpoint found in {}", *ckpt.load), "checkpoint.load");
+    }
+    spdlog::warn("no checkpoint found in {}: initialising from scratch", *ckpt.load);
+  }
+  if (!found) {
+    for (Parameter* p : buffers_->parameters()) initialize_parameter(*p, recipe_.train.seed);
+    return;
+  }
+  const CheckpointManifest manifest = read_manifest(*found);
+  check_model_compatible(manifest, recipe_, vocabulary_.padded_vocab_size);
+  const bool load_optimizer = !ckpt.finetune && !ckpt.no_load_optim;
+  if (load_optimizer && manifest.optimizer != recipe_.optimizer.optimizer) {
+    throw Error(fmt::format("checkpoint holds '{}' optimizer state but the recipe uses '{}'; set "
+                            "checkpoint.no_load_optim to start the optimizer afresh",
+                            manifest.optimizer, recipe_.optimizer.optimizer),
+                "optimizer.optimizer");
+  }
+  load_checkpoint(manifest, *buffers_, load_optimizer ? optimizer_.get() : nullptr, topology_);
+  if (!ckpt.finetune) {
+    state_.iteration = manifest.state.iteration;
+    state_.consumed_train_samples = manifest.state.consumed_train_samples;
+    state_.consumed_valid_samples = manifest.state.consumed_valid_samples;
+    state_.optimizer_steps = manifest.state.optimizer_steps;
+    scheduler_->set_num_steps(manifest.state.scheduler_num_steps);
+    if (!ckpt.no_load_rng) state_.seed = manifest.state.seed;
+  }
+  spdlog::info("loaded checkpoint {} at iteration {}", *found, state_.iteration);
+}
+
+Batch Trainer::micro_batch(const Dataset& dataset, int64_t first_sample,
+                           int64_t micro_batch_index) const {
+  // Megatron's sampler: each global batch is consumed in blocks of mbs * dp; data-parallel rank r
+  // takes [r * mbs, (r + 1) * mbs) of each block.
+  const int64_t mbs = recipe_.train.micro_batch_size;
+  const int64_t start = first_sample + micro_batch_index * mbs * topology_.dp + topology_.dp_rank * mbs;
+  std::vector<int64_t> indices(static_cast<size_t>(mbs));
+  for (int64_t i = 0; i < mbs; ++i) indices[static_cast<size_t>(i)] = (start + i) % dataset.size();
+  return dataset.batch(indices).to(device_);
+}
+
+Trainer::StepResult Trainer::train_step() {
+  StepResult result;
+  buffers_->zero_grads();
+  const int64_t num_microbatches = recipe_.derived.num_microbatches;
+  for (int64_t m = 0; m < num_microbatches; ++m) {
+    const Batch batch = micro_batch(*train_data_, state_.consumed_train_samples, m);
+    MicroBatchContext ctx(true, static_cast<uint64_t>(state_.seed),
+                          static_cast<uint64_t>(state_.iteration), static_cast<uint64_t>(m));
+    const LossSums sums = model_->forward(batch, ctx);
+    // Megatron's default normalisation: each micro-batch's mean token loss, averaged over the
+    // micro-batches (calculate_per_token_loss instead divides by the global token count later).
+    const double grad = recipe_.train.calculate_per_token_loss
+                            ? 1.0
+                            : 1.0 / (std::max(sums.num_tokens, 1.0) * num_microbatches);
+    model_->backward(grad, ctx);
+    result.loss_sum += sums.loss_sum;
+    result.num_tokens += sums.num_tokens;
+  }
+  finalize_grads(result);
+  if (!std::isfinite(result.grad_norm) || !std::isfinite(result.loss_sum)) {
+    throw Error(fmt::format("loss or gradient is not finite at iteration {} (loss sum {}, grad "
+                            "norm {})",
+                            state_.iteration + 1, result.loss_sum, result.grad_norm));
+  }
+  optimizer_->step(scheduler_->lr(), scheduler_->weight_decay());
+  scheduler_->step(recipe_.derived.global_batch_size);
+  ++state_.optimizer_steps;
+  return result;
+}
+
+void Trainer::finalize_grads(StepResult& result) {
+  Tensor& grads = buffers_->grads();
+  // Data-parallel reduction of the flat gradient buffer (a no-op at dp = 1).
+  if (comm_.size() > 1) {
+    Tensor host = grads.to(Device::cpu());
+    comm_.all_reduce_sum(host.data<float>(), host.numel());
+    grads.copy_from(host.to(grads.device()));
+  }
+  double sums[2] = {result.loss_sum, result.num_tokens};
+  comm_.all_reduce_sum(sums, 2);
+  result.loss_sum = sums[0];
+  result.num_tokens = sums[1];
+  if (recipe_.train.calculate_per_token_loss) {
+    scale(grads, 1.0 / std::max(result.num_tokens, 1.0));
+  } else if (topology_.dp > 1) {
+    scale(grads, 1.0 / static_cast<double>(topology_.dp));
+  }
+  if (recipe_.optimizer.clip_grad > 0) {
+    result.grad_norm = grad_norm(*buffers_);
+    clip_grads(*buffers_, recipe_.optimizer.clip_grad, result.grad_norm);
+  } else {
+    // Megatron skips the norm when clipping is off and reports 0; non-finite grads still stop us.
+    result.grad_norm = all_finite(grads) ? 0.0 : std::nan("");
+  }
+}
+
+double Trainer::evaluate() {
+  double sums[2] = {0.0, 0.0};
+  const int64_t gbs = recipe_.derived.global_batch_size;
+  for (int64_t it = 0; it < recipe_.train.eval_iters; ++it) {
+    for (int64_t m = 0; m < recipe_.derived.num_microbatches; ++m) {
+      const Batch batch = micro_batch(*valid_data_, state_.consumed_valid_samples, m);
+      MicroBatchContext ctx(false, static_cast<uint64_t>(state_.seed), 0, 0);
+      const LossSums s = model_->forward(batch, ctx);
+      sums[0] += s.loss_sum;
+      sums[1] += s.num_tokens;
+    }
+    state_.consumed_valid_samples += gbs;
+  }
+  comm_.all_reduce_sum(sums, 2);
+  return sums[0] / std::max(sums[1], 1.0);
+}
+
+void Trainer::save() {
+  if (!recipe_.checkpoint.save) return;
+  state_.scheduler_num_steps = scheduler_->num_steps();
+  save_checkpoint(*recipe_.checkpoint.save, recipe_, state_, *buffers_,
+                  recipe_.checkpoint.no_save_optim ? nullptr : optimizer_.get(), topology_, comm_);
+}
+
+bool Trainer::should_exit(const char** reason) {
+  double flags[2] = {exit_signal_received() ? 1.0 : 0.0, 0.0};
+  if (recipe_.train.exit_duration_in_mins) {
+    const double minutes =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() / 60.0;
+    flags[1] = minutes >= *recipe_.train.exit_duration_in_mins ? 1.0 : 0.0;
+  }
+  comm_.all_reduce_max(flags, 2);  // every rank takes the same decision
+  if (flags[0] > 0) *reason = "exit signal received";
+  else if (flags[1] > 0) *reason = "exit_duration_in_mins reached";
+  else if (recipe_.train.exit_interval && state_.iteration % *recipe_.train.exit_interval == 0) {
+    *reason = "exit_interval reached";
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int Trainer::run() {
+  if (recipe_.train.exit_signal_handler) install_exit_signal_handler();
+  start_ = std::chrono::steady_clock::now();
+  const int64_t train_iters = *recipe_.train.train_iters;
+  const int64_t tokens_per_iteration = recipe_.derived.global_batch_size * recipe_.model.seq_length;
+  double interval_loss = 0.0;
+  int64_t interval_iters = 0;
+  auto interval_start = std::chrono::steady_clock::now();
+  int64_t last_saved = state_.iteration;
+  const char* exit_reason = nullptr;
+  while (state_.iteration < train_iters) {
+    const StepResult step = train_step();
+    ++state_.iteration;
+    state_.consumed_train_samples += recipe_.derived.global_batch_size;
+    interval_loss += step.loss_sum / std::max(step.num_tokens, 1.0);
+    ++interval_iters;
+    if (state_.iteration % recipe_.logging.log_interval == 0 || state_.iteration == train_iters) {
+      const auto now = std::chrono::steady_clock::now();
+      const double seconds = std::chrono::duration<double>(now - interval_start).count();
+      TrainLogRecord record;
+      record.iteration = state_.iteration;
+      record.train_iters = train_iters;
+      record.consumed_samples = state_.consumed_train_samples;
+      record.loss = interval_loss / interval_iters;
+      record.lr = scheduler_->lr();
+      record.grad_norm = step.grad_norm;
+      record.ms_per_iteration = 1000.0 * seconds / interval_iters;
+      record.tokens_per_second = tokens_per_iteration * interval_iters / seconds;
+      record.elapsed_seconds = std::chrono::duration<double>(now - start_).count();
+      metrics_.train(record);
+      interval_loss = 0.0;
+      interval_iters = 0;
+      interval_start = std::chrono::steady_clock::now();
+    }
+    if (valid_data_ && recipe_.train.eval_interval &&
+        state_.iteration % *recipe_.train.eval_interval == 0) {
+      metrics_.validation(state_.iteration, evaluate());
+    }
+    if (recipe_.checkpoint.save_interval && state_.iteration % *recipe_.checkpoint.save_interval == 0) {
+      save();
+      last_saved = state_.iteration;
+    }
+    if (should_exit(&exit_reason)) break;
+  }
+  if (!exit_reason && valid_data_ && (!recipe_.train.eval_interval ||
+                                      state_.iteration % *recipe_.train.eval_interval != 0)) {
+    metrics_.validation(state_.iteration, evaluate());
+  }
+  if (last_saved != state_.iteration) save();
+  if (exit_reason) spdlog::info("stopping at iteration {}: {}", state_.iteration, exit_reason);
+  return 0;
+}
+
+}  // namespace me

@@ -1,0 +1,67 @@
+// The universal trainer loop: batch, forward/backward per micro-batch, finalize grads, optimizer
+// step, log/eval/checkpoint/exit checks. Every model family runs through it unchanged.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "datasets/dataset.h"
+#include "engine/checkpoint/checkpoint.h"
+#include "engine/models/model.h"
+#include "engine/optim/lr_schedule.h"
+#include "engine/optim/optimizer.h"
+#include "engine/optim/param_buffers.h"
+#include "engine/parallel/communicator.h"
+#include "engine/parallel/topology.h"
+#include "engine/recipe/recipe.h"
+#include "engine/train/metrics_log.h"
+
+namespace me {
+
+// What the datasets say about their tokenizer (all data files must agree).
+struct Vocabulary {
+  std::string tokenizer_type;
+  std::string tokenizer_sha256;
+  int64_t vocab_size = 0;
+  int64_t padded_vocab_size = 0;
+};
+Vocabulary resolve_vocabulary(const Recipe& recipe);
+
+class Trainer {
+ public:
+  Trainer(Recipe recipe, Communicator& comm);
+  // Runs until train_iters, an exit condition or a signal; returns the process exit code.
+  int run();
+
+ private:
+  struct StepResult {
+    double loss_sum = 0.0;
+    double num_tokens = 0.0;
+    double grad_norm = 0.0;
+  };
+
+  void load_or_initialize();
+  StepResult train_step();
+  void finalize_grads(StepResult& result);
+  double evaluate();
+  void save();
+  bool should_exit(const char** reason);
+  Batch micro_batch(const Dataset& dataset, int64_t first_sample, int64_t micro_batch_index) const;
+
+  Recipe recipe_;
+  Communicator& comm_;
+  Topology topology_;
+  Device device_;
+  Vocabulary vocabulary_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<ParamBuffers> buffers_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<OptimizerParamScheduler> scheduler_;
+  std::unique_ptr<Dataset> train_data_;
+  std::unique_ptr<Dataset> valid_data_;
+  TrainingState state_;
+  MetricsLog metrics_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace me

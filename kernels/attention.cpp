@@ -1,0 +1,85 @@
+// Attention entry points: shape/dtype/parameter checks, then the host loops.
+#include "kernels/attention.h"
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/attention.h"
+#include "kernels/op_checks.h"
+
+namespace me {
+
+namespace {
+
+// q (B, T, Hq, D); k, v (B, T, Hkv, D), Hq % Hkv == 0; lse (B, Hq, T); one float dtype.
+void check_args(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
+                const Tensor& out, const Tensor& lse, const AttentionParams& params) {
+  check_float(op, "q", q);
+  ME_CHECK(q.ndim() == 4, "{}: q is {}, expected (B, T, Hq, D)", op, q.describe());
+  check_dtype(op, "k", k, q.dtype());
+  ME_CHECK(k.ndim() == 4 && k.dim(0) == q.dim(0) && k.dim(1) == q.dim(1) && k.dim(3) == q.dim(3) &&
+               k.dim(2) > 0 && q.dim(2) % k.dim(2) == 0,
+           "{}: k is {} for q {}; expected (B, T, Hkv, D) with Hq % Hkv == 0", op, k.describe(),
+           q.describe());
+  check_like(op, "v", v, k);
+  check_like(op, "out", out, q);
+  check_dtype(op, "lse", lse, q.dtype());
+  check_shape(op, "lse", lse, {q.dim(0), q.dim(2), q.dim(1)});
+  if (!(params.dropout_p >= 0.0 && params.dropout_p < 1.0)) {
+    throw Error(fmt::format("{}: attention dropout {} is not in [0, 1)", op, params.dropout_p));
+  }
+}
+
+// qkv (B, T, G * (Hq/G + 2) * D) against q (B, T, Hq, D), k and v (B, T, G, D).
+void check_split(const char* op, const Tensor& qkv, const Tensor& q, const Tensor& k,
+                 const Tensor& v) {
+  ME_CHECK(q.ndim() == 4, "{}: q is {}, expected (B, T, Hq, D)", op, q.describe());
+  ME_CHECK(k.ndim() == 4 && k.dim(2) > 0 && q.dim(2) % k.dim(2) == 0,
+           "{}: k is {} for q {}; expected (B, T, G, D) with Hq % G == 0", op, k.describe(),
+           q.describe());
+  check_shape(op, "k", k, {q.dim(0), q.dim(1), k.dim(2), q.dim(3)});
+  check_dtype(op, "k", k, q.dtype());
+  check_like(op, "v", v, k);
+  const int64_t g = k.dim(2);
+  check_dtype(op, "qkv", qkv, q.dtype());
+  check_shape(op, "qkv", qkv, {q.dim(0), q.dim(1), g * (q.dim(2) / g + 2) * q.dim(3)});
+}
+
+}  // namespace
+
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse,
+                       const AttentionParams& params) {
+  constexpr const char* op = "attention_forward";
+  check_args(op, q, k, v, out, lse, params);
+  if (!on_cpu(op, q, k, v, out, lse)) throw Error("attention_forward: no CUDA implementation yet");
+  cpu::attention_forward(q, k, v, out, lse, params);
+}
+
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                        const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
+                        const AttentionParams& params) {
+  constexpr const char* op = "attention_backward";
+  check_args(op, q, k, v, out, lse, params);
+  check_like(op, "dout", dout, q);
+  check_like(op, "dq", dq, q);
+  check_like(op, "dk", dk, k);
+  check_like(op, "dv", dv, k);
+  if (!on_cpu(op, q, k, v, out, lse, dout, dq, dk, dv))
+    throw Error("attention_backward: no CUDA implementation yet");
+  cpu::attention_backward(q, k, v, out, lse, dout, dq, dk, dv, params);
+}
+
+void split_qkv_forward(const Tensor& qkv, Tensor& q, Tensor& k, Tensor& v) {
+  check_split("split_qkv_forward", qkv, q, k, v);
+  if (!on_cpu("split_qkv_forward", qkv, q, k, v))
+    throw Error("split_qkv_forward: no CUDA implementation yet");
+  cpu::split_qkv_forward(qkv, q, k, v);
+}
+
+void split_qkv_backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, Tensor& dqkv) {
+  check_split("split_qkv_backward", dqkv, dq, dk, dv);
+  if (!on_cpu("split_qkv_backward", dq, dk, dv, dqkv))
+    throw Error("split_qkv_backward: no CUDA implementation yet");
+  cpu::split_qkv_backward(dq, dk, dv, dqkv);
+}
+
+}  // namespace me

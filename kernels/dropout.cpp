@@ -1,0 +1,35 @@
+// Dropout entry points: shape/dtype/probability checks, then the host loops.
+#include "kernels/dropout.h"
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/dropout.h"
+#include "kernels/op_checks.h"
+
+namespace me {
+
+namespace {
+void check_probability(const char* op, double p) {
+  if (!(p >= 0.0 && p < 1.0))
+    throw Error(fmt::format("{}: dropout probability {} is not in [0, 1)", op, p));
+}
+}  // namespace
+
+void dropout_forward(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream) {
+  check_float("dropout_forward", "x", x);
+  check_like("dropout_forward", "y", y, x);
+  check_probability("dropout_forward", p);
+  if (!on_cpu("dropout_forward", x, y)) throw Error("dropout_forward: no CUDA implementation yet");
+  cpu::dropout(x, y, p, seed, stream);
+}
+
+void dropout_backward(const Tensor& dy, Tensor& dx, double p, uint64_t seed, uint64_t stream) {
+  check_float("dropout_backward", "dy", dy);
+  check_like("dropout_backward", "dx", dx, dy);
+  check_probability("dropout_backward", p);
+  if (!on_cpu("dropout_backward", dy, dx))
+    throw Error("dropout_backward: no CUDA implementation yet");
+  cpu::dropout(dy, dx, p, seed, stream);
+}
+
+}  // namespace me

@@ -1,0 +1,67 @@
+// Element-wise op entry points: shape/dtype checks, then the host loops.
+#include "kernels/elementwise.h"
+
+#include "kernels/cpu/elementwise.h"
+#include "kernels/op_checks.h"
+
+namespace me {
+
+void add_bias(Tensor& y, const Tensor& bias) {
+  check_float("add_bias", "y", y);
+  check_dtype("add_bias", "bias", bias, y.dtype());
+  check_shape("add_bias", "bias", bias, {y.dim(-1)});
+  if (!on_cpu("add_bias", y, bias)) throw Error("add_bias: no CUDA implementation yet");
+  cpu::add_bias(y, bias);
+}
+
+void bias_backward(const Tensor& dy, Tensor& dbias) {
+  check_float("bias_backward", "dy", dy);
+  check_dtype("bias_backward", "dbias", dbias, dy.dtype());
+  check_shape("bias_backward", "dbias", dbias, {dy.dim(-1)});
+  if (!on_cpu("bias_backward", dy, dbias)) throw Error("bias_backward: no CUDA implementation yet");
+  cpu::bias_backward(dy, dbias);
+}
+
+void add(const Tensor& a, const Tensor& b, Tensor& out) {
+  check_float("add", "a", a);
+  check_dtype("add", "b", b, a.dtype());
+  check_dtype("add", "out", out, a.dtype());
+  check_shape("add", "b", b, a.shape());
+  check_shape("add", "out", out, a.shape());
+  if (!on_cpu("add", a, b, out)) throw Error("add: no CUDA implementation yet");
+  cpu::add(a, b, out);
+}
+
+void add_into(Tensor& out, const Tensor& a) {
+  check_float("add_into", "out", out);
+  check_dtype("add_into", "a", a, out.dtype());
+  check_shape("add_into", "a", a, out.shape());
+  if (!on_cpu("add_into", out, a)) throw Error("add_into: no CUDA implementation yet");
+  cpu::add_into(out, a);
+}
+
+void scale(Tensor& x, double alpha) {
+  check_float("scale", "x", x);
+  if (!on_cpu("scale", x)) throw Error("scale: no CUDA implementation yet");
+  cpu::scale(x, alpha);
+}
+
+void fill(Tensor& x, double value) {
+  check_float("fill", "x", x);
+  if (!on_cpu("fill", x)) throw Error("fill: no CUDA implementation yet");
+  cpu::fill(x, value);
+}
+
+double sum_of_squares(const Tensor& x) {
+  check_float("sum_of_squares", "x", x);
+  if (!on_cpu("sum_of_squares", x)) throw Error("sum_of_squares: no CUDA implementation yet");
+  return cpu::sum_of_squares(x);
+}
+
+bool all_finite(const Tensor& x) {
+  check_float("all_finite", "x", x);
+  if (!on_cpu("all_finite", x)) throw Error("all_finite: no CUDA implementation yet");
+  return cpu::all_finite(x);
+}
+
+}  // namespace me

@@ -1,0 +1,52 @@
+// LayerNorm entry points: shape/dtype checks, then the host loops.
+#include "kernels/layernorm.h"
+
+#include "kernels/cpu/layernorm.h"
+#include "kernels/op_checks.h"
+
+namespace me {
+
+namespace {
+
+// The tensors both passes share: x (N, C), weight (C), mean and rstd (N), one float dtype.
+void check_common(const char* op, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                  const Tensor& rstd) {
+  check_float(op, "x", x);
+  ME_CHECK(x.ndim() >= 1, "{}: x is {}", op, x.describe());
+  const int64_t c = x.dim(-1);
+  const int64_t n = c == 0 ? 0 : x.numel() / c;
+  check_dtype(op, "weight", weight, x.dtype());
+  check_shape(op, "weight", weight, {c});
+  check_dtype(op, "mean", mean, x.dtype());
+  check_shape(op, "mean", mean, {n});
+  check_dtype(op, "rstd", rstd, x.dtype());
+  check_shape(op, "rstd", rstd, {n});
+}
+
+}  // namespace
+
+void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                       Tensor& y, Tensor& mean, Tensor& rstd) {
+  constexpr const char* op = "layernorm_forward";
+  check_common(op, x, weight, mean, rstd);
+  check_like(op, "bias", bias, weight);
+  check_like(op, "y", y, x);
+  if (!on_cpu(op, x, weight, bias, y, mean, rstd))
+    throw Error("layernorm_forward: no CUDA implementation yet");
+  cpu::layernorm_forward(x, weight, bias, eps, y, mean, rstd);
+}
+
+void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                        const Tensor& rstd, Tensor& dx, Tensor& dweight, Tensor& dbias) {
+  constexpr const char* op = "layernorm_backward";
+  check_common(op, x, weight, mean, rstd);
+  check_like(op, "dy", dy, x);
+  check_like(op, "dx", dx, x);
+  check_like(op, "dweight", dweight, weight);
+  check_like(op, "dbias", dbias, weight);
+  if (!on_cpu(op, dy, x, weight, mean, rstd, dx, dweight, dbias))
+    throw Error("layernorm_backward: no CUDA implementation yet");
+  cpu::layernorm_backward(dy, x, weight, mean, rstd, dx, dweight, dbias);
+}
+
+}  // namespace me

@@ -1,0 +1,36 @@
+// Argument checks shared by the op entry points (kernels/<family>.cpp): each op checks its
+// tensors once here, before dispatching to the CPU or CUDA implementation.
+#pragma once
+
+#include <string_view>
+
+#include "engine/core/tensor.h"
+
+namespace me {
+
+// The tensor is defined and f32 or f64 (the dtypes the CPU reference computes in); anything else
+// is an me::Error, since a recipe's dtype can reach it.
+void check_float(std::string_view op, std::string_view name, const Tensor& t);
+// Exactly this dtype (ME_CHECK: the engine, not the user, builds these tensors).
+void check_dtype(std::string_view op, std::string_view name, const Tensor& t, DType dtype);
+// Exactly this shape (ME_CHECK).
+void check_shape(std::string_view op, std::string_view name, const Tensor& t, const Shape& shape);
+// Same dtype and shape as `ref`.
+void check_like(std::string_view op, std::string_view name, const Tensor& t, const Tensor& ref);
+
+// All defined tensors live on one device (ME_CHECK); true when that device is the host.
+template <typename... Tensors>
+bool on_cpu(std::string_view op, const Tensors&... ts) {
+  const Tensor* first = nullptr;
+  bool same = true;
+  auto visit = [&](const Tensor& t) {
+    if (!t.defined()) return;
+    if (!first) first = &t;
+    same = same && t.device() == first->device();
+  };
+  (visit(ts), ...);
+  ME_CHECK(same, "{}: tensors on different devices", op);
+  return !first || first->device().is_cpu();
+}
+
+}  // namespace me

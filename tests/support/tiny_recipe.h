@@ -1,0 +1,52 @@
+// Test helper: a hand-built Recipe for tiny GPT models (the fields modules read), so module and
+// model tests do not depend on the YAML loader.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/recipe/recipe.h"
+
+namespace me::test {
+
+struct TinyGpt {
+  int64_t num_layers = 2;
+  int64_t hidden_size = 16;
+  int64_t num_attention_heads = 4;
+  int64_t num_query_groups = 4;  // == heads: no GQA
+  int64_t ffn_hidden_size = 24;
+  int64_t max_position_embeddings = 16;
+  bool untie = false;
+  bool add_bias_linear = true;
+  double hidden_dropout = 0.0;
+  double attention_dropout = 0.0;
+};
+
+inline Recipe tiny_gpt_recipe(const TinyGpt& t = {}) {
+  Recipe r{};
+  ModelConfig& m = r.model;
+  m.type = "gpt";
+  m.num_layers = t.num_layers;
+  m.hidden_size = t.hidden_size;
+  m.ffn_hidden_size = t.ffn_hidden_size;
+  m.num_attention_heads = t.num_attention_heads;
+  m.group_query_attention = t.num_query_groups != t.num_attention_heads;
+  m.num_query_groups = t.num_query_groups;
+  m.seq_length = t.max_position_embeddings;
+  m.max_position_embeddings = t.max_position_embeddings;
+  m.position_embedding_type = "learned_absolute";
+  m.normalization = "LayerNorm";
+  m.layernorm_epsilon = 1e-5;
+  m.untie_embeddings_and_output_weights = t.untie;
+  m.add_bias_linear = t.add_bias_linear;
+  m.hidden_dropout = t.hidden_dropout;
+  m.attention_dropout = t.attention_dropout;
+  m.init_method_std = 0.02;
+  m.make_vocab_size_divisible_by = 128;
+  r.derived.ffn_hidden_size = t.ffn_hidden_size;
+  r.derived.kv_channels = t.hidden_size / t.num_attention_heads;
+  r.derived.num_query_groups = t.num_query_groups;
+  r.source = "<test>";
+  return r;
+}
+
+}  // namespace me::test
