@@ -151,6 +151,39 @@ TEST_CASE("SIGKILL during checkpoint saves leaves the previous checkpoint loadab
   }
 }
 
+TEST_CASE("SIGTERM saves a checkpoint at the current iteration and exits cleanly") {
+  TempDir dir;
+  const std::string recipe = tiny_recipe(dir, make_dataset(dir), 3000);
+  const std::string ckpt = dir / "ckpt";
+  const std::string log = dir / "train.log";
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string set_save = "checkpoint.save=" + ckpt;
+    freopen(log.c_str(), "w", stderr);
+    freopen(log.c_str(), "a", stdout);
+    execl(ME_BINARY_PATH, ME_BINARY_PATH, "--recipe", recipe.c_str(), "--set", set_save.c_str(),
+          "--set", "checkpoint.save_interval=100000", "--set", "train.eval_iters=0",
+          (char*)nullptr);
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  std::ifstream latest(ckpt + "/latest");
+  std::string name;
+  REQUIRE(static_cast<bool>(latest >> name));
+  const int iteration = std::stoi(name.substr(5));
+  CHECK(iteration > 0);
+  CHECK(iteration < 3000);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_MESSAGE(text.find("exit signal received") != std::string::npos, text);
+}
+
 TEST_CASE("a checkpoint of another model shape is refused naming the fields") {
   TempDir dir;
   const std::string recipe = tiny_recipe(dir, make_dataset(dir), 2);
