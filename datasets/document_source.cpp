@@ -31,8 +31,7 @@ class TokenStoreSource final : public DocumentSource {
   std::string fingerprint() const override {
     const std::filesystem::path path = std::filesystem::absolute(store_->path());
     const auto mtime = std::filesystem::last_write_time(path).time_since_epoch();
-    return fmt::format("{} bytes={} mtime_ns={}", path.string(),
-                       std::filesystem::file_size(path),
+    return fmt::format("{} bytes={} mtime_ns={}", path.string(), std::filesystem::file_size(path),
                        std::chrono::duration_cast<std::chrono::nanoseconds>(mtime).count());
   }
 

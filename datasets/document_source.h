@@ -12,7 +12,7 @@ namespace me {
 class DocumentSource {
  public:
   virtual ~DocumentSource() = default;
-  virtual const std::string& name() const = 0;  // the file path, or "<mock>"
+  virtual const std::string& name() const = 0;                       // the file path, or "<mock>"
   virtual const std::vector<int64_t>& document_offsets() const = 0;  // n_documents + 1
   virtual int32_t eod_id() const = 0;
   // Tokens [begin, end) of the concatenated stream.

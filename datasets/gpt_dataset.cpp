@@ -24,9 +24,10 @@ bool is_number(const std::string& text) {
 std::string single_data_path(const DataConfig& data) {
   const auto& paths = data.data_path;
   if (paths.empty()) {
-    throw Error("no dataset given: set data.data_path to a token dataset (.h5) or "
-                "data.mock_data: true",
-                "data.data_path");
+    throw Error(
+        "no dataset given: set data.data_path to a token dataset (.h5) or "
+        "data.mock_data: true",
+        "data.data_path");
   }
   if (paths.size() == 1) return paths[0];
   if (paths.size() == 2 && is_number(paths[0])) return paths[1];
@@ -39,9 +40,10 @@ std::string single_data_path(const DataConfig& data) {
 std::shared_ptr<DocumentSource> open_source(const Recipe& recipe) {
   if (!recipe.data.mock_data) return open_token_store_source(single_data_path(recipe.data));
   if (!recipe.tokenizer.vocab_size || *recipe.tokenizer.vocab_size < 2) {
-    throw Error("data.mock_data needs tokenizer.vocab_size >= 2 (the mock corpus's vocabulary; "
-                "its EOD is vocab_size - 1)",
-                "tokenizer.vocab_size");
+    throw Error(
+        "data.mock_data needs tokenizer.vocab_size >= 2 (the mock corpus's vocabulary; "
+        "its EOD is vocab_size - 1)",
+        "tokenizer.vocab_size");
   }
   return make_mock_source(*recipe.tokenizer.vocab_size);
 }
@@ -72,8 +74,8 @@ GPTDataset::GPTDataset(const DatasetRequest& request) {
   if (tokens < seq_length_ + 1) {
     throw Error(fmt::format("the {} split of {} (documents [{}, {}) under split '{}') holds {} "
                             "tokens, fewer than one sample of seq_length + 1 = {}",
-                            name, source_->name(), documents_.begin, documents_.end,
-                            split_string, tokens, seq_length_ + 1),
+                            name, source_->name(), documents_.begin, documents_.end, split_string,
+                            tokens, seq_length_ + 1),
                 "data.split");
   }
   load_or_build_indices(request, split_string);
@@ -100,8 +102,8 @@ void GPTDataset::load_or_build_indices(const DatasetRequest& request,
       return;
     }
   }
-  spdlog::info("{}: building GPT indices for the {} split ({} epochs, {} samples)",
-               source_->name(), split_name(request.split), plan.num_epochs, plan.num_samples);
+  spdlog::info("{}: building GPT indices for the {} split ({} epochs, {} samples)", source_->name(),
+               split_name(request.split), plan.num_epochs, plan.num_samples);
   indices_ = build_gpt_indices(documents_, offsets, seq_length_, request.num_samples,
                                recipe.train.seed, request.split);
   if (!path.empty() && save_gpt_index_cache(path, description, indices_)) cache_path_ = path;

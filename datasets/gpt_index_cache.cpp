@@ -41,8 +41,7 @@ GPTIndices read_indices(const std::string& path, const std::string& description)
     throw Error("built for other settings (description differs)", path);
   }
   GPTIndices out;
-  out.document_index =
-      read_all<int32_t>(file.open_dataset("document_index"), H5T_NATIVE_INT32, 1);
+  out.document_index = read_all<int32_t>(file.open_dataset("document_index"), H5T_NATIVE_INT32, 1);
   out.sample_index = read_all<int64_t>(file.open_dataset("sample_index"), H5T_NATIVE_INT64, 2);
   out.shuffle_index = read_all<int64_t>(file.open_dataset("shuffle_index"), H5T_NATIVE_INT64, 1);
   return out;
@@ -65,8 +64,7 @@ std::string gpt_index_cache_path(const std::string& data_path,
   const std::filesystem::path data(data_path);
   const std::filesystem::path dir =
       cache_dir ? std::filesystem::path(*cache_dir) : data.parent_path() / "cache";
-  return (dir / fmt::format("{}-{}.idx.h5", data.stem().string(), fnv1a_hex(description)))
-      .string();
+  return (dir / fmt::format("{}-{}.idx.h5", data.stem().string(), fnv1a_hex(description))).string();
 }
 
 std::optional<GPTIndices> load_gpt_index_cache(const std::string& path,

@@ -73,8 +73,7 @@ std::vector<int64_t> build_sample_index(std::span<const int32_t> document_index,
   for (int64_t sample = 1; sample <= num_samples; ++sample) {
     int64_t remaining = seq_length + extra;
     while (remaining != 0) {
-      ME_CHECK(position < document_index.size(), "sample {} runs past the document index",
-               sample);
+      ME_CHECK(position < document_index.size(), "sample {} runs past the document index", sample);
       const int32_t doc = document_index[position];
       const int64_t doc_remaining = document_offsets[doc + 1] - document_offsets[doc] - offset;
       remaining -= doc_remaining;
@@ -127,8 +126,8 @@ std::string check_gpt_indices(const GPTIndices& indices, DocumentRange documents
                               std::span<const int64_t> document_offsets, const EpochPlan& plan) {
   const size_t num_docs = static_cast<size_t>(documents.size());
   if (indices.document_index.size() != num_docs * static_cast<size_t>(plan.num_epochs)) {
-    return fmt::format("document index has {} entries, expected {}",
-                       indices.document_index.size(), num_docs * plan.num_epochs);
+    return fmt::format("document index has {} entries, expected {}", indices.document_index.size(),
+                       num_docs * plan.num_epochs);
   }
   for (int32_t doc : indices.document_index) {
     if (doc < documents.begin || doc >= documents.end) {

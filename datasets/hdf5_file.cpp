@@ -122,8 +122,8 @@ void H5Dataset::transfer_rows(bool write, hid_t mem_type, int64_t row_begin, int
   const std::string what = fmt::format("{} rows [{}, {}) of {}", write ? "write" : "read",
                                        row_begin, row_begin + rows, name_);
   H5Id file_space(check_id(H5Dget_space(id_.get()), file_, what), H5Sclose);
-  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
-                            count.data(), nullptr),
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                            nullptr),
         file_, what);
   H5Id mem_space(check_id(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
                           file_, what),
@@ -176,8 +176,8 @@ H5Dataset H5File::create_dataset(const std::string& name, hid_t file_type,
   check(H5Pset_obj_track_times(plist.get(), 0), path_, what);  // same input -> same file bytes
   H5Id links(check_id(H5Pcreate(H5P_LINK_CREATE), path_, what), H5Pclose);
   check(H5Pset_create_intermediate_group(links.get(), 1), path_, what);  // "a/b/c" makes a and b
-  hid_t id = H5Dcreate2(id_.get(), name.c_str(), file_type, space.get(), links.get(),
-                        plist.get(), H5P_DEFAULT);
+  hid_t id = H5Dcreate2(id_.get(), name.c_str(), file_type, space.get(), links.get(), plist.get(),
+                        H5P_DEFAULT);
   return H5Dataset(H5Id(check_id(id, path_, what), H5Dclose), path_, name);
 }
 
@@ -200,8 +200,8 @@ void H5File::set_attr(const std::string& name, int64_t value) {
   H5Call call;
   const std::string what = "write attribute " + name;
   H5Id space(check_id(H5Screate(H5S_SCALAR), path_, what), H5Sclose);
-  H5Id attr(check_id(H5Acreate2(id_.get(), name.c_str(), H5T_STD_I64LE, space.get(),
-                                H5P_DEFAULT, H5P_DEFAULT),
+  H5Id attr(check_id(H5Acreate2(id_.get(), name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
+                                H5P_DEFAULT),
                      path_, what),
             H5Aclose);
   check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), path_, what);

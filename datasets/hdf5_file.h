@@ -52,8 +52,7 @@ class H5Dataset {
   void read_rows(hid_t mem_type, int64_t row_begin, int64_t rows, void* data) const;
 
  private:
-  void transfer_rows(bool write, hid_t mem_type, int64_t row_begin, int64_t rows,
-                     void* data) const;
+  void transfer_rows(bool write, hid_t mem_type, int64_t row_begin, int64_t rows, void* data) const;
   H5Id id_;
   std::string file_;
   std::string name_;

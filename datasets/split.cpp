@@ -47,9 +47,9 @@ std::array<double, 3> parse_split(const std::string& split) {
     start = comma + 1;
   }
   if (shares.size() > 3) {
-    throw Error(fmt::format("'{}' has {} shares; at most 3 (train, valid, test)", split,
-                            shares.size()),
-                kWhere);
+    throw Error(
+        fmt::format("'{}' has {} shares; at most 3 (train, valid, test)", split, shares.size()),
+        kWhere);
   }
   shares.resize(3, 0.0);
   const double total = shares[0] + shares[1] + shares[2];
@@ -72,8 +72,7 @@ std::array<DocumentRange, 3> split_document_ranges(const std::array<double, 3>& 
   return out;
 }
 
-DocumentRange split_document_range(const std::string& split, Split which,
-                                   int64_t num_documents) {
+DocumentRange split_document_range(const std::string& split, Split which, int64_t num_documents) {
   return split_document_ranges(parse_split(split), num_documents)[static_cast<size_t>(which)];
 }
 

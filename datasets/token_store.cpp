@@ -38,8 +38,8 @@ void check_format(const H5File& file) {
   }
   const int64_t version = require_int(file, "format_version");
   if (version != token_format::kFormatVersion) {
-    throw Error(fmt::format("unsupported format_version {} (this build reads version {})",
-                            version, token_format::kFormatVersion),
+    throw Error(fmt::format("unsupported format_version {} (this build reads version {})", version,
+                            token_format::kFormatVersion),
                 file.path());
   }
 }
@@ -77,14 +77,13 @@ void check_tokens_dataset(const H5Dataset& tokens, const TokenStoreMeta& meta,
   } else if (size == 4 && is_signed) {
     max_vocab = token_format::kMaxVocabForInt32;
   } else {
-    throw Error(fmt::format("/tokens has a {}-byte {} integer type; expected uint16 or int32",
-                            size, is_signed ? "signed" : "unsigned"),
+    throw Error(fmt::format("/tokens has a {}-byte {} integer type; expected uint16 or int32", size,
+                            is_signed ? "signed" : "unsigned"),
                 path);
   }
   if (meta.vocab_size > max_vocab) {
     throw Error(fmt::format("/tokens is {} but vocab_size {} needs ids up to {}",
-                            size == 2 ? "uint16" : "int32", meta.vocab_size,
-                            meta.vocab_size - 1),
+                            size == 2 ? "uint16" : "int32", meta.vocab_size, meta.vocab_size - 1),
                 path);
   }
   if (!tokens.is_contiguous()) throw Error("/tokens is not stored contiguously", path);
@@ -153,8 +152,7 @@ int64_t TokenStore::num_documents() const {
 int64_t TokenStore::num_tokens() const { return impl_->offsets.back(); }
 
 int64_t TokenStore::document_length(int64_t doc) const {
-  ME_CHECK(doc >= 0 && doc < num_documents(), "document {} outside [0, {})", doc,
-           num_documents());
+  ME_CHECK(doc >= 0 && doc < num_documents(), "document {} outside [0, {})", doc, num_documents());
   return impl_->offsets[doc + 1] - impl_->offsets[doc];
 }
 

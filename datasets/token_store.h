@@ -1,4 +1,4 @@
-// The HDF5 token dataset (docs/formats.md): /tokens (contiguous uint16 or int32), 
+// The HDF5 token dataset (docs/formats.md): /tokens (contiguous uint16 or int32),
 // /document_offsets (int64, n_documents + 1) and attributes. Written under a temporary name and
 // renamed when complete; validated on open.
 #pragma once

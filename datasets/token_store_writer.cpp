@@ -110,9 +110,9 @@ TokenStoreWriter::TokenStoreWriter(std::string path, TokenStoreMeta meta)
     throw Error(fmt::format("vocab_size {} outside [1, 2^31]", meta.vocab_size), path);
   }
   if (meta.eod_id < 0 || meta.eod_id >= meta.vocab_size) {
-    throw Error(fmt::format("eod_id {} outside the vocabulary [0, {})", meta.eod_id,
-                            meta.vocab_size),
-                path);
+    throw Error(
+        fmt::format("eod_id {} outside the vocabulary [0, {})", meta.eod_id, meta.vocab_size),
+        path);
   }
   impl_->path = path;
   impl_->temp_path = fmt::format("{}.tmp-{}", path, ::getpid());

@@ -119,7 +119,8 @@ void save_checkpoint(const std::string& root, const Recipe& recipe, const Traini
                      ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
                      Communicator& comm) {
   const fs::path final_dir = fs::path(root) / iteration_dir_name(state.iteration);
-  const fs::path tmp_dir = fs::path(root) / fmt::format(".{}.tmp", iteration_dir_name(state.iteration));
+  const fs::path tmp_dir =
+      fs::path(root) / fmt::format(".{}.tmp", iteration_dir_name(state.iteration));
   if (comm.rank() == 0) {
     fs::create_directories(root);
     fs::remove_all(tmp_dir);  // leftovers of a save that crashed
@@ -161,7 +162,8 @@ void save_checkpoint(const std::string& root, const Recipe& recipe, const Traini
     fsync_path(tmp_dir);
     // Replacing an existing iter dir (a re-save of the same iteration): move it aside first, so
     // the directory name always holds a complete checkpoint or nothing.
-    const fs::path old_dir = fs::path(root) / fmt::format(".{}.old", iteration_dir_name(state.iteration));
+    const fs::path old_dir =
+        fs::path(root) / fmt::format(".{}.old", iteration_dir_name(state.iteration));
     fs::remove_all(old_dir);
     if (fs::exists(final_dir)) fs::rename(final_dir, old_dir);
     fs::rename(tmp_dir, final_dir);
@@ -202,8 +204,9 @@ CheckpointManifest read_manifest(const std::string& iteration_dir) {
     throw Error(fmt::format("unreadable checkpoint manifest: {}", e.what()), path.string());
   }
   if (!manifest["format"] || manifest["format"].as<std::string>() != kFormat) {
-    throw Error(fmt::format("not a megatron-engine checkpoint manifest (format is not '{}')", kFormat),
-                path.string());
+    throw Error(
+        fmt::format("not a megatron-engine checkpoint manifest (format is not '{}')", kFormat),
+        path.string());
   }
   if (manifest["format_version"].as<int>() != kFormatVersion) {
     throw Error(fmt::format("checkpoint format version {} is not supported (this engine reads {})",
@@ -235,7 +238,8 @@ void check_model_compatible(const CheckpointManifest& manifest, const Recipe& re
   const Recipe saved = parse_recipe(manifest.recipe_yaml, manifest.directory + "/manifest.yaml");
   std::vector<std::string> differences;
   auto compare = [&](const char* field, const auto& was, const auto& now) {
-    if (was != now) differences.push_back(fmt::format("{} (checkpoint {}, recipe {})", field, was, now));
+    if (was != now)
+      differences.push_back(fmt::format("{} (checkpoint {}, recipe {})", field, was, now));
   };
   compare("model.type", saved.model.type, recipe.model.type);
   compare("model.num_layers", saved.model.num_layers, recipe.model.num_layers);
@@ -270,9 +274,10 @@ void load_checkpoint(const CheckpointManifest& manifest, ParamBuffers& buffers,
   for (Parameter* p : buffers.parameters()) read_tensor(file, "model/" + p->name, p->value);
   if (!optimizer) return;
   if (!manifest.has_optimizer) {
-    throw Error("checkpoint holds no optimizer state (saved with no_save_optim); set "
-                "checkpoint.no_load_optim or checkpoint.finetune",
-                manifest.directory);
+    throw Error(
+        "checkpoint holds no optimizer state (saved with no_save_optim); set "
+        "checkpoint.no_load_optim or checkpoint.finetune",
+        manifest.directory);
   }
   for (const auto& [state, flat] : optimizer->state_buffers()) {
     for (const ParamSlot& slot : buffers.layout().slots) {

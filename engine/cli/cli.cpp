@@ -87,8 +87,8 @@ int run_cli(int argc, char** argv) {
   } catch (const Error& e) {
     std::cerr << prefix << e.what() << "\n";
   } catch (const InternalError& e) {
-    std::cerr << prefix << "internal error (a bug in megatron-engine, please report): "
-              << e.what() << "\n";
+    std::cerr << prefix << "internal error (a bug in megatron-engine, please report): " << e.what()
+              << "\n";
   } catch (const std::exception& e) {
     std::cerr << prefix << "error: " << e.what() << "\n";
   }

@@ -14,7 +14,8 @@ po::variables_map parse_flags(const po::options_description& options,
   po::variables_map vm;
   try {
     // No abbreviations: `--print-recip` is a typo to report, not a flag to guess.
-    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    const int style =
+        po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
     po::store(po::command_line_parser(args).options(options).style(style).run(), vm);
     po::notify(vm);
   } catch (const po::unknown_option& e) {

@@ -16,8 +16,8 @@ namespace {
 
 std::unique_ptr<Tokenizer> checkpoint_tokenizer(const Recipe& recipe, const TrainingState& state,
                                                 const po::variables_map& vm) {
-  const std::string type = vm.count("tokenizer-type") ? vm["tokenizer-type"].as<std::string>()
-                                                      : state.tokenizer_type;
+  const std::string type =
+      vm.count("tokenizer-type") ? vm["tokenizer-type"].as<std::string>() : state.tokenizer_type;
   TokenizerFiles files{recipe.tokenizer.vocab_file, recipe.tokenizer.merge_file,
                        recipe.tokenizer.tokenizer_model};
   if (vm.count("vocab-file")) files.vocab_file = vm["vocab-file"].as<std::string>();
@@ -37,6 +37,7 @@ std::unique_ptr<Tokenizer> checkpoint_tokenizer(const Recipe& recipe, const Trai
 
 int generate_command(const std::vector<std::string>& args) {
   po::options_description options("megatron-engine generate");
+  // clang-format off
   options.add_options()
       ("help", "this message")
       ("load", po::value<std::string>(), "checkpoint directory (its latest) or an iter_* directory")
@@ -52,6 +53,7 @@ int generate_command(const std::vector<std::string>& args) {
       ("vocab-file", po::value<std::string>(), "tokenizer vocab.json (GPT2BPETokenizer)")
       ("merge-file", po::value<std::string>(), "tokenizer merges.txt (GPT2BPETokenizer)")
       ("tokenizer-model", po::value<std::string>(), "tokenizer.json (HuggingFaceTokenizer)");
+  // clang-format on
   const po::variables_map vm = parse_flags(options, args, "generate");
   if (vm.count("help")) {
     std::cout << options;
@@ -62,7 +64,8 @@ int generate_command(const std::vector<std::string>& args) {
   const double temperature = vm["temperature"].as<double>();
   if (top_p < 0.0 || top_p > 1.0) throw Error("must be in [0, 1]", "--top-p");
   if (temperature < 0.0) throw Error("must be >= 0", "--temperature");
-  if (vm["tokens-to-generate"].as<int64_t>() < 0) throw Error("must be >= 0", "--tokens-to-generate");
+  if (vm["tokens-to-generate"].as<int64_t>() < 0)
+    throw Error("must be >= 0", "--tokens-to-generate");
   const std::string device_name = vm["device"].as<std::string>();
   if (device_name != "cpu" && device_name != "cuda") throw Error("must be cpu or cuda", "--device");
   const Device device = device_name == "cpu" ? Device::cpu() : Device::cuda(0);
@@ -72,8 +75,8 @@ int generate_command(const std::vector<std::string>& args) {
   if (!found) throw Error("no checkpoint found there", root);
   const CheckpointManifest manifest = read_manifest(*found);
   const Recipe recipe = parse_recipe(manifest.recipe_yaml, *found + "/manifest.yaml");
-  auto model = ModelRegistry::instance().create(recipe.model.type, recipe,
-                                                manifest.state.padded_vocab_size);
+  auto model =
+      ModelRegistry::instance().create(recipe.model.type, recipe, manifest.state.padded_vocab_size);
   ParamBuffers buffers(model->parameters(), device);
   load_checkpoint(manifest, buffers, nullptr, Topology::build(recipe, 1, 0));
   const auto tokenizer = checkpoint_tokenizer(recipe, manifest.state, vm);

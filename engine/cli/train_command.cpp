@@ -14,6 +14,7 @@ namespace po = boost::program_options;
 
 int train_command(const std::vector<std::string>& args) {
   po::options_description options("megatron-engine train");
+  // clang-format off
   options.add_options()
       ("help", "this message")
       ("recipe", po::value<std::string>(), "the YAML recipe to train (required)")
@@ -21,6 +22,7 @@ int train_command(const std::vector<std::string>& args) {
        "override a recipe field: --set section.key=VALUE (VALUE is YAML: 3, 1e-4, true, [a,b]); "
        "repeatable, applied after the recipe and its base: chain")
       ("print-recipe", "print the fully resolved recipe (defaults and derived values) and exit");
+  // clang-format on
   const po::variables_map vm = parse_flags(options, args, "train");
   if (vm.count("help")) {
     std::cout << options << "\nRecipe fields are documented in docs/recipes.md.\n";

@@ -30,8 +30,8 @@ std::string version_report() {
   out += fmt::format("  CUDA:       built {}.{}, driver {}\n", CUDART_VERSION / 1000,
                      CUDART_VERSION % 1000 / 10,
                      driver ? fmt::format("{}.{}", driver / 1000, driver % 1000 / 10) : "none");
-  out += fmt::format("  cuBLAS:     {}.{}.{}\n", CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR,
-                     CUBLAS_VER_PATCH);
+  out +=
+      fmt::format("  cuBLAS:     {}.{}.{}\n", CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR, CUBLAS_VER_PATCH);
   out += fmt::format("  cuDNN:      {}.{}.{}\n", CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL);
   out += fmt::format("  NCCL:       {}.{}.{}\n", NCCL_MAJOR, NCCL_MINOR, NCCL_PATCH);
   out += fmt::format("  GPU archs:  {}\n", ME_CUDA_ARCHS);
@@ -47,8 +47,8 @@ std::string version_report() {
   out += fmt::format("  HDF5:       {}.{}.{}\n", H5_VERS_MAJOR, H5_VERS_MINOR, H5_VERS_RELEASE);
   out += fmt::format("  Boost:      {}.{}.{}\n", BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
                      BOOST_VERSION % 100);
-  out += fmt::format("  spdlog:     {}.{}.{}\n", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR,
-                     SPDLOG_VER_PATCH);
+  out +=
+      fmt::format("  spdlog:     {}.{}.{}\n", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH);
   return out;
 }
 

@@ -1,4 +1,5 @@
-// The host allocator (aligned, counted) and device-generic copy/zero that route to CUDA when needed.
+// The host allocator (aligned, counted) and device-generic copy/zero that route to CUDA when
+// needed.
 #include "engine/core/allocator.h"
 
 #include <atomic>

@@ -18,9 +18,7 @@ struct Device {
   bool is_cuda() const { return type == DeviceType::kCuda; }
   bool operator==(const Device& o) const { return type == o.type && index == o.index; }
   bool operator!=(const Device& o) const { return !(*this == o); }
-  std::string str() const {
-    return is_cpu() ? "cpu" : "cuda:" + std::to_string(index);
-  }
+  std::string str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 };
 
 // True when this build has CUDA and at least one device is visible.

@@ -29,8 +29,7 @@ class Error : public std::runtime_error {
 // Several user errors reported together (a recipe with three mistakes names all three).
 class ErrorList : public Error {
  public:
-  explicit ErrorList(std::vector<Error> errors)
-      : Error(join(errors)), errors_(std::move(errors)) {}
+  explicit ErrorList(std::vector<Error> errors) : Error(join(errors)), errors_(std::move(errors)) {}
   const std::vector<Error>& errors() const { return errors_; }
 
  private:
@@ -53,10 +52,10 @@ class InternalError : public std::logic_error {
 
 }  // namespace me
 
-#define ME_CHECK(cond, ...)                                                               \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      throw ::me::InternalError(fmt::format("{}:{}: check '{}' failed: {}", __FILE__,     \
-                                            __LINE__, #cond, fmt::format(__VA_ARGS__))); \
-    }                                                                                     \
+#define ME_CHECK(cond, ...)                                                                     \
+  do {                                                                                          \
+    if (!(cond)) {                                                                              \
+      throw ::me::InternalError(fmt::format("{}:{}: check '{}' failed: {}", __FILE__, __LINE__, \
+                                            #cond, fmt::format(__VA_ARGS__)));                  \
+    }                                                                                           \
   } while (0)

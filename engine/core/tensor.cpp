@@ -9,13 +9,20 @@ namespace me {
 
 std::string_view dtype_name(DType t) {
   switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF64: return "f64";
-    case DType::kBF16: return "bf16";
-    case DType::kF16: return "f16";
-    case DType::kI32: return "i32";
-    case DType::kI64: return "i64";
-    case DType::kU16: return "u16";
+    case DType::kF32:
+      return "f32";
+    case DType::kF64:
+      return "f64";
+    case DType::kBF16:
+      return "bf16";
+    case DType::kF16:
+      return "f16";
+    case DType::kI32:
+      return "i32";
+    case DType::kI64:
+      return "i64";
+    case DType::kU16:
+      return "u16";
   }
   return "?";
 }
@@ -25,7 +32,8 @@ DType dtype_from_name(std::string_view name) {
                   DType::kU16}) {
     if (dtype_name(t) == name) return t;
   }
-  throw Error(fmt::format("unknown dtype '{}' (expected f32, f64, bf16, f16, i32, i64, u16)", name));
+  throw Error(
+      fmt::format("unknown dtype '{}' (expected f32, f64, bf16, f16, i32, i64, u16)", name));
 }
 
 std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
@@ -141,13 +149,27 @@ template <typename To>
 void convert_from(const Tensor& src, To* dst) {
   const int64_t n = src.numel();
   switch (src.dtype()) {
-    case DType::kF32: convert(src.data<float>(), dst, n); break;
-    case DType::kF64: convert(src.data<double>(), dst, n); break;
-    case DType::kBF16: convert(src.data<BFloat16>(), dst, n); break;
-    case DType::kF16: convert(src.data<Float16>(), dst, n); break;
-    case DType::kI32: convert(src.data<int32_t>(), dst, n); break;
-    case DType::kI64: convert(src.data<int64_t>(), dst, n); break;
-    case DType::kU16: convert(src.data<uint16_t>(), dst, n); break;
+    case DType::kF32:
+      convert(src.data<float>(), dst, n);
+      break;
+    case DType::kF64:
+      convert(src.data<double>(), dst, n);
+      break;
+    case DType::kBF16:
+      convert(src.data<BFloat16>(), dst, n);
+      break;
+    case DType::kF16:
+      convert(src.data<Float16>(), dst, n);
+      break;
+    case DType::kI32:
+      convert(src.data<int32_t>(), dst, n);
+      break;
+    case DType::kI64:
+      convert(src.data<int64_t>(), dst, n);
+      break;
+    case DType::kU16:
+      convert(src.data<uint16_t>(), dst, n);
+      break;
   }
 }
 }  // namespace
@@ -157,13 +179,27 @@ Tensor Tensor::cast(DType dtype) const {
   if (dtype == dtype_) return clone();
   Tensor t = empty(shape_, dtype, device());
   switch (dtype) {
-    case DType::kF32: convert_from(*this, t.data<float>()); break;
-    case DType::kF64: convert_from(*this, t.data<double>()); break;
-    case DType::kBF16: convert_from(*this, t.data<BFloat16>()); break;
-    case DType::kF16: convert_from(*this, t.data<Float16>()); break;
-    case DType::kI32: convert_from(*this, t.data<int32_t>()); break;
-    case DType::kI64: convert_from(*this, t.data<int64_t>()); break;
-    case DType::kU16: convert_from(*this, t.data<uint16_t>()); break;
+    case DType::kF32:
+      convert_from(*this, t.data<float>());
+      break;
+    case DType::kF64:
+      convert_from(*this, t.data<double>());
+      break;
+    case DType::kBF16:
+      convert_from(*this, t.data<BFloat16>());
+      break;
+    case DType::kF16:
+      convert_from(*this, t.data<Float16>());
+      break;
+    case DType::kI32:
+      convert_from(*this, t.data<int32_t>());
+      break;
+    case DType::kI64:
+      convert_from(*this, t.data<int64_t>());
+      break;
+    case DType::kU16:
+      convert_from(*this, t.data<uint16_t>());
+      break;
   }
   return t;
 }
@@ -190,8 +226,8 @@ std::string Tensor::describe() const {
   return fmt::format("{}{} on {}", dtype_name(dtype_), shape_str(shape_), device().str());
 }
 
-#define ME_INSTANTIATE(T)                                                             \
-  template Tensor Tensor::from_vector<T>(const std::vector<T>&, Shape, Device);       \
+#define ME_INSTANTIATE(T)                                                       \
+  template Tensor Tensor::from_vector<T>(const std::vector<T>&, Shape, Device); \
   template std::vector<T> Tensor::to_vector<T>() const;
 ME_INSTANTIATE(float)
 ME_INSTANTIATE(double)

@@ -70,7 +70,7 @@ class Tensor {
 
   Tensor to(Device device) const;  // copy to device (this tensor itself if already there)
   Tensor clone() const;
-  Tensor cast(DType dtype) const;  // host tensors only
+  Tensor cast(DType dtype) const;     // host tensors only
   void copy_from(const Tensor& src);  // same shape and dtype, any devices
   void zero_();
 

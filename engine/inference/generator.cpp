@@ -11,8 +11,8 @@ std::vector<int32_t> generate(Model& model, Device device, const GenerationReque
   std::vector<int32_t> context = request.prompt;
   std::vector<int32_t> generated;
   for (int64_t step = 0; step < request.tokens_to_generate; ++step) {
-    const int64_t length = std::min<int64_t>(static_cast<int64_t>(context.size()),
-                                             request.max_positions);
+    const int64_t length =
+        std::min<int64_t>(static_cast<int64_t>(context.size()), request.max_positions);
     const std::vector<int32_t> window(context.end() - length, context.end());
     const Tensor tokens = Tensor::from_vector(window, {1, length}, device);
     const Tensor logits = model.logits(tokens).to(Device::cpu());  // (1, T, V)

@@ -32,8 +32,12 @@ void initialize_parameter(Parameter& param, uint64_t seed) {
   const uint64_t stream = rng_stream(param.name);
   for (int64_t i = 0; i < n; ++i) {
     switch (param.init.kind) {
-      case ParamInit::Kind::kZeros: data[i] = 0.0f; break;
-      case ParamInit::Kind::kOnes: data[i] = 1.0f; break;
+      case ParamInit::Kind::kZeros:
+        data[i] = 0.0f;
+        break;
+      case ParamInit::Kind::kOnes:
+        data[i] = 1.0f;
+        break;
       case ParamInit::Kind::kNormal:
         data[i] = static_cast<float>(param.init.std * philox_normal(seed, stream, i));
         break;

@@ -40,7 +40,7 @@ void Adam::step(double lr, double weight_decay) {
     Tensor grad = buffers_.grads().view(run.begin, shape);
     Tensor exp_avg = exp_avg_.view(run.begin, shape);
     Tensor exp_avg_sq = exp_avg_sq_.view(run.begin, shape);
-    const AdamWStep update{lr, beta1_, beta2_, eps_, run.weight_decay ? weight_decay : 0.0,
+    const AdamWStep update{lr,         beta1_, beta2_, eps_, run.weight_decay ? weight_decay : 0.0,
                            step_count_};
     adamw_update(param, grad, exp_avg, exp_avg_sq, update);
   }

@@ -30,9 +30,9 @@ DynamicLossScaler::DynamicLossScaler(double initial_scale, double min_scale,
                 "mixed_precision.initial_loss_scale");
   }
   if (!(min_scale > 0 && min_scale <= initial_scale)) {
-    throw Error(fmt::format("must be > 0 and <= initial_loss_scale ({}), got {}", initial_scale,
-                            min_scale),
-                "mixed_precision.min_loss_scale");
+    throw Error(
+        fmt::format("must be > 0 and <= initial_loss_scale ({}), got {}", initial_scale, min_scale),
+        "mixed_precision.min_loss_scale");
   }
   if (growth_interval < 1) {
     throw Error(fmt::format("must be >= 1, got {}", growth_interval),

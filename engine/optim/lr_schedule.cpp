@@ -22,17 +22,17 @@ LrScheduleSteps lr_steps_from(const Recipe& recipe, int64_t train_iters) {
     throw Error("lr_warmup_fraction and lr_warmup_iters are mutually exclusive",
                 "scheduler.lr_warmup_fraction");
   }
-  const double warmup_steps = s.lr_warmup_fraction
-                                  ? *s.lr_warmup_fraction * decay_steps
-                                  : static_cast<double>(s.lr_warmup_iters * gbs);
+  const double warmup_steps = s.lr_warmup_fraction ? *s.lr_warmup_fraction * decay_steps
+                                                   : static_cast<double>(s.lr_warmup_iters * gbs);
   if (!(decay_steps > 0)) {
     throw Error(fmt::format("LR decay horizon must be > 0 samples, got {} iterations", decay_iters),
                 "scheduler.lr_decay_iters");
   }
   if (!(warmup_steps >= 0 && warmup_steps < decay_steps)) {
-    throw Error(fmt::format("warmup ({} samples) must be shorter than the decay horizon ({})",
-                            warmup_steps, decay_steps),
-                s.lr_warmup_fraction ? "scheduler.lr_warmup_fraction" : "scheduler.lr_warmup_iters");
+    throw Error(
+        fmt::format("warmup ({} samples) must be shorter than the decay horizon ({})", warmup_steps,
+                    decay_steps),
+        s.lr_warmup_fraction ? "scheduler.lr_warmup_fraction" : "scheduler.lr_warmup_iters");
   }
   return {warmup_steps, decay_steps};
 }
@@ -88,11 +88,11 @@ OptimizerParamScheduler::OptimizerParamScheduler(const Recipe& recipe) {
     }
   } else if (wd_incr_style_ == "linear" || wd_incr_style_ == "cosine") {
     if (!o.start_weight_decay || !o.end_weight_decay) {
-      throw Error(fmt::format("weight_decay_incr_style {} needs start_weight_decay and "
-                              "end_weight_decay",
-                              wd_incr_style_),
-                  o.start_weight_decay ? "optimizer.end_weight_decay"
-                                       : "optimizer.start_weight_decay");
+      throw Error(
+          fmt::format("weight_decay_incr_style {} needs start_weight_decay and "
+                      "end_weight_decay",
+                      wd_incr_style_),
+          o.start_weight_decay ? "optimizer.end_weight_decay" : "optimizer.start_weight_decay");
     }
     start_wd_ = *o.start_weight_decay;
     end_wd_ = *o.end_weight_decay;
@@ -102,9 +102,10 @@ OptimizerParamScheduler::OptimizerParamScheduler(const Recipe& recipe) {
                   "optimizer.end_weight_decay");
     }
   } else {
-    throw Error(fmt::format("unknown weight_decay_incr_style '{}' (known: constant, linear, cosine)",
-                            wd_incr_style_),
-                "optimizer.weight_decay_incr_style");
+    throw Error(
+        fmt::format("unknown weight_decay_incr_style '{}' (known: constant, linear, cosine)",
+                    wd_incr_style_),
+        "optimizer.weight_decay_incr_style");
   }
 }
 
@@ -121,7 +122,8 @@ double OptimizerParamScheduler::weight_decay() const {
   if (num_steps_ > wd_incr_steps_ || wd_incr_style_ == "constant") return end_wd_;
   const double r = static_cast<double>(num_steps_) / static_cast<double>(wd_incr_steps_);
   // linear rises as r; cosine rises from 0 to 1 along half a cosine.
-  const double c = wd_incr_style_ == "linear" ? r : 0.5 * (std::cos(std::numbers::pi * (1 - r)) + 1);
+  const double c =
+      wd_incr_style_ == "linear" ? r : 0.5 * (std::cos(std::numbers::pi * (1 - r)) + 1);
   return start_wd_ + c * (end_wd_ - start_wd_);
 }
 

@@ -1,5 +1,6 @@
 // Where each parameter lives in the flat parameter/gradient buffers, and how those buffers are cut
-// into buckets for the data-parallel reduce (Megatron's param_layout.py / param_and_grad_buffer.py).
+// into buckets for the data-parallel reduce (Megatron's param_layout.py /
+// param_and_grad_buffer.py).
 #pragma once
 
 #include <cstdint>
@@ -11,9 +12,9 @@
 namespace me {
 
 struct ParamLayoutOptions {
-  int64_t align = 64;                 // every parameter starts at a multiple of this (elements)
-  int64_t bucket_elems = 40000000;    // a bucket is closed once it holds this many; 0 = one bucket
-  int64_t data_parallel_size = 1;     // bucket ends are padded to lcm(dp, 128)
+  int64_t align = 64;               // every parameter starts at a multiple of this (elements)
+  int64_t bucket_elems = 40000000;  // a bucket is closed once it holds this many; 0 = one bucket
+  int64_t data_parallel_size = 1;   // bucket ends are padded to lcm(dp, 128)
 };
 
 struct ParamSlot {

@@ -55,9 +55,9 @@ class MpiCommunicator final : public Communicator {
               "MPI_Allreduce");
   }
   void broadcast(void* data, int64_t bytes, int64_t root) override {
-    mpi_check(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, static_cast<int>(root),
-                        MPI_COMM_WORLD),
-              "MPI_Bcast");
+    mpi_check(
+        MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, static_cast<int>(root), MPI_COMM_WORLD),
+        "MPI_Bcast");
   }
   void barrier() override { mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
   [[noreturn]] void abort(int exit_code) override { abort_world(exit_code); }

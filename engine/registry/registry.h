@@ -71,7 +71,8 @@ class Registry {
   // "unknown optimizer 'adamw'; did you mean 'adam'? (known: adam, sgd)"
   std::string unknown_message(const std::string& name) const {
     std::string message = fmt::format("unknown {} '{}'", Kind::kName, name);
-    if (auto near = closest_match(name, names())) message += fmt::format("; did you mean '{}'?", *near);
+    if (auto near = closest_match(name, names()))
+      message += fmt::format("; did you mean '{}'?", *near);
     return message + fmt::format(" (known: {})", fmt::join(names(), ", "));
   }
 
@@ -105,13 +106,13 @@ struct RegistrationFor<Registry<Kind, Base, Args...>, Class> {
 #define ME_CONCAT(a, b) ME_CONCAT_INNER(a, b)
 
 // ME_REGISTER(LayerRegistry, "layer_norm", LayerNorm); registers Class under a name, next to it.
-#define ME_REGISTER(RegistryT, name, Class)                                                  \
+#define ME_REGISTER(RegistryT, name, Class)                                                      \
   static const ::me::RegistrationFor<RegistryT, Class> ME_CONCAT(me_registration_, __COUNTER__)( \
       name, __FILE__)
 
 // Declares `Name` as a registry of Base built from (Args...), listed by --list as `kind`.
-#define ME_DECLARE_REGISTRY(Name, kind, Base, ...)       \
-  struct Name##Kind {                                    \
-    static constexpr const char* kName = kind;           \
-  };                                                     \
+#define ME_DECLARE_REGISTRY(Name, kind, Base, ...) \
+  struct Name##Kind {                              \
+    static constexpr const char* kName = kind;     \
+  };                                               \
   using Name = ::me::Registry<Name##Kind, Base, ##__VA_ARGS__>

@@ -25,8 +25,8 @@ void MetricsLog::train(const TrainLogRecord& r) {
   spdlog::info(
       "iteration {:>8}/{:>8} | consumed samples: {:>10} | elapsed time per iteration (ms): "
       "{:.1f} | tokens/s: {:.0f} | learning rate: {:.6E} | lm loss: {:.6E} | grad norm: {:.3f}",
-      r.iteration, r.train_iters, r.consumed_samples, r.ms_per_iteration, r.tokens_per_second,
-      r.lr, r.loss, r.grad_norm);
+      r.iteration, r.train_iters, r.consumed_samples, r.ms_per_iteration, r.tokens_per_second, r.lr,
+      r.loss, r.grad_norm);
   if (!file_.is_open()) return;
   const nlohmann::json line = {{"iteration", r.iteration},
                                {"loss", r.loss},
@@ -45,8 +45,8 @@ void MetricsLog::validation(int64_t iteration, double valid_loss) {
   spdlog::info("validation loss at iteration {} | lm loss value: {:.6E} | lm loss PPL: {:.6E}",
                iteration, valid_loss, ppl);
   if (!file_.is_open()) return;
-  const nlohmann::json line = {{"iteration", iteration}, {"valid_loss", valid_loss},
-                               {"valid_ppl", ppl}};
+  const nlohmann::json line = {
+      {"iteration", iteration}, {"valid_loss", valid_loss}, {"valid_ppl", ppl}};
   file_ << line.dump() << '\n' << std::flush;
 }
 

@@ -81,10 +81,11 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
       device_(device_from_recipe(recipe_, topology_)),
       vocabulary_(resolve_vocabulary(recipe_)),
       metrics_(recipe_.logging.metrics_file, topology_.is_last_rank()) {
-  model_ = ModelRegistry::instance().create(recipe_.model.type, recipe_,
-                                            vocabulary_.padded_vocab_size);
+  model_ =
+      ModelRegistry::instance().create(recipe_.model.type, recipe_, vocabulary_.padded_vocab_size);
   buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_);
-  optimizer_ = OptimizerRegistry::instance().create(recipe_.optimizer.optimizer, *buffers_, recipe_);
+  optimizer_ =
+      OptimizerRegistry::instance().create(recipe_.optimizer.optimizer, *buffers_, recipe_);
   scheduler_ = std::make_unique<OptimizerParamScheduler>(recipe_);
   const int64_t gbs = recipe_.derived.global_batch_size;
   const std::string dataset = "gpt";  // mock_data is a source inside the GPT dataset
@@ -145,7 +146,8 @@ Batch Trainer::micro_batch(const Dataset& dataset, int64_t first_sample,
   // Megatron's sampler: each global batch is consumed in blocks of mbs * dp; data-parallel rank r
   // takes [r * mbs, (r + 1) * mbs) of each block.
   const int64_t mbs = recipe_.train.micro_batch_size;
-  const int64_t start = first_sample + micro_batch_index * mbs * topology_.dp + topology_.dp_rank * mbs;
+  const int64_t start =
+      first_sample + micro_batch_index * mbs * topology_.dp + topology_.dp_rank * mbs;
   std::vector<int64_t> indices(static_cast<size_t>(mbs));
   for (int64_t i = 0; i < mbs; ++i) indices[static_cast<size_t>(i)] = (start + i) % dataset.size();
   return dataset.batch(indices).to(device_);
@@ -171,9 +173,10 @@ Trainer::StepResult Trainer::train_step() {
   }
   finalize_grads(result);
   if (!std::isfinite(result.grad_norm) || !std::isfinite(result.loss_sum)) {
-    throw Error(fmt::format("loss or gradient is not finite at iteration {} (loss sum {}, grad "
-                            "norm {})",
-                            state_.iteration + 1, result.loss_sum, result.grad_norm));
+    throw Error(
+        fmt::format("loss or gradient is not finite at iteration {} (loss sum {}, grad "
+                    "norm {})",
+                    state_.iteration + 1, result.loss_sum, result.grad_norm));
   }
   optimizer_->step(scheduler_->lr(), scheduler_->weight_decay());
   scheduler_->step(recipe_.derived.global_batch_size);
@@ -239,8 +242,10 @@ bool Trainer::should_exit(const char** reason) {
     flags[1] = minutes >= *recipe_.train.exit_duration_in_mins ? 1.0 : 0.0;
   }
   comm_.all_reduce_max(flags, 2);  // every rank takes the same decision
-  if (flags[0] > 0) *reason = "exit signal received";
-  else if (flags[1] > 0) *reason = "exit_duration_in_mins reached";
+  if (flags[0] > 0)
+    *reason = "exit signal received";
+  else if (flags[1] > 0)
+    *reason = "exit_duration_in_mins reached";
   else if (recipe_.train.exit_interval && state_.iteration % *recipe_.train.exit_interval == 0) {
     *reason = "exit_interval reached";
   } else {
@@ -287,14 +292,15 @@ int Trainer::run() {
         state_.iteration % *recipe_.train.eval_interval == 0) {
       metrics_.validation(state_.iteration, evaluate());
     }
-    if (recipe_.checkpoint.save_interval && state_.iteration % *recipe_.checkpoint.save_interval == 0) {
+    if (recipe_.checkpoint.save_interval &&
+        state_.iteration % *recipe_.checkpoint.save_interval == 0) {
       save();
       last_saved = state_.iteration;
     }
     if (should_exit(&exit_reason)) break;
   }
-  if (!exit_reason && valid_data_ && (!recipe_.train.eval_interval ||
-                                      state_.iteration % *recipe_.train.eval_interval != 0)) {
+  if (!exit_reason && valid_data_ &&
+      (!recipe_.train.eval_interval || state_.iteration % *recipe_.train.eval_interval != 0)) {
     metrics_.validation(state_.iteration, evaluate());
   }
   if (last_saved != state_.iteration) save();

@@ -293,8 +293,8 @@ TEST_CASE("gpt dataset is registered and mock data follows megatron's mock corpu
   // or the token is EOD (a new document starts at 1, or is a lone EOD), or the label is EOD.
   for (size_t k = 0; k < tokens.size(); ++k) {
     const bool counting = labels[k] == tokens[k] + 1;
-    const bool boundary = (tokens[k] == eod && (labels[k] == 1 || labels[k] == eod)) ||
-                          labels[k] == eod;
+    const bool boundary =
+        (tokens[k] == eod && (labels[k] == 1 || labels[k] == eod)) || labels[k] == eod;
     CHECK((counting || boundary));
   }
   auto* gpt = dynamic_cast<GPTDataset*>(ds.get());
@@ -303,8 +303,9 @@ TEST_CASE("gpt dataset is registered and mock data follows megatron's mock corpu
   CHECK(gpt->cache_path().empty());
 
   recipe.tokenizer.vocab_size.reset();
-  CHECK(error_of([&] { GPTDataset({recipe, Split::kTrain, 1}); }).where() ==
-        "tokenizer.vocab_size");
+  CHECK(error_of([&] {
+          GPTDataset({recipe, Split::kTrain, 1});
+        }).where() == "tokenizer.vocab_size");
 }
 
 }  // namespace

@@ -135,8 +135,7 @@ TEST_CASE("token store writer rejects token ids outside the vocabulary") {
   testing::TempDir dir;
   const std::string path = dir / "data.h5";
   TokenStoreWriter writer(path, meta_for(100, 0));
-  const std::string message =
-      error_of([&] { writer.add_document(std::vector<int32_t>{5, 100}); });
+  const std::string message = error_of([&] { writer.add_document(std::vector<int32_t>{5, 100}); });
   CHECK(message.find(path) != std::string::npos);
   CHECK(message.find("token id 100") != std::string::npos);
   CHECK(error_of([&] { TokenStoreWriter w(path, meta_for(100, 100)); }).find("eod_id 100") !=
@@ -173,8 +172,8 @@ TEST_CASE("token store open rejects a foreign HDF5 file") {
   {
     H5File file = H5File::create(path);
     std::vector<int32_t> values{1, 2, 3};
-    file.create_dataset("tokens", H5T_STD_I32LE, {3}).write_rows(H5T_NATIVE_INT32, 0, 3,
-                                                                 values.data());
+    file.create_dataset("tokens", H5T_STD_I32LE, {3})
+        .write_rows(H5T_NATIVE_INT32, 0, 3, values.data());
   }
   std::string message = error_of([&] { TokenStore::open(path); });
   CHECK(message.find(path) != std::string::npos);
@@ -190,13 +189,11 @@ TEST_CASE("token store open rejects a foreign HDF5 file") {
 }
 
 // A file with our attributes around hand-written datasets, to reach each validation rule.
-void write_raw_store(const std::string& path, int64_t vocab_size, int64_t version,
-                     hid_t token_type, const std::vector<int32_t>& tokens,
-                     const std::vector<int64_t>& offsets) {
+void write_raw_store(const std::string& path, int64_t vocab_size, int64_t version, hid_t token_type,
+                     const std::vector<int32_t>& tokens, const std::vector<int64_t>& offsets) {
   H5File file = H5File::create(path);
   const auto n = static_cast<int64_t>(tokens.size());
-  file.create_dataset("tokens", token_type, {n}).write_rows(H5T_NATIVE_INT32, 0, n,
-                                                            tokens.data());
+  file.create_dataset("tokens", token_type, {n}).write_rows(H5T_NATIVE_INT32, 0, n, tokens.data());
   const auto m = static_cast<int64_t>(offsets.size());
   file.create_dataset("document_offsets", H5T_STD_I64LE, {m})
       .write_rows(H5T_NATIVE_INT64, 0, m, offsets.data());
@@ -225,8 +222,7 @@ TEST_CASE("token store open rejects bad offsets, versions and dtypes") {
   CHECK(message_for(100, 1, H5T_STD_I32LE, {0, 3}).find("ends at 3") != std::string::npos);
   CHECK(message_for(100, 2, H5T_STD_I32LE, {0, 4}).find("unsupported format_version 2") !=
         std::string::npos);
-  CHECK(message_for(70000, 1, H5T_STD_U16LE, {0, 4}).find("vocab_size 70000") !=
-        std::string::npos);
+  CHECK(message_for(70000, 1, H5T_STD_U16LE, {0, 4}).find("vocab_size 70000") != std::string::npos);
   CHECK(message_for(100, 1, H5T_STD_I64LE, {0, 4}).find("expected uint16 or int32") !=
         std::string::npos);
   // The same file with valid offsets opens: the rules above are what rejected it.

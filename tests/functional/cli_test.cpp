@@ -36,15 +36,16 @@ TEST_CASE("an unknown flag or subcommand is an error with a suggestion") {
   CHECK(sub.output.find("did you mean 'generate'") != std::string::npos);
 }
 
-TEST_CASE("--print-recipe shows defaults and derived values, and a bad recipe names file and line") {
+TEST_CASE(
+    "--print-recipe shows defaults and derived values, and a bad recipe names file and line") {
   TempDir dir;
   write_text(dir / "r.yaml", "model:\n  num_layers: 2\n  hiden_size: 32\n");
   const auto bad = run_engine("--recipe " + (dir / "r.yaml"));
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find(dir / "r.yaml" + ":3:3: error: unknown key 'hiden_size' in 'model'; "
                                          "did you mean 'hidden_size'?") != std::string::npos);
-  const auto printed =
-      run_engine(std::string("--recipe ") + ME_SOURCE_DIR + "/recipes/gpt/gpt_tiny.yaml --print-recipe");
+  const auto printed = run_engine(std::string("--recipe ") + ME_SOURCE_DIR +
+                                  "/recipes/gpt/gpt_tiny.yaml --print-recipe");
   CHECK_MESSAGE(printed.exit_code == 0, printed.output);
   CHECK(printed.output.find("sgd_momentum: 0.9") != std::string::npos);  // a default
   CHECK(printed.output.find("derived:") != std::string::npos);

@@ -41,13 +41,14 @@ optimizer: {{lr: 0.005}}
 logging: {{log_interval: 1}}
 )",
                                          dir / "corpus.h5"));
-  const auto one = run_engine(fmt::format("--recipe {} --set logging.metrics_file={}",
-                                          dir / "r.yaml", dir / "one.jsonl"));
+  const auto one = run_engine(
+      fmt::format("--recipe {} --set logging.metrics_file={}", dir / "r.yaml", dir / "one.jsonl"));
   REQUIRE_MESSAGE(one.exit_code == 0, one.output);
-  const auto two = run_command(fmt::format(
-      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
-      "timeout 300 mpirun -np 2 {} --recipe {} --set logging.metrics_file={}",
-      ME_BINARY_PATH, dir / "r.yaml", dir / "two.jsonl"));
+  const auto two = run_command(
+      fmt::format("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                  "OMPI_MCA_rmaps_base_oversubscribe=1 "
+                  "timeout 300 mpirun -np 2 {} --recipe {} --set logging.metrics_file={}",
+                  ME_BINARY_PATH, dir / "r.yaml", dir / "two.jsonl"));
   REQUIRE_MESSAGE(two.exit_code == 0, two.output);
   const auto a = logged_losses(dir / "one.jsonl");
   const auto b = logged_losses(dir / "two.jsonl");

@@ -21,9 +21,10 @@ namespace {
 // Ingests the grammar corpus with the byte tokenizer into dir/corpus.h5.
 std::string make_dataset(const TempDir& dir) {
   write_text(dir / "corpus.jsonl", grammar_corpus_jsonl(600));
-  const auto result = run_engine(fmt::format("ingest --input {} --output {} --tokenizer-type byte "
-                                             "--append-eod",
-                                             dir / "corpus.jsonl", dir / "corpus.h5"));
+  const auto result =
+      run_engine(fmt::format("ingest --input {} --output {} --tokenizer-type byte "
+                             "--append-eod",
+                             dir / "corpus.jsonl", dir / "corpus.h5"));
   REQUIRE_MESSAGE(result.exit_code == 0, result.output);
   return dir / "corpus.h5";
 }
@@ -83,8 +84,8 @@ std::map<int64_t, double> train_losses(const std::string& path) {
 TEST_CASE("the tiny GPT's loss falls below 2.4 within 120 iterations") {
   TempDir dir;
   const std::string recipe = tiny_recipe(dir, make_dataset(dir), 120);
-  const auto result = run_engine(fmt::format("--recipe {} --set logging.metrics_file={}", recipe,
-                                             dir / "metrics.jsonl"));
+  const auto result = run_engine(
+      fmt::format("--recipe {} --set logging.metrics_file={}", recipe, dir / "metrics.jsonl"));
   REQUIRE_MESSAGE(result.exit_code == 0, result.output);
   const auto losses = train_losses(dir / "metrics.jsonl");
   REQUIRE(losses.size() == 120);
@@ -100,19 +101,19 @@ TEST_CASE("resume after a stop gives bitwise the same losses as one straight run
   TempDir dir;
   const std::string data = make_dataset(dir);
   const std::string recipe = tiny_recipe(dir, data, 24);
-  auto straight = run_engine(fmt::format("--recipe {} --set logging.metrics_file={}", recipe,
-                                         dir / "straight.jsonl"));
+  auto straight = run_engine(
+      fmt::format("--recipe {} --set logging.metrics_file={}", recipe, dir / "straight.jsonl"));
   REQUIRE_MESSAGE(straight.exit_code == 0, straight.output);
   const std::string ckpt = dir / "ckpt";
-  auto first = run_engine(fmt::format(
-      "--recipe {} --set train.exit_interval=12 --set checkpoint.save={} "
-      "--set checkpoint.save_interval=100 --set logging.metrics_file={}",
-      recipe, ckpt, dir / "resumed.jsonl"));
+  auto first =
+      run_engine(fmt::format("--recipe {} --set train.exit_interval=12 --set checkpoint.save={} "
+                             "--set checkpoint.save_interval=100 --set logging.metrics_file={}",
+                             recipe, ckpt, dir / "resumed.jsonl"));
   REQUIRE_MESSAGE(first.exit_code == 0, first.output);
-  auto second = run_engine(fmt::format(
-      "--recipe {} --set checkpoint.load={} --set checkpoint.save={} "
-      "--set checkpoint.save_interval=100 --set logging.metrics_file={}",
-      recipe, ckpt, ckpt, dir / "resumed.jsonl"));
+  auto second =
+      run_engine(fmt::format("--recipe {} --set checkpoint.load={} --set checkpoint.save={} "
+                             "--set checkpoint.save_interval=100 --set logging.metrics_file={}",
+                             recipe, ckpt, ckpt, dir / "resumed.jsonl"));
   REQUIRE_MESSAGE(second.exit_code == 0, second.output);
   const auto a = train_losses(dir / "straight.jsonl");
   const auto b = train_losses(dir / "resumed.jsonl");
@@ -144,8 +145,8 @@ TEST_CASE("SIGKILL during checkpoint saves leaves the previous checkpoint loadab
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
-    const auto loaded = run_engine(fmt::format(
-        "generate --load {} --prompt 'the cat' --tokens-to-generate 4 --greedy", ckpt));
+    const auto loaded = run_engine(
+        fmt::format("generate --load {} --prompt 'the cat' --tokens-to-generate 4 --greedy", ckpt));
     INFO("trial " << trial);
     CHECK_MESSAGE(loaded.exit_code == 0, loaded.output);
   }
@@ -188,15 +189,17 @@ TEST_CASE("a checkpoint of another model shape is refused naming the fields") {
   TempDir dir;
   const std::string recipe = tiny_recipe(dir, make_dataset(dir), 2);
   const std::string ckpt = dir / "ckpt";
-  auto saved = run_engine(fmt::format("--recipe {} --set checkpoint.save={} "
-                                      "--set checkpoint.save_interval=2 "
-                                      "--set scheduler.lr_warmup_iters=0",
-                                      recipe, ckpt));
+  auto saved =
+      run_engine(fmt::format("--recipe {} --set checkpoint.save={} "
+                             "--set checkpoint.save_interval=2 "
+                             "--set scheduler.lr_warmup_iters=0",
+                             recipe, ckpt));
   REQUIRE_MESSAGE(saved.exit_code == 0, saved.output);
-  auto refused = run_engine(fmt::format("--recipe {} --set checkpoint.load={} "
-                                        "--set scheduler.lr_warmup_iters=0 "
-                                        "--set model.hidden_size=64 --set model.num_layers=3",
-                                        recipe, ckpt));
+  auto refused =
+      run_engine(fmt::format("--recipe {} --set checkpoint.load={} "
+                             "--set scheduler.lr_warmup_iters=0 "
+                             "--set model.hidden_size=64 --set model.num_layers=3",
+                             recipe, ckpt));
   CHECK(refused.exit_code != 0);
   CHECK(refused.output.find("model.hidden_size (checkpoint 32, recipe 64)") != std::string::npos);
   CHECK(refused.output.find("model.num_layers (checkpoint 2, recipe 3)") != std::string::npos);
@@ -206,9 +209,10 @@ TEST_CASE("generate continues a prompt from a trained checkpoint") {
   TempDir dir;
   const std::string recipe = tiny_recipe(dir, make_dataset(dir), 150);
   const std::string ckpt = dir / "ckpt";
-  auto trained = run_engine(fmt::format("--recipe {} --set checkpoint.save={} "
-                                        "--set checkpoint.save_interval=150",
-                                        recipe, ckpt));
+  auto trained =
+      run_engine(fmt::format("--recipe {} --set checkpoint.save={} "
+                             "--set checkpoint.save_interval=150",
+                             recipe, ckpt));
   REQUIRE_MESSAGE(trained.exit_code == 0, trained.output);
   auto greedy = run_engine(fmt::format(
       "generate --load {} --prompt 'the cat sees' --tokens-to-generate 12 --greedy", ckpt));

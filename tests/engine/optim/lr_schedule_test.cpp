@@ -36,12 +36,12 @@ TEST_CASE("linear: warmup from lr_warmup_init, then a straight line to min_lr") 
   OptimizerParamScheduler s(schedule_recipe("linear"));
   CHECK(s.lr_steps().warmup_steps == 40);
   CHECK(s.lr_steps().decay_steps == 400);
-  CHECK(lr_at(s, 0) == doctest::Approx(0.0));    // first iteration: init
-  CHECK(lr_at(s, 20) == doctest::Approx(0.5));   // 0 + 1.0 * 20/40
-  CHECK(lr_at(s, 40) == doctest::Approx(1.0));   // end of warmup: max
-  CHECK(lr_at(s, 220) == doctest::Approx(0.55)); // r = 180/360 = 0.5: 0.1 + 0.5 * 0.9
-  CHECK(lr_at(s, 400) == doctest::Approx(0.1));  // r = 1
-  CHECK(lr_at(s, 404) == doctest::Approx(0.1));  // past decay: min
+  CHECK(lr_at(s, 0) == doctest::Approx(0.0));     // first iteration: init
+  CHECK(lr_at(s, 20) == doctest::Approx(0.5));    // 0 + 1.0 * 20/40
+  CHECK(lr_at(s, 40) == doctest::Approx(1.0));    // end of warmup: max
+  CHECK(lr_at(s, 220) == doctest::Approx(0.55));  // r = 180/360 = 0.5: 0.1 + 0.5 * 0.9
+  CHECK(lr_at(s, 400) == doctest::Approx(0.1));   // r = 1
+  CHECK(lr_at(s, 404) == doctest::Approx(0.1));   // past decay: min
 }
 
 TEST_CASE("scheduler steps count samples") {
@@ -64,9 +64,10 @@ TEST_CASE("lr_warmup_init is the first LR and the warmup ramp starts from it") {
 TEST_CASE("cosine: half a cosine from max to min") {
   OptimizerParamScheduler s(schedule_recipe("cosine"));
   CHECK(lr_at(s, 20) == doctest::Approx(0.5));
-  CHECK(lr_at(s, 130) == doctest::Approx(0.868198052));  // r = 0.25: c = 0.5 (cos(pi/4) + 1) = 0.853553391
-  CHECK(lr_at(s, 220) == doctest::Approx(0.55));         // r = 0.5: min + 0.5 (max - min)
-  CHECK(lr_at(s, 400) == doctest::Approx(0.1));          // r = 1: cos(pi) = -1
+  CHECK(lr_at(s, 130) ==
+        doctest::Approx(0.868198052));            // r = 0.25: c = 0.5 (cos(pi/4) + 1) = 0.853553391
+  CHECK(lr_at(s, 220) == doctest::Approx(0.55));  // r = 0.5: min + 0.5 (max - min)
+  CHECK(lr_at(s, 400) == doctest::Approx(0.1));   // r = 1: cos(pi) = -1
   CHECK(lr_at(s, 1000) == doctest::Approx(0.1));
 }
 
@@ -81,17 +82,17 @@ TEST_CASE("constant: max after warmup, even past the decay horizon") {
 TEST_CASE("inverse-square-root: max * sqrt(W) / sqrt(n), floored at min") {
   Recipe r = schedule_recipe("inverse-square-root");
   OptimizerParamScheduler s(r);
-  CHECK(lr_at(s, 160) == doctest::Approx(0.5));          // sqrt(40 / 160)
-  CHECK(lr_at(s, 360) == doctest::Approx(1.0 / 3.0));    // sqrt(40 / 360)
-  CHECK(lr_at(s, 404) == doctest::Approx(0.1));          // past decay: min
+  CHECK(lr_at(s, 160) == doctest::Approx(0.5));        // sqrt(40 / 160)
+  CHECK(lr_at(s, 360) == doctest::Approx(1.0 / 3.0));  // sqrt(40 / 360)
+  CHECK(lr_at(s, 404) == doctest::Approx(0.1));        // past decay: min
   r.optimizer.min_lr = 0.4;
   OptimizerParamScheduler floored(r);
-  CHECK(lr_at(floored, 360) == doctest::Approx(0.4));    // max(0.4, 1/3)
+  CHECK(lr_at(floored, 360) == doctest::Approx(0.4));  // max(0.4, 1/3)
   r.optimizer.min_lr = 0.0;
   r.scheduler.lr_warmup_iters = 0;
   OptimizerParamScheduler no_warmup(r);
-  CHECK(lr_at(no_warmup, 0) == doctest::Approx(1.0));    // sqrt(max(W,1)=1) / sqrt(max(n,1)=1)
-  CHECK(lr_at(no_warmup, 4) == doctest::Approx(0.5));    // 1 / sqrt(4)
+  CHECK(lr_at(no_warmup, 0) == doctest::Approx(1.0));  // sqrt(max(W,1)=1) / sqrt(max(n,1)=1)
+  CHECK(lr_at(no_warmup, 4) == doctest::Approx(0.5));  // 1 / sqrt(4)
 }
 
 TEST_CASE("WSD: stable at max, then anneal over the last lr_wsd_decay_iters in each style") {
@@ -104,9 +105,9 @@ TEST_CASE("WSD: stable at max, then anneal over the last lr_wsd_decay_iters in e
   const Expect cases[] = {
       // c = 2 * 0.5^q - 1: q=.25 -> 0.681792831, q=.5 -> 0.414213562
       {"exponential", 0.1 + 0.9 * 0.681792831, 0.1 + 0.9 * 0.414213562},
-      {"linear", 0.775, 0.55},                                     // c = 1 - q
-      {"cosine", 0.1 + 0.9 * 0.853553391, 0.55},                   // c = 0.5 (cos(pi q) + 1)
-      {"minus_sqrt", 0.55, 0.1 + 0.9 * (1 - 0.707106781)},         // c = 1 - sqrt(q)
+      {"linear", 0.775, 0.55},                              // c = 1 - q
+      {"cosine", 0.1 + 0.9 * 0.853553391, 0.55},            // c = 0.5 (cos(pi q) + 1)
+      {"minus_sqrt", 0.55, 0.1 + 0.9 * (1 - 0.707106781)},  // c = 1 - sqrt(q)
   };
   for (const Expect& e : cases) {
     CAPTURE(e.style);
@@ -159,7 +160,8 @@ TEST_CASE("weight decay schedules rise from start to end over train_iters * GBS 
   cosine.set_num_steps(0);
   CHECK(cosine.weight_decay() == doctest::Approx(0.01));  // c = 0.5 (cos(pi) + 1) = 0
   cosine.set_num_steps(100);
-  CHECK(cosine.weight_decay() == doctest::Approx(0.01 + 0.09 * 0.146446609));  // 0.5 (cos(0.75 pi) + 1)
+  CHECK(cosine.weight_decay() ==
+        doctest::Approx(0.01 + 0.09 * 0.146446609));  // 0.5 (cos(0.75 pi) + 1)
   cosine.set_num_steps(200);
   CHECK(cosine.weight_decay() == doctest::Approx(0.055));  // c = 0.5
   cosine.set_num_steps(400);
@@ -174,8 +176,8 @@ TEST_CASE("weight decay schedules rise from start to end over train_iters * GBS 
 TEST_CASE("schedule settings Megatron rejects are errors naming the field") {
   Recipe warm = schedule_recipe("linear");
   warm.scheduler.lr_warmup_iters = 100;  // W = D
-  CHECK_THROWS_WITH_AS(OptimizerParamScheduler{warm}, doctest::Contains("scheduler.lr_warmup_iters"),
-                       Error);
+  CHECK_THROWS_WITH_AS(OptimizerParamScheduler{warm},
+                       doctest::Contains("scheduler.lr_warmup_iters"), Error);
   Recipe min = schedule_recipe("linear");
   min.optimizer.min_lr = 2.0;
   CHECK_THROWS_WITH_AS(OptimizerParamScheduler{min}, doctest::Contains("optimizer.min_lr"), Error);
@@ -187,10 +189,12 @@ TEST_CASE("schedule settings Megatron rejects are errors naming the field") {
   CHECK_THROWS_WITH_AS(OptimizerParamScheduler{typo}, doctest::Contains("did you mean 'cosine'"),
                        Error);
   Recipe wsd = schedule_recipe("WSD");
-  CHECK_THROWS_WITH_AS(OptimizerParamScheduler{wsd}, doctest::Contains("lr_wsd_decay_iters"), Error);
+  CHECK_THROWS_WITH_AS(OptimizerParamScheduler{wsd}, doctest::Contains("lr_wsd_decay_iters"),
+                       Error);
   wsd.scheduler.lr_wsd_decay_iters = 10;
   wsd.scheduler.lr_wsd_decay_style = "step";
-  CHECK_THROWS_WITH_AS(OptimizerParamScheduler{wsd}, doctest::Contains("lr_wsd_decay_style"), Error);
+  CHECK_THROWS_WITH_AS(OptimizerParamScheduler{wsd}, doctest::Contains("lr_wsd_decay_style"),
+                       Error);
   Recipe wd = schedule_recipe("linear");
   wd.optimizer.weight_decay_incr_style = "linear";
   CHECK_THROWS_WITH_AS(OptimizerParamScheduler{wd}, doctest::Contains("start_weight_decay"), Error);

@@ -59,8 +59,8 @@ Recipe optimizer_recipe(const std::string& name, const json& fixture) {
 // Runs the fixture's three steps and compares params and every state tensor after each one.
 void run_trajectory(const std::string& name, const json& fixture, const json& reference) {
   TwoParams p;
-  auto optimizer = OptimizerRegistry::instance().create(name, p.buffers,
-                                                        optimizer_recipe(name, fixture));
+  auto optimizer =
+      OptimizerRegistry::instance().create(name, p.buffers, optimizer_recipe(name, fixture));
   write(p.w.value, reference["initial"]["w"].get<std::vector<float>>());
   write(p.b.value, reference["initial"]["b"].get<std::vector<float>>());
   const double wd = fixture["weight_decay"].get<double>();
@@ -120,8 +120,8 @@ TEST_CASE("adam's first step by hand: bias correction makes it lr * g / (|g| + e
   // Step 1: m_hat = g, v_hat = g^2, so p1 = p0 (1 - lr wd) - lr g / (|g| + eps).
   const json fixture = load_fixture();
   TwoParams p;
-  auto adam = OptimizerRegistry::instance().create("adam", p.buffers,
-                                                   optimizer_recipe("adam", fixture));
+  auto adam =
+      OptimizerRegistry::instance().create("adam", p.buffers, optimizer_recipe("adam", fixture));
   write(p.w.value, {1, 2, 3, 4, 5, 6});
   write(p.b.value, {1, 2, 3});
   write(p.w.grad, {0.5f, -2, 0, 1, 1, 1});
@@ -143,8 +143,8 @@ TEST_CASE("adam's first step by hand: bias correction makes it lr * g / (|g| + e
 TEST_CASE("state buffers are named for checkpoints and step_count can be restored") {
   const json fixture = load_fixture();
   TwoParams p;
-  auto adam = OptimizerRegistry::instance().create("adam", p.buffers,
-                                                   optimizer_recipe("adam", fixture));
+  auto adam =
+      OptimizerRegistry::instance().create("adam", p.buffers, optimizer_recipe("adam", fixture));
   auto states = adam->state_buffers();
   REQUIRE(states.size() == 2);
   CHECK(states[0].first == "exp_avg");
@@ -153,8 +153,8 @@ TEST_CASE("state buffers are named for checkpoints and step_count can be restore
   adam->set_step_count(41);
   adam->step(0.0, 0.0);
   CHECK(adam->step_count() == 42);
-  auto sgd = OptimizerRegistry::instance().create("sgd", p.buffers,
-                                                  optimizer_recipe("sgd", fixture));
+  auto sgd =
+      OptimizerRegistry::instance().create("sgd", p.buffers, optimizer_recipe("sgd", fixture));
   REQUIRE(sgd->state_buffers().size() == 1);
   CHECK(sgd->state_buffers()[0].first == "momentum_buffer");
   CHECK_THROWS_WITH_AS(OptimizerRegistry::instance().create("adamw", p.buffers, Recipe{}),

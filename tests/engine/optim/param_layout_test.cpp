@@ -45,7 +45,8 @@ TEST_CASE("buckets are cut once they reach bucket_elems and padded to lcm(dp, 12
   options.data_parallel_size = 3;  // lcm(3, 128) = 384
   const ParamLayout layout = ParamLayout::plan(p.forward(), options);
   // c [0, 300) reaches 300: bucket 0 closes at pad384(300) = 384.
-  // b [384, 394), a starts at pad64(394) = 448, ends 548 (164 < 300); last bucket ends pad384(548) = 768.
+  // b [384, 394), a starts at pad64(394) = 448, ends 548 (164 < 300); last bucket ends pad384(548)
+  // = 768.
   REQUIRE(layout.buckets.size() == 2);
   CHECK(layout.buckets[0] == std::pair<int64_t, int64_t>{0, 384});
   CHECK(layout.buckets[1] == std::pair<int64_t, int64_t>{384, 768});
