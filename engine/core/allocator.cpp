@@ -2,7 +2,6 @@
 // needed.
 #include "engine/core/allocator.h"
 
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -19,23 +18,14 @@ class CpuAllocator final : public Allocator {
     const size_t rounded = (nbytes + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, rounded);
     if (!p) throw Error(fmt::format("out of host memory allocating {} bytes", nbytes));
-    const size_t now = allocated_.fetch_add(nbytes) + nbytes;
-    size_t peak = peak_.load();
-    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
-    }
+    count_allocation(nbytes);
     return p;
   }
   void deallocate(void* ptr, size_t nbytes) override {
     if (!ptr) return;
     std::free(ptr);
-    allocated_.fetch_sub(nbytes);
+    count_free(nbytes);
   }
-  size_t allocated_bytes() const override { return allocated_.load(); }
-  size_t peak_bytes() const override { return peak_.load(); }
-
- private:
-  std::atomic<size_t> allocated_{0};
-  std::atomic<size_t> peak_{0};
 };
 
 }  // namespace

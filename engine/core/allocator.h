@@ -2,6 +2,7 @@
 // in kernels/cuda and is only linked when CUDA is built.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 
 #include "engine/core/device.h"
@@ -13,9 +14,23 @@ class Allocator {
   virtual ~Allocator() = default;
   virtual void* allocate(size_t nbytes) = 0;
   virtual void deallocate(void* ptr, size_t nbytes) = 0;
-  // Bytes currently handed out and the high-water mark since start (or the last reset).
-  virtual size_t allocated_bytes() const = 0;
-  virtual size_t peak_bytes() const = 0;
+  // Bytes currently handed out, and the high-water mark since start.
+  size_t allocated_bytes() const { return allocated_.load(); }
+  size_t peak_bytes() const { return peak_.load(); }
+
+ protected:
+  // Implementations call these around every successful allocation and free.
+  void count_allocation(size_t nbytes) {
+    const size_t now = allocated_.fetch_add(nbytes) + nbytes;
+    size_t peak = peak_.load();
+    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
+    }
+  }
+  void count_free(size_t nbytes) { allocated_.fetch_sub(nbytes); }
+
+ private:
+  std::atomic<size_t> allocated_{0};
+  std::atomic<size_t> peak_{0};
 };
 
 Allocator& allocator_for(Device device);

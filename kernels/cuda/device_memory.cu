@@ -1,7 +1,6 @@
 // Device memory for CUDA tensors: a per-device allocator and host/device copies.
 // Allocation goes straight to cudaMalloc for now; the caching allocator is the CUDA issue's.
 #include <array>
-#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -19,24 +18,17 @@ class DeviceAllocator final : public Allocator {
     ME_CUDA_CHECK(cudaSetDevice(index_));
     void* p = nullptr;
     ME_CUDA_CHECK(cudaMalloc(&p, nbytes));
-    const size_t now = allocated_.fetch_add(nbytes) + nbytes;
-    size_t peak = peak_.load();
-    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
-    }
+    count_allocation(nbytes);
     return p;
   }
   void deallocate(void* ptr, size_t nbytes) override {
     if (!ptr) return;
     cudaFree(ptr);  // destructors never throw
-    allocated_.fetch_sub(nbytes);
+    count_free(nbytes);
   }
-  size_t allocated_bytes() const override { return allocated_.load(); }
-  size_t peak_bytes() const override { return peak_.load(); }
 
  private:
   int index_;
-  std::atomic<size_t> allocated_{0};
-  std::atomic<size_t> peak_{0};
 };
 
 cudaMemcpyKind copy_kind(Device dst, Device src) {
