@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <random>
 
@@ -80,19 +79,12 @@ std::string resolve_token_store_path(const std::string& path) {
   return path;
 }
 
-std::vector<std::string> data_path_files(const std::vector<std::string>& data_path) {
-  std::vector<std::string> files;
-  for (const auto& entry : data_path) {
-    char* end = nullptr;
-    std::strtod(entry.c_str(), &end);
-    const bool is_weight = !entry.empty() && end == entry.c_str() + entry.size();
-    if (!is_weight) files.push_back(resolve_token_store_path(entry));
-  }
-  return files;
-}
-
 std::shared_ptr<DocumentSource> open_token_store_source(const std::string& path) {
   return std::make_shared<TokenStoreSource>(TokenStore::open(resolve_token_store_path(path)));
+}
+
+std::shared_ptr<DocumentSource> token_store_source(std::shared_ptr<TokenStore> store) {
+  return std::make_shared<TokenStoreSource>(std::move(store));
 }
 
 std::shared_ptr<DocumentSource> make_mock_source(int64_t vocab_size) {

@@ -4,41 +4,30 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
-
 #include <spdlog/spdlog.h>
 
+#include "datasets/blend.h"
 #include "datasets/gpt_index_cache.h"
 #include "engine/recipe/recipe.h"
 
 namespace me {
 namespace {
 
-bool is_number(const std::string& text) {
-  char* end = nullptr;
-  std::strtod(text.c_str(), &end);
-  return !text.empty() && end == text.c_str() + text.size();
-}
-
-// One file, optionally with a weight ("1.0 path"); several files would be a blend.
-std::string single_data_path(const DataConfig& data) {
-  const auto& paths = data.data_path;
-  if (paths.empty()) {
-    throw Error(
-        "no dataset given: set data.data_path to a token dataset (.h5) or "
-        "data.mock_data: true",
-        "data.data_path");
+// The split string that gives split `which` every document (Megatron's split spoof for
+// per-split blends).
+std::string whole_file_split(Split which) {
+  switch (which) {
+    case Split::kTrain:
+      return "1,0,0";
+    case Split::kValid:
+      return "0,1,0";
+    case Split::kTest:
+      return "0,0,1";
   }
-  if (paths.size() == 1) return paths[0];
-  if (paths.size() == 2 && is_number(paths[0])) return paths[1];
-  throw Error(fmt::format("{} entries given; blending several datasets arrives with the "
-                          "data-at-scale work, so give one token dataset for now",
-                          paths.size()),
-              "data.data_path");
+  return "1,0,0";
 }
 
-std::shared_ptr<DocumentSource> open_source(const Recipe& recipe) {
-  if (!recipe.data.mock_data) return open_token_store_source(single_data_path(recipe.data));
+std::shared_ptr<DocumentSource> open_mock_source(const Recipe& recipe) {
   if (!recipe.tokenizer.vocab_size || *recipe.tokenizer.vocab_size < 2) {
     throw Error(
         "data.mock_data needs tokenizer.vocab_size >= 2 (the mock corpus's vocabulary; "
@@ -52,22 +41,56 @@ std::shared_ptr<DocumentSource> open_source(const Recipe& recipe) {
 
 GPTDataset::GPTDataset(const DatasetRequest& request) {
   const Recipe& recipe = request.recipe;
+  if (recipe.data.mock_data) {
+    // Megatron's mock mode forces an equal three-way split.
+    init(request, open_mock_source(recipe), "1,1,1", "data.split");
+    return;
+  }
+  const Blend blend = split_blend(recipe.data, request.split);
+  if (blend.paths.empty()) {
+    throw Error(
+        "no dataset given: set data.data_path to a token dataset (.h5) or "
+        "data.mock_data: true",
+        blend.field);
+  }
+  if (blend.paths.size() > 1) {
+    throw Error(fmt::format("{} files given: a blend is built by the 'blended' dataset, not 'gpt'",
+                            blend.paths.size()),
+                blend.field);
+  }
+  const std::string& path = blend.paths[0];
+  if (blend.per_split) {
+    init(request, open_token_store_source(path), whole_file_split(request.split), blend.field);
+  } else {
+    init(request, open_token_store_source(path), recipe.data.split, "data.split");
+  }
+}
+
+GPTDataset::GPTDataset(const DatasetRequest& request, std::shared_ptr<DocumentSource> source,
+                       bool whole_file, const std::string& field) {
+  init(request, std::move(source),
+       whole_file ? whole_file_split(request.split) : request.recipe.data.split,
+       whole_file ? field : "data.split");
+}
+
+void GPTDataset::init(const DatasetRequest& request, std::shared_ptr<DocumentSource> source,
+                      const std::string& split_string, const std::string& field) {
+  const Recipe& recipe = request.recipe;
   seq_length_ = recipe.model.seq_length;
   if (seq_length_ <= 0) {
     throw Error(fmt::format("seq_length {} must be positive", seq_length_), "model.seq_length");
   }
   eod_mask_loss_ = recipe.data.eod_mask_loss;
   reset_position_ids_ = recipe.data.reset_position_ids;
-  source_ = open_source(recipe);
-  // Megatron's mock mode forces an equal three-way split.
-  const std::string split_string = recipe.data.mock_data ? "1,1,1" : recipe.data.split;
+  reset_attention_mask_ = recipe.data.reset_attention_mask;
+  source_ = std::move(source);
   documents_ = split_document_range(split_string, request.split, source_->num_documents());
   const char* name = split_name(request.split);
   if (documents_.size() == 0) {
     throw Error(fmt::format("the {} split of {} is empty: split '{}' gives it none of the {} "
                             "documents",
                             name, source_->name(), split_string, source_->num_documents()),
-                "data.split");
+                field);
   }
   const auto& offsets = source_->document_offsets();
   const int64_t tokens = offsets[documents_.end] - offsets[documents_.begin];
@@ -76,7 +99,7 @@ GPTDataset::GPTDataset(const DatasetRequest& request) {
                             "tokens, fewer than one sample of seq_length + 1 = {}",
                             name, source_->name(), documents_.begin, documents_.end, split_string,
                             tokens, seq_length_ + 1),
-                "data.split");
+                field);
   }
   load_or_build_indices(request, split_string);
 }
@@ -93,6 +116,7 @@ void GPTDataset::load_or_build_indices(const DatasetRequest& request,
       "documents: [{}, {})\nseq_length: {}\nseed: {}\nnum_samples: {}\n",
       fingerprint, split_name(request.split), split_string, documents_.begin, documents_.end,
       seq_length_, recipe.train.seed, request.num_samples);
+  description_ = description;
   std::string path;
   if (!fingerprint.empty()) {
     path = gpt_index_cache_path(source_->name(), recipe.data.data_cache_path, description);
@@ -131,8 +155,9 @@ std::vector<int32_t> GPTDataset::sample_tokens(int64_t i) const {
   return out;
 }
 
-void GPTDataset::fill_row(const std::vector<int32_t>& sample, int32_t* tokens, int32_t* labels,
-                          float* loss_mask, int32_t* position_ids) const {
+void GPTDataset::fill_sample(int64_t i, int32_t* tokens, int32_t* labels, float* loss_mask,
+                             int32_t* position_ids) const {
+  const std::vector<int32_t> sample = sample_tokens(i);
   const int32_t eod = source_->eod_id();
   int32_t position = 0;
   for (int64_t t = 0; t < seq_length_; ++t) {
@@ -152,8 +177,8 @@ Batch GPTDataset::batch(const std::vector<int64_t>& indices) const {
   std::vector<float> loss_mask(n);
   for (size_t row = 0; row < indices.size(); ++row) {
     const size_t at = row * static_cast<size_t>(seq_length_);
-    fill_row(sample_tokens(indices[row]), tokens.data() + at, labels.data() + at,
-             loss_mask.data() + at, position_ids.data() + at);
+    fill_sample(indices[row], tokens.data() + at, labels.data() + at, loss_mask.data() + at,
+                position_ids.data() + at);
   }
   Batch out;
   const Shape shape{b, seq_length_};
@@ -161,7 +186,27 @@ Batch GPTDataset::batch(const std::vector<int64_t>& indices) const {
   out.tensors["labels"] = Tensor::from_vector(labels, shape);
   out.tensors["loss_mask"] = Tensor::from_vector(loss_mask, shape);
   out.tensors["position_ids"] = Tensor::from_vector(position_ids, shape);
+  if (reset_attention_mask_) {
+    out.tensors["document_ids"] = document_ids_after_eod(out.tensors["tokens"], source_->eod_id());
+  }
   return out;
+}
+
+Tensor document_ids_after_eod(const Tensor& tokens, int32_t eod) {
+  ME_CHECK(tokens.ndim() == 2 && tokens.dtype() == DType::kI32, "tokens {} are not (B, T) i32",
+           tokens.describe());
+  const int64_t t = tokens.dim(1);
+  const std::vector<int32_t> in = tokens.to_vector<int32_t>();
+  std::vector<int32_t> ids(in.size());
+  for (size_t row = 0; row * static_cast<size_t>(t) < in.size(); ++row) {
+    int32_t doc = 0;
+    for (int64_t i = 0; i < t; ++i) {
+      const size_t at = row * static_cast<size_t>(t) + static_cast<size_t>(i);
+      ids[at] = doc;
+      if (in[at] == eod) ++doc;  // the EOD belongs to the document it ends
+    }
+  }
+  return Tensor::from_vector(ids, tokens.shape());
 }
 
 ME_REGISTER(DatasetRegistry, "gpt", GPTDataset);

@@ -76,7 +76,10 @@ std::optional<GPTIndices> load_gpt_index_cache(const std::string& path,
   try {
     GPTIndices indices = read_indices(path, description);
     const std::string problem = check_gpt_indices(indices, documents, document_offsets, plan);
-    if (problem.empty()) return indices;
+    if (problem.empty()) {
+      spdlog::info("{}: reusing the cached GPT indices ({} samples)", path, indices.num_samples());
+      return indices;
+    }
     spdlog::warn("{}: index cache is inconsistent ({}); rebuilding it", path, problem);
   } catch (const Error& e) {
     spdlog::warn("{}: index cache is unreadable ({}); rebuilding it", path, e.message());

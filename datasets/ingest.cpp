@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "datasets/ingest_input.h"
+#include "datasets/ingest_progress.h"
 #include "datasets/sha256.h"
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
@@ -34,12 +35,13 @@ class Ingester {
  private:
   void check_options() const;
   std::vector<SourceFile> describe_sources() const;
-  void ingest_file(const std::string& path, TokenStoreWriter& writer);
+  // `writer` is null for a dry run.
+  void ingest_file(const std::string& path, TokenStoreWriter* writer);
   void tokenize_batch(const std::vector<RawDocument>& batch, InputFormat format,
                       std::vector<Tokenized>& out) const;
   Tokenized tokenize(const RawDocument& doc, InputFormat format) const;
   void write(const RawDocument& doc, Tokenized& result, const std::string& path,
-             TokenStoreWriter& writer);
+             TokenStoreWriter* writer);
   // An empty input is an error, or a warning under skip_bad_lines.
   void report_empty(const std::string& path, const std::string& what) const;
 
@@ -47,6 +49,8 @@ class Ingester {
   std::unique_ptr<Tokenizer> tokenizer_;
   IngestSummary summary_;
   std::chrono::steady_clock::time_point start_;
+  std::unique_ptr<IngestProgress> progress_;
+  int64_t bytes_before_file_ = 0;  // input bytes of the files already ingested
 };
 
 void Ingester::check_options() const {
@@ -95,16 +99,23 @@ IngestSummary Ingester::run() {
   meta.sources = describe_sources();
   for (const auto& source : meta.sources) summary_.input_bytes += source.bytes;
 
-  TokenStoreWriter writer(options_.output, meta);
-  for (const auto& path : options_.inputs) ingest_file(path, writer);
+  progress_ =
+      std::make_unique<IngestProgress>(summary_.input_bytes, IngestProgress::stderr_is_terminal());
+  std::unique_ptr<TokenStoreWriter> writer;
+  if (!options_.dry_run) writer = std::make_unique<TokenStoreWriter>(options_.output, meta);
+  for (size_t i = 0; i < options_.inputs.size(); ++i) {
+    ingest_file(options_.inputs[i], writer.get());
+    bytes_before_file_ += meta.sources[i].bytes;
+  }
+  progress_->finish();
   if (summary_.documents == 0) throw Error("no documents to write", options_.output);
-  writer.finish();
+  if (writer) writer->finish();
   summary_.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   return summary_;
 }
 
-void Ingester::ingest_file(const std::string& path, TokenStoreWriter& writer) {
+void Ingester::ingest_file(const std::string& path, TokenStoreWriter* writer) {
   InputReader reader(path, options_.text_document_separator);
   const size_t workers = size_t(options_.workers);
   std::vector<RawDocument> batch;
@@ -122,6 +133,7 @@ void Ingester::ingest_file(const std::string& path, TokenStoreWriter& writer) {
     tokenize_batch(batch, reader.format(), results);
     for (size_t i = 0; i < batch.size(); ++i) write(batch[i], results[i], path, writer);
     documents_in_file += int64_t(batch.size());
+    progress_->update(bytes_before_file_ + reader.file_bytes_read(), summary_.documents);
   }
   if (documents_in_file == 0 && reader.bytes_read() > 0) {
     report_empty(path, "input file has only blank lines");
@@ -171,7 +183,7 @@ Tokenized Ingester::tokenize(const RawDocument& doc, InputFormat format) const {
 }
 
 void Ingester::write(const RawDocument& doc, Tokenized& result, const std::string& path,
-                     TokenStoreWriter& writer) {
+                     TokenStoreWriter* writer) {
   if (!result.error.empty()) {
     const std::string where = fmt::format("{}:{}", path, doc.line);
     if (!options_.skip_bad_lines) {
@@ -184,7 +196,7 @@ void Ingester::write(const RawDocument& doc, Tokenized& result, const std::strin
     }
     return;
   }
-  writer.add_document(result.tokens);
+  if (writer) writer->add_document(result.tokens);
   ++summary_.documents;
   summary_.tokens += int64_t(result.tokens.size());
   if (options_.log_interval > 0 && summary_.documents % options_.log_interval == 0) {

@@ -24,6 +24,7 @@ struct IngestOptions {
   int workers = 1;          // tokenizing threads; the output does not depend on it
   bool skip_bad_lines = false;
   int64_t log_interval = 0;  // documents between progress lines; 0 = none
+  bool dry_run = false;      // read and tokenize only, write nothing (benchmarks)
 };
 
 struct IngestSummary {

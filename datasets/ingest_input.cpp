@@ -7,31 +7,41 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "datasets/compressed_stream.h"
 #include "datasets/gpt2_pretokenizer.h"
 #include "engine/core/error.h"
 
 namespace me {
 
 InputFormat input_format_of(const std::string& path) {
-  const std::string ext = std::filesystem::path(path).extension().string();
+  const std::string ext =
+      std::filesystem::path(without_compression_extension(path)).extension().string();
   return ext == ".jsonl" || ext == ".json" ? InputFormat::kJsonLines : InputFormat::kText;
 }
 
 InputReader::InputReader(std::string path, std::optional<std::string> separator)
     : path_(std::move(path)), format_(input_format_of(path_)), separator_(std::move(separator)) {
-  in_.open(path_, std::ios::binary);
-  if (!in_) throw Error("cannot open input file", path_);
+  in_ = open_input_stream(path_);
 }
 
 bool InputReader::read_line(std::string& line, bool& had_newline) {
-  if (!std::getline(in_, line)) {
-    if (in_.bad()) throw Error(fmt::format("read error after line {}", line_number_), path_);
+  if (!std::getline(*in_, line)) {
+    if (in_->bad()) {
+      throw Error(fmt::format("read error after line {}: {}", line_number_,
+                              stream_error(*in_).empty() ? "I/O error" : stream_error(*in_)),
+                  path_);
+    }
     return false;
   }
-  had_newline = !in_.eof();
+  had_newline = !in_->eof();
   ++line_number_;
   bytes_read_ += int64_t(line.size()) + (had_newline ? 1 : 0);
   return true;
+}
+
+int64_t InputReader::file_bytes_read() const {
+  const int64_t compressed = compressed_bytes_read(*in_);
+  return compressed >= 0 ? compressed : bytes_read_;
 }
 
 bool InputReader::next(RawDocument& doc) {

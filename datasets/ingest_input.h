@@ -4,7 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <fstream>
+#include <istream>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,7 +13,8 @@ namespace me {
 
 enum class InputFormat { kJsonLines, kText };
 
-// .jsonl and .json files are JSON lines; anything else is plain text.
+// .jsonl and .json files are JSON lines; anything else is plain text. A .gz or .zst extension
+// (compressed input, datasets/compressed_stream.h) is looked through: a.jsonl.zst is JSON lines.
 InputFormat input_format_of(const std::string& path);
 
 // One document as read: a JSON line still to be parsed, or the text of a plain-text document.
@@ -33,7 +35,9 @@ class InputReader {
   bool next(RawDocument& doc);
   const std::string& path() const { return path_; }
   InputFormat format() const { return format_; }
-  int64_t bytes_read() const { return bytes_read_; }
+  int64_t bytes_read() const { return bytes_read_; }  // of the (decompressed) text
+  // Bytes of the file itself consumed (the compressed bytes for .gz / .zst), for progress.
+  int64_t file_bytes_read() const;
 
  private:
   bool read_line(std::string& line, bool& had_newline);
@@ -42,7 +46,7 @@ class InputReader {
   std::string path_;
   InputFormat format_;
   std::optional<std::string> separator_;
-  std::ifstream in_;
+  std::unique_ptr<std::istream> in_;
   int64_t line_number_ = 0;
   int64_t bytes_read_ = 0;
 };

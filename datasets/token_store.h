@@ -33,6 +33,10 @@ class TokenStoreWriter {
   TokenStoreWriter(std::string path, TokenStoreMeta meta);
   ~TokenStoreWriter();
   void add_document(std::span<const int32_t> tokens);
+  // A document written in pieces (bounded memory for huge documents): append_tokens any number of
+  // times, then end_document. add_document(t) is append_tokens(t) then end_document().
+  void append_tokens(std::span<const int32_t> tokens);
+  void end_document();
   void finish();
   int64_t num_documents() const;
   int64_t num_tokens() const;

@@ -37,6 +37,7 @@ struct TokenStoreWriter::Impl {
   bool use_uint16 = false;
   std::FILE* raw = nullptr;
   std::vector<int64_t> offsets{0};
+  int64_t written = 0;  // tokens streamed, including the open document's
   bool finished = false;
 
   void write_raw(std::span<const int32_t> tokens);
@@ -135,21 +136,35 @@ TokenStoreWriter::~TokenStoreWriter() {
 }
 
 void TokenStoreWriter::add_document(std::span<const int32_t> tokens) {
-  ME_CHECK(!impl_->finished, "add_document after finish on {}", impl_->path);
+  append_tokens(tokens);
+  end_document();
+}
+
+void TokenStoreWriter::append_tokens(std::span<const int32_t> tokens) {
+  ME_CHECK(!impl_->finished, "append_tokens after finish on {}", impl_->path);
+  const int64_t position = impl_->written - impl_->offsets.back();
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] < 0 || tokens[i] >= impl_->meta.vocab_size) {
       throw Error(fmt::format("token id {} (document {}, position {}) outside the vocabulary "
                               "[0, {})",
-                              tokens[i], num_documents(), i, impl_->meta.vocab_size),
+                              tokens[i], num_documents(), position + static_cast<int64_t>(i),
+                              impl_->meta.vocab_size),
                   impl_->path);
     }
   }
   impl_->write_raw(tokens);
-  impl_->offsets.push_back(impl_->offsets.back() + static_cast<int64_t>(tokens.size()));
+  impl_->written += static_cast<int64_t>(tokens.size());
+}
+
+void TokenStoreWriter::end_document() {
+  ME_CHECK(!impl_->finished, "end_document after finish on {}", impl_->path);
+  impl_->offsets.push_back(impl_->written);
 }
 
 void TokenStoreWriter::finish() {
   ME_CHECK(!impl_->finished, "finish called twice on {}", impl_->path);
+  ME_CHECK(impl_->written == impl_->offsets.back(), "finish with an open document on {}",
+           impl_->path);
   if (std::fclose(impl_->raw) != 0) {
     impl_->raw = nullptr;
     throw Error(fmt::format("cannot write temporary token file {}", impl_->raw_path), impl_->path);

@@ -1,9 +1,12 @@
-// Attention entry points: shape/dtype/parameter checks, then the host loops.
+// Attention entry points: shape/dtype/parameter checks, then the host loops or the CUDA kernels.
 #include "kernels/attention.h"
 
 #include <fmt/format.h>
 
 #include "kernels/cpu/attention.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/attention.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -24,8 +27,22 @@ void check_args(const char* op, const Tensor& q, const Tensor& k, const Tensor& 
   check_like(op, "out", out, q);
   check_dtype(op, "lse", lse, q.dtype());
   check_shape(op, "lse", lse, {q.dim(0), q.dim(2), q.dim(1)});
+  if (params.document_ids.defined()) {
+    check_dtype(op, "document_ids", params.document_ids, DType::kI32);
+    check_shape(op, "document_ids", params.document_ids, {q.dim(0), q.dim(1)});
+  }
   if (!(params.dropout_p >= 0.0 && params.dropout_p < 1.0)) {
     throw Error(fmt::format("{}: attention dropout {} is not in [0, 1)", op, params.dropout_p));
+  }
+}
+
+// Until the CUDA kernels read params.document_ids, masking by document runs on the host only.
+void refuse_documents_on_cuda(const char* op, const AttentionParams& params) {
+  if (params.document_ids.defined()) {
+    throw Error(
+        fmt::format("{}: document_ids (data.reset_attention_mask): no CUDA implementation "
+                    "yet",
+                    op));
   }
 }
 
@@ -50,7 +67,11 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor
                        const AttentionParams& params) {
   constexpr const char* op = "attention_forward";
   check_args(op, q, k, v, out, lse, params);
-  if (!on_cpu(op, q, k, v, out, lse)) throw Error("attention_forward: no CUDA implementation yet");
+  if (!on_cpu(op, q, k, v, out, lse, params.document_ids)) {
+    refuse_documents_on_cuda(op, params);
+    ME_CUDA_OP(op, cuda::attention_forward(q, k, v, out, lse, params));
+    return;
+  }
   cpu::attention_forward(q, k, v, out, lse, params);
 }
 
@@ -63,22 +84,29 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   check_like(op, "dq", dq, q);
   check_like(op, "dk", dk, k);
   check_like(op, "dv", dv, k);
-  if (!on_cpu(op, q, k, v, out, lse, dout, dq, dk, dv))
-    throw Error("attention_backward: no CUDA implementation yet");
+  if (!on_cpu(op, q, k, v, out, lse, dout, dq, dk, dv, params.document_ids)) {
+    refuse_documents_on_cuda(op, params);
+    ME_CUDA_OP(op, cuda::attention_backward(q, k, v, out, lse, dout, dq, dk, dv, params));
+    return;
+  }
   cpu::attention_backward(q, k, v, out, lse, dout, dq, dk, dv, params);
 }
 
 void split_qkv_forward(const Tensor& qkv, Tensor& q, Tensor& k, Tensor& v) {
   check_split("split_qkv_forward", qkv, q, k, v);
-  if (!on_cpu("split_qkv_forward", qkv, q, k, v))
-    throw Error("split_qkv_forward: no CUDA implementation yet");
+  if (!on_cpu("split_qkv_forward", qkv, q, k, v)) {
+    ME_CUDA_OP("split_qkv_forward", cuda::split_qkv_forward(qkv, q, k, v));
+    return;
+  }
   cpu::split_qkv_forward(qkv, q, k, v);
 }
 
 void split_qkv_backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, Tensor& dqkv) {
   check_split("split_qkv_backward", dqkv, dq, dk, dv);
-  if (!on_cpu("split_qkv_backward", dq, dk, dv, dqkv))
-    throw Error("split_qkv_backward: no CUDA implementation yet");
+  if (!on_cpu("split_qkv_backward", dq, dk, dv, dqkv)) {
+    ME_CUDA_OP("split_qkv_backward", cuda::split_qkv_backward(dq, dk, dv, dqkv));
+    return;
+  }
   cpu::split_qkv_backward(dq, dk, dv, dqkv);
 }
 

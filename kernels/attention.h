@@ -14,11 +14,16 @@ struct AttentionParams {
   double dropout_p = 0.0;  // on the probabilities, mask from Philox(seed, stream, index)
   uint64_t seed = 0;
   uint64_t stream = 0;
+  // Optional (B, T) i32 document id per token (data.reset_attention_mask, flash-attention's varlen
+  // idea without repacking): query i sees key j only when both carry the same id. Undefined (the
+  // default) means one document per sequence. Each query always sees itself, so no row is empty.
+  Tensor document_ids;
 };
 
 // q: (B, T, Hq, D); k, v: (B, T, Hkv, D) with Hq % Hkv == 0 (head h reads kv head h / (Hq/Hkv));
 // out: (B, T, Hq, D); lse: (B, Hq, T) f32 (f64 for f64 inputs). Self-attention: queries and keys
-// share T. Causal: query i sees keys j <= i. lse is of the scaled scores before dropout. Dropout
+// share T. Causal: query i sees keys j <= i; with params.document_ids also only keys of its own
+// document. lse is of the scaled scores before dropout. Dropout
 // (as torch's scaled_dot_product_attention): probability (b, h, i, j) is kept iff
 // philox_uniform(seed, stream, ((b * Hq + h) * T + i) * T + j) > float(dropout_p), then scaled by
 // 1/(1-p); backward regenerates the same mask.

@@ -1,9 +1,12 @@
-// Cross-entropy entry points: shape/dtype checks and the target range check, then the host loops.
+// Cross-entropy entry points: shape/dtype and target range checks, then host loops or CUDA.
 #include "kernels/cross_entropy.h"
 
 #include <fmt/format.h>
 
 #include "kernels/cpu/cross_entropy.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/cross_entropy.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -21,7 +24,7 @@ void check_args(const char* op, const Tensor& logits, const Tensor& targets, con
   check_shape(op, "lse", lse, {logits.dim(0)});
 }
 
-// Targets come from user data (labels built for another vocabulary).
+// Targets come from user data (labels built for another vocabulary); host tensor.
 void check_targets_in_range(const char* op, const Tensor& targets, int64_t vocab) {
   const int32_t* p = targets.data<int32_t>();
   for (int64_t i = 0; i < targets.numel(); ++i) {
@@ -39,8 +42,11 @@ void cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor& 
   constexpr const char* op = "cross_entropy_forward";
   check_args(op, logits, targets, lse);
   check_like(op, "losses", losses, lse);
-  if (!on_cpu(op, logits, targets, losses, lse))
-    throw Error("cross_entropy_forward: no CUDA implementation yet");
+  if (!on_cpu(op, logits, targets, losses, lse)) {
+    check_targets_in_range(op, targets.to(Device::cpu()), logits.dim(1));
+    ME_CUDA_OP(op, cuda::cross_entropy_forward(logits, targets, losses, lse));
+    return;
+  }
   check_targets_in_range(op, targets, logits.dim(1));
   cpu::cross_entropy_forward(logits, targets, losses, lse);
 }
@@ -51,8 +57,11 @@ void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const T
   check_args(op, logits, targets, lse);
   check_like(op, "dlosses", dlosses, lse);
   check_like(op, "dlogits", dlogits, logits);
-  if (!on_cpu(op, logits, targets, lse, dlosses, dlogits))
-    throw Error("cross_entropy_backward: no CUDA implementation yet");
+  if (!on_cpu(op, logits, targets, lse, dlosses, dlogits)) {
+    check_targets_in_range(op, targets.to(Device::cpu()), logits.dim(1));
+    ME_CUDA_OP(op, cuda::cross_entropy_backward(logits, targets, lse, dlosses, dlogits));
+    return;
+  }
   check_targets_in_range(op, targets, logits.dim(1));
   cpu::cross_entropy_backward(logits, targets, lse, dlosses, dlogits);
 }

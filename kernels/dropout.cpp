@@ -1,9 +1,12 @@
-// Dropout entry points: shape/dtype/probability checks, then the host loops.
+// Dropout entry points: shape/dtype/probability checks, then the host loops or the CUDA kernels.
 #include "kernels/dropout.h"
 
 #include <fmt/format.h>
 
 #include "kernels/cpu/dropout.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/dropout.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -19,7 +22,10 @@ void dropout_forward(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64
   check_float("dropout_forward", "x", x);
   check_like("dropout_forward", "y", y, x);
   check_probability("dropout_forward", p);
-  if (!on_cpu("dropout_forward", x, y)) throw Error("dropout_forward: no CUDA implementation yet");
+  if (!on_cpu("dropout_forward", x, y)) {
+    ME_CUDA_OP("dropout_forward", cuda::dropout(x, y, p, seed, stream));
+    return;
+  }
   cpu::dropout(x, y, p, seed, stream);
 }
 
@@ -27,8 +33,10 @@ void dropout_backward(const Tensor& dy, Tensor& dx, double p, uint64_t seed, uin
   check_float("dropout_backward", "dy", dy);
   check_like("dropout_backward", "dx", dx, dy);
   check_probability("dropout_backward", p);
-  if (!on_cpu("dropout_backward", dy, dx))
-    throw Error("dropout_backward: no CUDA implementation yet");
+  if (!on_cpu("dropout_backward", dy, dx)) {
+    ME_CUDA_OP("dropout_backward", cuda::dropout(dy, dx, p, seed, stream));
+    return;
+  }
   cpu::dropout(dy, dx, p, seed, stream);
 }
 

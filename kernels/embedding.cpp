@@ -1,9 +1,12 @@
-// Embedding entry points: shape/dtype checks and the id range check, then the host loops.
+// Embedding entry points: shape/dtype and id range checks, then the host loops or CUDA kernels.
 #include "kernels/embedding.h"
 
 #include <fmt/format.h>
 
 #include "kernels/cpu/embedding.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/embedding.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -19,7 +22,8 @@ void check_args(const char* op, const Tensor& ids, const Tensor& table, const Te
   check_shape(op, "rows", rows, {ids.dim(0), table.dim(1)});
 }
 
-// Token ids come from user data (a tokenizer or a dataset built for another vocabulary).
+// Token ids come from user data (a tokenizer or a dataset built for another vocabulary); host
+// tensor.
 void check_ids_in_range(const char* op, const Tensor& ids, int64_t vocab) {
   const int32_t* p = ids.data<int32_t>();
   for (int64_t i = 0; i < ids.numel(); ++i) {
@@ -35,7 +39,11 @@ void check_ids_in_range(const char* op, const Tensor& ids, int64_t vocab) {
 void embedding_forward(const Tensor& ids, const Tensor& table, Tensor& out) {
   constexpr const char* op = "embedding_forward";
   check_args(op, ids, table, out);
-  if (!on_cpu(op, ids, table, out)) throw Error("embedding_forward: no CUDA implementation yet");
+  if (!on_cpu(op, ids, table, out)) {
+    check_ids_in_range(op, ids.to(Device::cpu()), table.dim(0));
+    ME_CUDA_OP(op, cuda::embedding_forward(ids, table, out));
+    return;
+  }
   check_ids_in_range(op, ids, table.dim(0));
   cpu::embedding_forward(ids, table, out);
 }
@@ -43,7 +51,13 @@ void embedding_forward(const Tensor& ids, const Tensor& table, Tensor& out) {
 void embedding_backward(const Tensor& ids, const Tensor& dout, Tensor& dtable) {
   constexpr const char* op = "embedding_backward";
   check_args(op, ids, dtable, dout);
-  if (!on_cpu(op, ids, dout, dtable)) throw Error("embedding_backward: no CUDA implementation yet");
+  if (!on_cpu(op, ids, dout, dtable)) {
+    // The CUDA scatter-add groups tokens by id on the host, so the copy serves both.
+    const Tensor host_ids = ids.to(Device::cpu());
+    check_ids_in_range(op, host_ids, dtable.dim(0));
+    ME_CUDA_OP(op, cuda::embedding_backward(host_ids, dout, dtable));
+    return;
+  }
   check_ids_in_range(op, ids, dtable.dim(0));
   cpu::embedding_backward(ids, dout, dtable);
 }

@@ -1,7 +1,10 @@
-// LayerNorm entry points: shape/dtype checks, then the host loops.
+// LayerNorm entry points: shape/dtype checks, then the host loops or the CUDA kernels.
 #include "kernels/layernorm.h"
 
 #include "kernels/cpu/layernorm.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/layernorm.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -31,8 +34,10 @@ void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias
   check_common(op, x, weight, mean, rstd);
   check_like(op, "bias", bias, weight);
   check_like(op, "y", y, x);
-  if (!on_cpu(op, x, weight, bias, y, mean, rstd))
-    throw Error("layernorm_forward: no CUDA implementation yet");
+  if (!on_cpu(op, x, weight, bias, y, mean, rstd)) {
+    ME_CUDA_OP("layernorm_forward", cuda::layernorm_forward(x, weight, bias, eps, y, mean, rstd));
+    return;
+  }
   cpu::layernorm_forward(x, weight, bias, eps, y, mean, rstd);
 }
 
@@ -44,8 +49,11 @@ void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
   check_like(op, "dx", dx, x);
   check_like(op, "dweight", dweight, weight);
   check_like(op, "dbias", dbias, weight);
-  if (!on_cpu(op, dy, x, weight, mean, rstd, dx, dweight, dbias))
-    throw Error("layernorm_backward: no CUDA implementation yet");
+  if (!on_cpu(op, dy, x, weight, mean, rstd, dx, dweight, dbias)) {
+    ME_CUDA_OP("layernorm_backward",
+               cuda::layernorm_backward(dy, x, weight, mean, rstd, dx, dweight, dbias));
+    return;
+  }
   cpu::layernorm_backward(dy, x, weight, mean, rstd, dx, dweight, dbias);
 }
 

@@ -1,7 +1,10 @@
-// matmul entry point: shape/dtype checks, then the host BLAS path.
+// matmul entry point: shape/dtype checks, then host BLAS or cuBLAS.
 #include "kernels/matmul.h"
 
 #include "kernels/cpu/matmul.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/matmul.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -27,7 +30,10 @@ void matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor
   ME_CHECK(k == kb && c.dim(-2) == m && c.dim(-1) == n,
            "matmul: op(a) {}x{} @ op(b) {}x{} into c {} (trans_a {}, trans_b {})", m, k, kb, n,
            c.describe(), trans_a, trans_b);
-  if (!on_cpu(op, a, b, c)) throw Error("matmul: no CUDA implementation yet");
+  if (!on_cpu(op, a, b, c)) {
+    ME_CUDA_OP("matmul", cuda::matmul(a, trans_a, b, trans_b, c, alpha, beta));
+    return;
+  }
   cpu::matmul(a, trans_a, b, trans_b, c, alpha, beta);
 }
 

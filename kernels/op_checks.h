@@ -2,6 +2,7 @@
 // tensors once here, before dispatching to the CPU or CUDA implementation.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "engine/core/tensor.h"
@@ -34,3 +35,12 @@ bool on_cpu(std::string_view op, const Tensors&... ts) {
 }
 
 }  // namespace me
+
+// The CUDA branch of an op entry point: the me::cuda call in a CUDA build; in a CPU-only build no
+// tensor can live on a GPU, but the branch must still compile, so it throws.
+#ifdef ME_WITH_CUDA
+#define ME_CUDA_OP(op, call) call
+#else
+#define ME_CUDA_OP(op, call) \
+  throw ::me::Error(std::string(op) + ": this megatron-engine was built without CUDA")
+#endif

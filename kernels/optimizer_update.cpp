@@ -1,7 +1,10 @@
-// Optimizer update entry points: shape/dtype checks, then the host loops.
+// Optimizer update entry points: shape/dtype checks, then the host loops or the CUDA kernels.
 #include "kernels/optimizer_update.h"
 
 #include "kernels/cpu/optimizer_update.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/optimizer_update.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -14,8 +17,10 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
   check_like(op, "exp_avg", exp_avg, param);
   check_like(op, "exp_avg_sq", exp_avg_sq, param);
   ME_CHECK(step.step >= 1, "adamw_update: step {} (1-based)", step.step);
-  if (!on_cpu(op, param, grad, exp_avg, exp_avg_sq))
-    throw Error("adamw_update: no CUDA implementation yet");
+  if (!on_cpu(op, param, grad, exp_avg, exp_avg_sq)) {
+    ME_CUDA_OP("adamw_update", cuda::adamw_update(param, grad, exp_avg, exp_avg_sq, step));
+    return;
+  }
   cpu::adamw_update(param, grad, exp_avg, exp_avg_sq, step);
 }
 
@@ -25,8 +30,11 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, doub
   check_float(op, "param", param);
   check_like(op, "grad", grad, param);
   if (momentum != 0.0) check_like(op, "momentum_buffer", momentum_buffer, param);
-  if (!on_cpu(op, param, grad, momentum_buffer))
-    throw Error("sgd_update: no CUDA implementation yet");
+  if (!on_cpu(op, param, grad, momentum_buffer)) {
+    ME_CUDA_OP("sgd_update", cuda::sgd_update(param, grad, momentum_buffer, lr, momentum,
+                                              weight_decay, first_step));
+    return;
+  }
   cpu::sgd_update(param, grad, momentum_buffer, lr, momentum, weight_decay, first_step);
 }
 

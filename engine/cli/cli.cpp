@@ -25,12 +25,18 @@ Usage:
   megatron-engine [train] --recipe FILE [--set section.key=VALUE ...] [--print-recipe]
   megatron-engine ingest --input FILE... --output OUT.h5 --tokenizer-type TYPE [...]
   megatron-engine generate --load CKPT --prompt TEXT [...]
+  megatron-engine convert --from hf DIR --to CKPT | --from CKPT --to hf DIR [...]
+  megatron-engine plan --recipe FILE [--set ...] [--world-size N]
+  megatron-engine merge A.h5 B.h5 ... -o OUT.h5
   megatron-engine --list | --version | --help
 
 Subcommands (each takes --help):
   train      train a model (the default when no subcommand is named)
   ingest     tokenize JSONL / text files into an HDF5 token dataset
   generate   sample text from a checkpoint
+  convert    import or export Hugging Face models (safetensors)
+  plan       parameters, FLOPs, memory and communication per rank for a recipe and layout
+  merge      concatenate HDF5 token datasets that share a tokenizer
 
 Global flags:
   --help     this message
@@ -38,6 +44,21 @@ Global flags:
   --list     every registered name, by kind (models, layers, optimizers, schedules, datasets,
              tokenizers)
 )";
+
+struct Subcommand {
+  const char* name;
+  int (*run)(const std::vector<std::string>&);
+};
+
+// Every subcommand, by the name typed after `megatron-engine`.
+constexpr Subcommand kSubcommands[] = {
+    {"train", train_command},
+    {"ingest", ingest_command},
+    {"generate", generate_command},
+    {"convert", convert_command},
+    {"plan", plan_command},
+    {"merge", merge_command},
+};
 
 int print_list() {
   for (const auto& [kind, names] : RegistryIndex::instance().all()) {
@@ -60,14 +81,14 @@ int dispatch(const std::vector<std::string>& args) {
     }
     if (first == "--list") return print_list();
     const std::vector<std::string> rest(args.begin() + 1, args.end());
-    if (first == "train") return train_command(rest);
-    if (first == "ingest") return ingest_command(rest);
-    if (first == "generate") return generate_command(rest);
+    std::vector<std::string> names;
+    for (const Subcommand& sub : kSubcommands) {
+      if (first == sub.name) return sub.run(rest);
+      names.emplace_back(sub.name);
+    }
     if (first.rfind("-", 0) != 0) {
       std::string message = "unknown subcommand '" + first + "'";
-      if (auto near = closest_match(first, {"train", "ingest", "generate"})) {
-        message += "; did you mean '" + *near + "'?";
-      }
+      if (auto near = closest_match(first, names)) message += "; did you mean '" + *near + "'?";
       throw Error(message + " (see megatron-engine --help)");
     }
   }

@@ -10,5 +10,8 @@ namespace me {
 int train_command(const std::vector<std::string>& args);
 int ingest_command(const std::vector<std::string>& args);
 int generate_command(const std::vector<std::string>& args);
+int convert_command(const std::vector<std::string>& args);
+int plan_command(const std::vector<std::string>& args);
+int merge_command(const std::vector<std::string>& args);
 
 }  // namespace me

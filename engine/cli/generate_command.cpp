@@ -1,5 +1,6 @@
 // `megatron-engine generate --load CKPT --prompt TEXT`: loads a checkpoint's model and tokenizer
 // and prints the prompt followed by the sampled continuation.
+#include <filesystem>
 #include <iostream>
 
 #include "datasets/tokenizer.h"
@@ -14,12 +15,25 @@ namespace me {
 namespace po = boost::program_options;
 namespace {
 
-std::unique_ptr<Tokenizer> checkpoint_tokenizer(const Recipe& recipe, const TrainingState& state,
+// A tokenizer file the recipe names that is gone (the checkpoint was moved) but has a copy beside
+// the manifest (convert --from hf carries the tokenizer files there): use the copy.
+std::optional<std::string> beside_checkpoint(const std::optional<std::string>& path,
+                                             const CheckpointManifest& manifest) {
+  if (!path || std::filesystem::exists(*path)) return path;
+  const auto local =
+      std::filesystem::path(manifest.directory) / std::filesystem::path(*path).filename();
+  return std::filesystem::exists(local) ? std::optional<std::string>(local.string()) : path;
+}
+
+std::unique_ptr<Tokenizer> checkpoint_tokenizer(const Recipe& recipe,
+                                                const CheckpointManifest& manifest,
                                                 const po::variables_map& vm) {
+  const TrainingState& state = manifest.state;
   const std::string type =
       vm.count("tokenizer-type") ? vm["tokenizer-type"].as<std::string>() : state.tokenizer_type;
-  TokenizerFiles files{recipe.tokenizer.vocab_file, recipe.tokenizer.merge_file,
-                       recipe.tokenizer.tokenizer_model};
+  TokenizerFiles files{beside_checkpoint(recipe.tokenizer.vocab_file, manifest),
+                       beside_checkpoint(recipe.tokenizer.merge_file, manifest),
+                       beside_checkpoint(recipe.tokenizer.tokenizer_model, manifest)};
   if (vm.count("vocab-file")) files.vocab_file = vm["vocab-file"].as<std::string>();
   if (vm.count("merge-file")) files.merge_file = vm["merge-file"].as<std::string>();
   if (vm.count("tokenizer-model")) files.tokenizer_model = vm["tokenizer-model"].as<std::string>();
@@ -79,7 +93,7 @@ int generate_command(const std::vector<std::string>& args) {
       ModelRegistry::instance().create(recipe.model.type, recipe, manifest.state.padded_vocab_size);
   ParamBuffers buffers(model->parameters(), device);
   load_checkpoint(manifest, buffers, nullptr, Topology::build(recipe, 1, 0));
-  const auto tokenizer = checkpoint_tokenizer(recipe, manifest.state, vm);
+  const auto tokenizer = checkpoint_tokenizer(recipe, manifest, vm);
 
   GenerationRequest request;
   request.prompt = tokenizer->encode(vm["prompt"].as<std::string>());

@@ -17,6 +17,8 @@ class Allocator {
   // Bytes currently handed out, and the high-water mark since start.
   size_t allocated_bytes() const { return allocated_.load(); }
   size_t peak_bytes() const { return peak_.load(); }
+  // Bytes held from the system, including blocks a caching allocator keeps for reuse.
+  virtual size_t reserved_bytes() const { return allocated_bytes(); }
 
  protected:
   // Implementations call these around every successful allocation and free.

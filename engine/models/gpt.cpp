@@ -1,4 +1,5 @@
 // GPT model: embedding -> transformer layers -> final norm -> LM head/loss, and back in reverse.
+// Positions and document ids reach the attention layers through the context's SequenceInfo.
 #include "engine/models/gpt.h"
 
 #include "engine/nn/layer_norm.h"
@@ -8,9 +9,10 @@ namespace me {
 
 namespace {
 const Recipe& checked(const Recipe& recipe) {
-  if (recipe.model.position_embedding_type != "learned_absolute") {
-    throw Error("position_embedding_type '" + recipe.model.position_embedding_type +
-                    "' is not supported by model 'gpt' (supported: learned_absolute)",
+  const std::string& type = recipe.model.position_embedding_type;
+  if (type != "learned_absolute" && type != "rope") {
+    throw Error("position_embedding_type '" + type +
+                    "' is not supported by model 'gpt' (supported: learned_absolute, rope)",
                 "model.position_embedding_type");
   }
   return recipe;
@@ -20,6 +22,7 @@ const Recipe& checked(const Recipe& recipe) {
 GptModel::GptModel(const Recipe& recipe, int64_t padded_vocab_size)
     : Model(""),
       max_position_embeddings_(checked(recipe).model.max_position_embeddings),
+      reset_attention_mask_(recipe.data.reset_attention_mask),
       embedding_("embedding", recipe, padded_vocab_size),
       output_layer_("output_layer", recipe, padded_vocab_size,
                     recipe.model.untie_embeddings_and_output_weights
@@ -38,18 +41,30 @@ GptModel::GptModel(const Recipe& recipe, int64_t padded_vocab_size)
 }
 
 std::vector<std::string> GptModel::inputs() const {
-  return {"tokens", "labels", "loss_mask", "position_ids"};
+  std::vector<std::string> names = {"tokens", "labels", "loss_mask", "position_ids"};
+  if (reset_attention_mask_) names.push_back("document_ids");
+  return names;
 }
 
-Tensor GptModel::decode(const Tensor& tokens, const Tensor& position_ids, MicroBatchContext& ctx) {
-  Tensor h = embedding_.forward(tokens, position_ids, ctx);
+Tensor GptModel::decode(const Tensor& tokens, SequenceInfo sequence, MicroBatchContext& ctx) {
+  sequence.position_ids = as_int32(sequence.position_ids);
+  Tensor h = embedding_.forward(tokens, sequence.position_ids, ctx);
+  ctx.set_sequence(std::move(sequence));
   for (auto& layer : layers_) h = layer->forward(h, ctx);
   return final_layernorm_->forward(h, ctx);
 }
 
 LossSums GptModel::forward(const Batch& batch, MicroBatchContext& ctx) {
   const Device device = embedding_.word_embeddings().value.device();
-  const Tensor h = decode(batch.at("tokens").to(device), batch.at("position_ids").to(device), ctx);
+  SequenceInfo sequence{batch.at("position_ids").to(device), Tensor()};
+  if (reset_attention_mask_) {
+    if (!batch.tensors.count("document_ids")) {
+      throw Error("this dataset does not give the document_ids that reset_attention_mask needs",
+                  "data.reset_attention_mask");
+    }
+    sequence.document_ids = as_int32(batch.at("document_ids").to(device));
+  }
+  const Tensor h = decode(batch.at("tokens").to(device), std::move(sequence), ctx);
   return output_layer_.forward(h, batch.at("labels").to(device), batch.at("loss_mask"), ctx);
 }
 
@@ -72,7 +87,8 @@ Tensor GptModel::logits(const Tensor& tokens) {
   for (int64_t i = 0; i < b * t; ++i) positions[i] = static_cast<int32_t>(i % t);
   const Device device = embedding_.word_embeddings().value.device();
   MicroBatchContext ctx(false, 0, 0, 0);
-  const Tensor h = decode(tokens.to(device), Tensor::from_vector(positions, {b, t}, device), ctx);
+  const Tensor h =
+      decode(tokens.to(device), {Tensor::from_vector(positions, {b, t}, device), Tensor()}, ctx);
   const Tensor out = output_layer_.logits(h);
   if (out.dtype() == DType::kF32) return out;
   return out.to(Device::cpu()).cast(DType::kF32).to(device);

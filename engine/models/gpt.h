@@ -1,6 +1,29 @@
-// GPT (Megatron mcore GPTModel, registered as "gpt"): learned word + position embeddings,
-// num_layers pre-LN transformer layers, a final LayerNorm, and the LM head with its loss
-// (tied to the word embeddings unless model.untie_embeddings_and_output_weights).
+// GPT (Megatron mcore GPTModel, registered as "gpt"), which with options is also Llama, Mistral
+// and Qwen2: word embeddings (+ learned positions unless RoPE), num_layers pre-norm transformer
+// layers, a final norm, and the LM head with its loss (tied to the word embeddings unless
+// model.untie_embeddings_and_output_weights).
+//
+// Parameter names are Megatron mcore's (C hidden, D kv_channels, Hq heads, G query groups,
+// F ffn_hidden_size, V padded vocab; [bias] only with add_bias_linear, [qkv bias] with
+// add_bias_linear or add_qkv_bias, [ln bias] only with normalization LayerNorm):
+//   embedding.word_embeddings.weight                       (V, C)
+//   embedding.position_embeddings.weight                   (max_position_embeddings, C);
+//                                                          learned_absolute only
+//   decoder.layers.{i}.input_layernorm.weight [.bias]      (C)
+//   decoder.layers.{i}.self_attention.linear_qkv.weight    ((Hq + 2G) D, C): rows per query group
+//                                                          g: [Hq/G q heads | k_g | v_g], D each
+//   decoder.layers.{i}.self_attention.linear_qkv.bias      ((Hq + 2G) D) [qkv bias]
+//   decoder.layers.{i}.self_attention.q_layernorm.weight   (D) with qk_layernorm (also k_)
+//   decoder.layers.{i}.self_attention.linear_proj.weight   (C, Hq D) [bias (C)]
+//   decoder.layers.{i}.pre_mlp_layernorm.weight [.bias]    (C)
+//   decoder.layers.{i}.mlp.linear_fc1.weight               (F, C), or (2F, C) with swiglu: rows
+//                                                          [gate (Llama gate_proj) | up (up_proj)]
+//   decoder.layers.{i}.mlp.linear_fc1.bias                 [bias]
+//   decoder.layers.{i}.mlp.linear_fc2.weight               (C, F) [bias (C)]
+//   decoder.final_layernorm.weight [.bias]                 (C)
+//   output_layer.weight                                    (V, C); untied only
+// RoPE is non-interleaved by default (rotate halves), which is Hugging Face Llama's rotate_half
+// with q_proj/k_proj rows in their natural order: no permutation is needed on import.
 #pragma once
 
 #include <cstdint>
@@ -18,15 +41,17 @@ class GptModel final : public Model {
  public:
   GptModel(const Recipe& recipe, int64_t padded_vocab_size);
 
-  std::vector<std::string> inputs() const override;  // tokens, labels, loss_mask, position_ids
+  // tokens, labels, loss_mask, position_ids, and document_ids with data.reset_attention_mask.
+  std::vector<std::string> inputs() const override;
   LossSums forward(const Batch& batch, MicroBatchContext& ctx) override;
   void backward(double loss_sum_grad, MicroBatchContext& ctx) override;
   Tensor logits(const Tensor& tokens) override;  // (B, T) -> (B, T, V) f32
 
  private:
-  Tensor decode(const Tensor& tokens, const Tensor& position_ids, MicroBatchContext& ctx);
+  Tensor decode(const Tensor& tokens, SequenceInfo sequence, MicroBatchContext& ctx);
 
   int64_t max_position_embeddings_;
+  bool reset_attention_mask_;
   LanguageModelEmbedding embedding_;
   std::vector<std::unique_ptr<Layer>> layers_;  // decoder.layers.{i}
   std::unique_ptr<Layer> final_layernorm_;      // decoder.final_layernorm

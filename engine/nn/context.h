@@ -11,10 +11,18 @@
 #include "engine/core/device.h"
 #include "engine/core/error.h"
 #include "engine/core/philox.h"
+#include "engine/core/tensor.h"
 
 namespace me {
 
 class Module;
+
+// Per-token facts of a micro-batch that layers past the embedding need; the model sets them
+// before its layers run. Both (B, T) i32 on the model's device.
+struct SequenceInfo {
+  Tensor position_ids;  // RoPE angles (reset_position_ids restarts them)
+  Tensor document_ids;  // optional: attention stays inside a document (reset_attention_mask)
+};
 
 class MicroBatchContext {
  public:
@@ -47,12 +55,16 @@ class MicroBatchContext {
 
   bool empty() const { return saved_.empty(); }
 
+  void set_sequence(SequenceInfo sequence) { sequence_ = std::move(sequence); }
+  const SequenceInfo& sequence() const { return sequence_; }
+
  private:
   bool training_;
   uint64_t seed_;
   uint64_t iteration_;
   uint64_t micro_batch_;
   std::unordered_map<const Module*, std::any> saved_;
+  SequenceInfo sequence_;
 };
 
 }  // namespace me

@@ -1,4 +1,4 @@
-// Input embedding: e = word[tokens] + position[position_ids]; dropout; gradients scatter-add.
+// Input embedding: e = word[tokens] (+ position[position_ids]); dropout; gradients scatter-add.
 #include "engine/nn/embedding.h"
 
 #include "engine/recipe/recipe.h"
@@ -21,9 +21,11 @@ LanguageModelEmbedding::LanguageModelEmbedding(const std::string& name, const Re
                                      {padded_vocab_size, recipe.model.hidden_size},
                                      ParamInit::normal(embedding_std(recipe)), true)),
       position_embeddings_(
-          add_parameter("position_embeddings.weight",
-                        {recipe.model.max_position_embeddings, recipe.model.hidden_size},
-                        ParamInit::normal(embedding_std(recipe)), true)),
+          recipe.model.position_embedding_type != "learned_absolute"
+              ? nullptr
+              : &add_parameter("position_embeddings.weight",
+                               {recipe.model.max_position_embeddings, recipe.model.hidden_size},
+                               ParamInit::normal(embedding_std(recipe)), true)),
       embedding_dropout_(child_name("embedding_dropout"), recipe.model.hidden_dropout) {}
 
 Tensor as_int32(const Tensor& ids) {
@@ -41,10 +43,12 @@ Tensor LanguageModelEmbedding::forward(const Tensor& tokens, const Tensor& posit
   const Tensor pos = as_int32(position_ids).reshape({b * t});
   const Tensor& table = word_embeddings_.value;
   Tensor words = Tensor::empty({b * t, hidden_size_}, table.dtype(), table.device());
-  Tensor positions = Tensor::empty({b * t, hidden_size_}, table.dtype(), table.device());
   embedding_forward(ids, table, words);
-  embedding_forward(pos, position_embeddings_.value, positions);
-  add_into(words, positions);
+  if (position_embeddings_) {
+    Tensor positions = Tensor::empty({b * t, hidden_size_}, table.dtype(), table.device());
+    embedding_forward(pos, position_embeddings_->value, positions);
+    add_into(words, positions);
+  }
   ctx.save(this, Saved{ids, pos});
   return embedding_dropout_.forward(words.reshape({b, t, hidden_size_}), ctx);
 }
@@ -54,7 +58,7 @@ void LanguageModelEmbedding::backward(const Tensor& dy, MicroBatchContext& ctx) 
   const Tensor d =
       embedding_dropout_.backward(dy, ctx).reshape({saved.tokens.dim(0), hidden_size_});
   embedding_backward(saved.tokens, d, word_embeddings_.grad);
-  embedding_backward(saved.position_ids, d, position_embeddings_.grad);
+  if (position_embeddings_) embedding_backward(saved.position_ids, d, position_embeddings_->grad);
 }
 
 }  // namespace me

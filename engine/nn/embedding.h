@@ -1,5 +1,5 @@
 // Input embedding (Megatron mcore LanguageModelEmbedding): word embeddings over the padded vocab
-// plus learned absolute positions, then dropout with model.hidden_dropout (as Megatron).
+// plus learned absolute positions (none with RoPE), then dropout with model.hidden_dropout.
 #pragma once
 
 #include <cstdint>
@@ -18,13 +18,14 @@ class LanguageModelEmbedding final : public Module {
   };
 
   // Declares `<name>.word_embeddings.weight` (padded_vocab_size, C) and
-  // `<name>.position_embeddings.weight` (max_position_embeddings, C), both
-  // N(0, embedding_init_method_std or init_method_std).
+  // `<name>.position_embeddings.weight` (max_position_embeddings, C) when
+  // model.position_embedding_type is learned_absolute, both N(0, embedding_init_method_std or
+  // init_method_std).
   LanguageModelEmbedding(const std::string& name, const Recipe& recipe, int64_t padded_vocab_size);
 
   // tokens, position_ids: (B, T) integer -> (B, T, C) in the embedding table's dtype.
   Tensor forward(const Tensor& tokens, const Tensor& position_ids, MicroBatchContext& ctx);
-  // Accumulates into both tables' gradients; the inputs are integers, so nothing is returned.
+  // Accumulates into the tables' gradients; the inputs are integers, so nothing is returned.
   void backward(const Tensor& dy, MicroBatchContext& ctx);
 
   Parameter& word_embeddings() { return word_embeddings_; }
@@ -32,7 +33,7 @@ class LanguageModelEmbedding final : public Module {
  private:
   int64_t hidden_size_;
   Parameter& word_embeddings_;
-  Parameter& position_embeddings_;
+  Parameter* position_embeddings_;  // null unless learned_absolute
   Dropout embedding_dropout_;
 };
 

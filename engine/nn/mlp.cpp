@@ -1,17 +1,20 @@
-// MLP block: y = fc2(gelu(fc1(x))); fc2 starts at init_method_std / sqrt(2 num_layers) (Megatron).
+// MLP block: y = fc2(act(fc1(x))), act = gelu or swiglu; fc2 starts at
+// init_method_std / sqrt(2 num_layers) (Megatron).
 #include "engine/nn/mlp.h"
 
 #include <cmath>
 
 #include "engine/recipe/recipe.h"
 #include "kernels/gelu.h"
+#include "kernels/swiglu.h"
 
 namespace me {
 
 Mlp::Mlp(const std::string& name, const Recipe& recipe)
     : Layer(name),
+      swiglu_(recipe.model.swiglu),
       linear_fc1_(child_name("linear_fc1"), recipe.model.hidden_size,
-                  recipe.derived.ffn_hidden_size, recipe.model.add_bias_linear,
+                  (swiglu_ ? 2 : 1) * recipe.derived.ffn_hidden_size, recipe.model.add_bias_linear,
                   ParamInit::normal(recipe.model.init_method_std)),
       linear_fc2_(
           child_name("linear_fc2"), recipe.derived.ffn_hidden_size, recipe.model.hidden_size,
@@ -24,8 +27,14 @@ Mlp::Mlp(const std::string& name, const Recipe& recipe)
 
 Tensor Mlp::forward(const Tensor& x, MicroBatchContext& ctx) {
   Tensor h = linear_fc1_.forward(x, ctx);
-  Tensor a = Tensor::empty(h.shape(), h.dtype(), h.device());
-  gelu_forward(h, a);
+  Shape act_shape = h.shape();
+  if (swiglu_) act_shape.back() /= 2;
+  Tensor a = Tensor::empty(act_shape, h.dtype(), h.device());
+  if (swiglu_) {
+    swiglu_forward(h, a);
+  } else {
+    gelu_forward(h, a);
+  }
   ctx.save(this, Saved{h});
   return linear_fc2_.forward(a, ctx);
 }
@@ -33,8 +42,13 @@ Tensor Mlp::forward(const Tensor& x, MicroBatchContext& ctx) {
 Tensor Mlp::backward(const Tensor& dy, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
   const Tensor da = linear_fc2_.backward(dy, ctx);
-  Tensor dh = Tensor::empty(da.shape(), da.dtype(), da.device());
-  gelu_backward(saved.pre_activation, da, dh);
+  const Tensor& h = saved.pre_activation;
+  Tensor dh = Tensor::empty(h.shape(), da.dtype(), da.device());
+  if (swiglu_) {
+    swiglu_backward(h, da, dh);
+  } else {
+    gelu_backward(h, da, dh);
+  }
   return linear_fc1_.backward(dh, ctx);
 }
 

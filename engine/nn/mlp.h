@@ -1,5 +1,5 @@
-// Feed-forward block (Megatron mcore MLP), registered as "mlp": linear_fc1 (C -> F), GeLU (tanh
-// approximation, as GPT-2 and Megatron's bias-GeLU), linear_fc2 (F -> C).
+// Feed-forward block (Megatron mcore MLP), registered as "mlp": linear_fc1, GeLU (tanh, as GPT-2)
+// or, with model.swiglu, silu(gate) * up over fc1's [gate | up] halves; then linear_fc2.
 #pragma once
 
 #include <string>
@@ -12,10 +12,10 @@ namespace me {
 class Mlp final : public Layer {
  public:
   struct Saved {
-    Tensor pre_activation;  // (B, T, F): fc1 output, GeLU's input
+    Tensor pre_activation;  // (B, T, F), or (B, T, 2F) with swiglu: fc1 output
   };
 
-  // Reads model.{hidden_size, add_bias_linear, init_method_std, num_layers} and
+  // Reads model.{hidden_size, swiglu, add_bias_linear, init_method_std, num_layers} and
   // derived.ffn_hidden_size.
   Mlp(const std::string& name, const Recipe& recipe);
 
@@ -23,7 +23,8 @@ class Mlp final : public Layer {
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)
 
  private:
-  Linear linear_fc1_;  // C -> F
+  bool swiglu_;
+  Linear linear_fc1_;  // C -> F, or C -> 2F with swiglu
   Linear linear_fc2_;  // F -> C
 };
 

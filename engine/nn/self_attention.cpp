@@ -1,8 +1,10 @@
-// Self-attention: qkv = x Wqkv^T; q, k, v = split per group; o = softmax(q k^T * s) v; y = o Wo^T.
+// Self-attention: qkv = x Wqkv^T; q, k, v = split per group; q, k = rope(norm(q, k));
+// o = softmax(q k^T * s) v within documents; y = o Wo^T.
 #include "engine/nn/self_attention.h"
 
 #include <cmath>
 
+#include "engine/nn/rms_norm.h"
 #include "engine/recipe/recipe.h"
 #include "kernels/attention.h"
 
@@ -19,6 +21,16 @@ int64_t checked_query_groups(const Recipe& recipe) {
   }
   return groups;
 }
+
+std::unique_ptr<Layer> qk_norm(const std::string& name, const Recipe& recipe) {
+  if (!recipe.model.qk_layernorm) return nullptr;
+  return make_normalization(name, recipe.derived.kv_channels, recipe);
+}
+
+std::optional<RotaryEmbedding> rotary(const Recipe& recipe) {
+  if (recipe.model.position_embedding_type != "rope") return std::nullopt;
+  return RotaryEmbedding(recipe);
+}
 }  // namespace
 
 SelfAttention::SelfAttention(const std::string& name, const Recipe& recipe)
@@ -27,15 +39,24 @@ SelfAttention::SelfAttention(const std::string& name, const Recipe& recipe)
       num_query_groups_(checked_query_groups(recipe)),
       kv_channels_(recipe.derived.kv_channels),
       attention_dropout_(recipe.model.attention_dropout),
+      // Megatron forces the qkv bias on with add_bias_linear.
       linear_qkv_(child_name("linear_qkv"), recipe.model.hidden_size,
-                  (num_heads_ + 2 * num_query_groups_) * kv_channels_, recipe.model.add_bias_linear,
+                  (num_heads_ + 2 * num_query_groups_) * kv_channels_,
+                  recipe.model.add_bias_linear || recipe.model.add_qkv_bias,
                   ParamInit::normal(recipe.model.init_method_std)),
+      q_layernorm_(qk_norm(child_name("q_layernorm"), recipe)),
+      k_layernorm_(qk_norm(child_name("k_layernorm"), recipe)),
       linear_proj_(
           child_name("linear_proj"), num_heads_ * kv_channels_, recipe.model.hidden_size,
           recipe.model.add_bias_linear,
           ParamInit::normal(recipe.model.init_method_std /
-                            std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers)))) {
+                            std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers)))),
+      rotary_(rotary(recipe)) {
   add_child(linear_qkv_);
+  if (q_layernorm_) {
+    add_child(*q_layernorm_);
+    add_child(*k_layernorm_);
+  }
   add_child(linear_proj_);
 }
 
@@ -48,7 +69,14 @@ AttentionParams attention_params(double scale, double dropout, const std::string
   params.dropout_p = ctx.training() ? dropout : 0.0;
   params.seed = ctx.seed();
   params.stream = ctx.rng_stream(stream_name);
+  params.document_ids = ctx.sequence().document_ids;
   return params;
+}
+
+const Tensor& positions(const MicroBatchContext& ctx, const std::string& name) {
+  const Tensor& pos = ctx.sequence().position_ids;
+  ME_CHECK(pos.defined(), "{}: RoPE needs the micro-batch's position_ids", name);
+  return pos;
 }
 }  // namespace
 
@@ -60,6 +88,14 @@ Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
   Tensor k = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
   Tensor v = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
   split_qkv_forward(qkv, q, k, v);
+  if (q_layernorm_) {
+    q = q_layernorm_->forward(q, ctx);
+    k = k_layernorm_->forward(k, ctx);
+  }
+  if (rotary_) {
+    rotary_->forward(q, positions(ctx, name()));
+    rotary_->forward(k, positions(ctx, name()));
+  }
 
   const DType lse_dtype = x.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
   Tensor out = Tensor::empty(q.shape(), x.dtype(), x.device());
@@ -82,6 +118,14 @@ Tensor SelfAttention::backward(const Tensor& dy, MicroBatchContext& ctx) {
       attention_params(1.0 / std::sqrt(static_cast<double>(kv_channels_)), attention_dropout_,
                        child_name("core_attention"), ctx);
   attention_backward(saved.q, saved.k, saved.v, saved.out, saved.lse, dout, dq, dk, dv, params);
+  if (rotary_) {
+    rotary_->backward(dq, positions(ctx, name()));
+    rotary_->backward(dk, positions(ctx, name()));
+  }
+  if (q_layernorm_) {
+    dq = q_layernorm_->backward(dq, ctx);
+    dk = k_layernorm_->backward(dk, ctx);
+  }
   const int64_t b = dy.dim(0), t = dy.dim(1);
   Tensor dqkv = Tensor::empty({b, t, linear_qkv_.out_features()}, dy.dtype(), dy.device());
   split_qkv_backward(dq, dk, dv, dqkv);

@@ -1,25 +1,29 @@
-// Causal self-attention (Megatron mcore SelfAttention), registered as "self_attention":
-// fused linear_qkv in Megatron's per-query-group layout, flash-style core attention
-// (kernels/attention.h, scale 1/sqrt(kv_channels), attention_dropout), then linear_proj.
+// Causal self-attention (Megatron mcore SelfAttention), registered as "self_attention": fused
+// linear_qkv (per-query-group layout), optional per-head q/k norms and RoPE, flash-style core
+// attention within documents (kernels/attention.h), then linear_proj.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/nn/linear.h"
 #include "engine/nn/module.h"
+#include "engine/nn/rotary_embedding.h"
 
 namespace me {
 
 class SelfAttention final : public Layer {
  public:
   struct Saved {
-    Tensor q, k, v;  // (B, T, Hq, D), (B, T, G, D), (B, T, G, D)
+    Tensor q, k, v;  // (B, T, Hq, D), (B, T, G, D), (B, T, G, D): after norm and RoPE
     Tensor out;      // (B, T, Hq, D)
     Tensor lse;      // (B, Hq, T)
   };
 
-  // Reads model.{hidden_size, num_attention_heads, add_bias_linear, attention_dropout,
+  // Reads model.{hidden_size, num_attention_heads, add_bias_linear, add_qkv_bias, qk_layernorm,
+  // normalization, position_embedding_type and the rotary_* fields, attention_dropout,
   // init_method_std, num_layers} and derived.{kv_channels, num_query_groups}.
   SelfAttention(const std::string& name, const Recipe& recipe);
 
@@ -31,8 +35,11 @@ class SelfAttention final : public Layer {
   int64_t num_query_groups_;
   int64_t kv_channels_;
   double attention_dropout_;
-  Linear linear_qkv_;   // C -> (Hq + 2G) * D
-  Linear linear_proj_;  // Hq * D -> C
+  Linear linear_qkv_;                   // C -> (Hq + 2G) * D
+  std::unique_ptr<Layer> q_layernorm_;  // over D, per head; null without qk_layernorm
+  std::unique_ptr<Layer> k_layernorm_;
+  Linear linear_proj_;                     // Hq * D -> C
+  std::optional<RotaryEmbedding> rotary_;  // with position_embedding_type: rope
 };
 
 }  // namespace me

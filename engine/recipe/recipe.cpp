@@ -12,13 +12,14 @@
 namespace me {
 namespace {
 
-Recipe validate_and_resolve(const RawRecipe& raw, int64_t world_size) {
+Recipe validate_and_resolve(const RawRecipe& raw, int64_t world_size,
+                            RecipePurpose purpose = RecipePurpose::kTrain) {
   if (world_size < 1) {
     throw ErrorList({Error(fmt::format("world size must be >= 1, got {}", world_size))});
   }
   FieldCheck fields = check_fields(raw);
   check_rules(fields, world_size, fields.errors);
-  check_unsupported(fields, world_size, fields.errors);
+  if (purpose == RecipePurpose::kTrain) check_unsupported(fields, world_size, fields.errors);
   if (!fields.errors.empty()) throw ErrorList(std::move(fields.errors));
   Recipe recipe = std::move(fields.recipe);
   recipe.source = raw.source;
@@ -52,17 +53,20 @@ DerivedConfig resolve(const Recipe& recipe, int64_t world_size) {
   const int64_t samples_per_microbatch_step = recipe.train.micro_batch_size * d.data_parallel_size;
   d.global_batch_size = recipe.train.global_batch_size.value_or(samples_per_microbatch_step);
   d.num_microbatches = d.global_batch_size / samples_per_microbatch_step;
-  d.ffn_hidden_size = m.ffn_hidden_size.value_or(4 * m.hidden_size);
+  // Megatron: 4h, or with swiglu int((4h * 2/3) / 64) * 64 so the gated MLP keeps about the
+  // same parameter count.
+  const int64_t default_ffn = m.swiglu ? (8 * m.hidden_size / 3) / 64 * 64 : 4 * m.hidden_size;
+  d.ffn_hidden_size = m.ffn_hidden_size.value_or(default_ffn);
   d.kv_channels = m.kv_channels.value_or(m.hidden_size / m.num_attention_heads);
   d.num_query_groups = m.group_query_attention ? m.num_query_groups : m.num_attention_heads;
   return d;
 }
 
 Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides,
-                   int64_t world_size) {
+                   int64_t world_size, RecipePurpose purpose) {
   RawRecipe raw = load_raw_recipe(path);
   apply_overrides(raw, overrides);
-  return validate_and_resolve(raw, world_size);
+  return validate_and_resolve(raw, world_size, purpose);
 }
 
 Recipe parse_recipe(const std::string& yaml_text, const std::string& origin, int64_t world_size) {

@@ -23,11 +23,20 @@ struct ModelConfig {
   int64_t num_query_groups;
   int64_t seq_length;
   int64_t max_position_embeddings;
-  std::string position_embedding_type;  // learned_absolute
-  std::string normalization;            // LayerNorm
+  std::string position_embedding_type;  // learned_absolute or rope
+  int64_t rotary_base;                  // RoPE theta
+  double rotary_percent;                // fraction of kv_channels rotated
+  bool rotary_interleaved;
+  bool use_rope_scaling;  // Llama-3.1 frequency scaling
+  double rope_scaling_factor;
+  int64_t rope_scaling_original_max_position_embeddings;  // engine-only; Megatron fixes 8192
+  std::string normalization;  // LayerNorm or RMSNorm
   double layernorm_epsilon;
+  bool swiglu;
   bool untie_embeddings_and_output_weights;
   bool add_bias_linear;
+  bool add_qkv_bias;
+  bool qk_layernorm;
   double hidden_dropout;
   double attention_dropout;
   double init_method_std;
@@ -50,11 +59,16 @@ struct ParallelConfig {
 
 struct DataConfig {
   std::vector<std::string> data_path;  // "prefix", "w1 p1 w2 p2" or "p1 p2"
+  // Per-split blends (Megatron's --train-data-path ...), exclusive with data_path.
+  std::vector<std::string> train_data_path;
+  std::vector<std::string> valid_data_path;
+  std::vector<std::string> test_data_path;
   std::string split;                   // "969, 30, 1"
   std::optional<std::string> data_cache_path;
   bool mock_data;
   bool eod_mask_loss;
   bool reset_position_ids;
+  bool reset_attention_mask;
 
   bool operator==(const DataConfig&) const;
 };
@@ -182,11 +196,15 @@ struct Recipe {
 // Derived values of a validated recipe for `world_size` ranks.
 DerivedConfig resolve(const Recipe& recipe, int64_t world_size);
 
+// What a recipe is loaded for: training needs everything this engine can run; planning only
+// needs a valid Megatron configuration (its "not supported yet" limits do not apply).
+enum class RecipePurpose { kTrain, kPlan };
+
 // Loads `path`, follows `base:` chains, applies `--set key=value` overrides (values parsed as
 // YAML), validates everything and resolves derived values. Throws me::ErrorList naming
 // file:line:col and key for every problem found. world_size comes from the launcher (MPI).
 Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides,
-                   int64_t world_size = 1);
+                   int64_t world_size = 1, RecipePurpose purpose = RecipePurpose::kTrain);
 
 // The same from YAML text (a checkpoint's stored recipe); `origin` names it in errors.
 Recipe parse_recipe(const std::string& yaml_text, const std::string& origin,

@@ -222,12 +222,22 @@ void save_needs_interval(RuleContext& c) {
 
 void one_data_source(RuleContext& c) {
   const auto& d = c.r().data;
-  if (!c.usable({"data.data_path", "data.mock_data"})) return;
-  if (d.data_path.empty() && !d.mock_data) {
+  if (!c.usable({"data.data_path", "data.mock_data", "data.train_data_path", "data.valid_data_path",
+                 "data.test_data_path"})) {
+    return;
+  }
+  const bool per_split =
+      !d.train_data_path.empty() || !d.valid_data_path.empty() || !d.test_data_path.empty();
+  if (d.data_path.empty() && !d.mock_data && !per_split) {
     c.fail({"data.data_path", "data.mock_data"}, "set data.data_path or data.mock_data: true");
   } else if (!d.data_path.empty() && d.mock_data) {
     c.fail({"data.data_path", "data.mock_data"},
            "data.data_path and data.mock_data are mutually exclusive");
+  } else if (per_split && (d.mock_data || !d.data_path.empty())) {
+    c.fail({"data.train_data_path", "data.valid_data_path", "data.test_data_path",
+            d.mock_data ? "data.mock_data" : "data.data_path"},
+           "data.train_data_path, valid_data_path and test_data_path exclude data.data_path "
+           "and data.mock_data");
   }
 }
 

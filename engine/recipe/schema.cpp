@@ -112,15 +112,43 @@ std::vector<Field> build_schema() {
       ME_FIELD(model, position_embedding_type)
           .def("learned_absolute")
           .one_of({"learned_absolute", "rope", "yarn", "mrope", "relative", "none"})
-          .describe("Position encoding; only learned_absolute runs today."),
+          .describe("Position encoding; learned_absolute and rope run today."),
+      ME_FIELD(model, rotary_base)
+          .def("10000")
+          .in(kPositive)
+          .describe("RoPE theta (an int, as Megatron's argparse: write 500000, not 5e5)."),
+      ME_FIELD(model, rotary_percent)
+          .def("1.0")
+          .in(Range{0.0, 1.0, true, false})
+          .describe("Fraction of each head's channels that RoPE rotates."),
+      ME_FIELD(model, rotary_interleaved)
+          .def("false")
+          .describe("Rotate (even, odd) channel pairs instead of the two halves "
+                    "(Llama's rotate_half)."),
+      ME_FIELD(model, use_rope_scaling)
+          .def("false")
+          .describe("Llama-3.1 RoPE frequency scaling (low_freq_factor 1, high_freq_factor 4)."),
+      ME_FIELD(model, rope_scaling_factor)
+          .def("8.0")
+          .in(kAboveZero)
+          .describe("Factor of use_rope_scaling."),
+      ME_FIELD(model, rope_scaling_original_max_position_embeddings)
+          .def("8192")
+          .in(kPositive)
+          .engine_only()
+          .describe("Context length use_rope_scaling scales from (Megatron fixes 8192; "
+                    "Hugging Face's rope_scaling.original_max_position_embeddings)."),
       ME_FIELD(model, normalization)
           .def("LayerNorm")
           .one_of({"LayerNorm", "RMSNorm"})
-          .describe("Normalisation layer; only LayerNorm runs today."),
+          .describe("Normalisation layer."),
       ME_FIELD(model, layernorm_epsilon)
           .def("1e-5")
           .in(kAboveZero)
           .describe("Norm epsilon (Megatron flag --norm-epsilon)."),
+      ME_FIELD(model, swiglu)
+          .def("false")
+          .describe("Gated SiLU MLP: linear_fc1 gives [gate | up], 2 * ffn_hidden_size wide."),
       ME_FIELD(model, untie_embeddings_and_output_weights)
           .def("false")
           .describe("Separate LM-head weights instead of reusing the word embedding."),
@@ -128,6 +156,12 @@ std::vector<Field> build_schema() {
           .def("true")
           .describe(
               "Biases in all linear layers (Megatron flag --disable-bias-linear sets false)."),
+      ME_FIELD(model, add_qkv_bias)
+          .def("false")
+          .describe("Bias on linear_qkv only (implied by add_bias_linear)."),
+      ME_FIELD(model, qk_layernorm)
+          .def("false")
+          .describe("Normalise q and k per head (model.normalization) before RoPE."),
       ME_FIELD(model, hidden_dropout)
           .def("0.1")
           .in(kProbability)
@@ -176,6 +210,14 @@ std::vector<Field> build_schema() {
       ME_FIELD(data, data_path)
           .def("[]")
           .describe("HDF5 token datasets: [prefix], [w1, p1, w2, p2, ...] or [p1, p2, ...]."),
+      ME_FIELD(data, train_data_path)
+          .def("[]")
+          .describe(
+              "Training-split blend, like data_path but the whole files; excludes data_path."),
+      ME_FIELD(data, valid_data_path)
+          .def("[]")
+          .describe("Validation-split blend, like train_data_path."),
+      ME_FIELD(data, test_data_path).def("[]").describe("Test-split blend, like train_data_path."),
       ME_FIELD(data, split)
           .def("\"969, 30, 1\"")
           .describe("Train, valid, test proportions (normalised)."),
@@ -189,17 +231,22 @@ std::vector<Field> build_schema() {
       ME_FIELD(data, reset_position_ids)
           .def("false")
           .describe("Restart position ids after each end-of-document token."),
+      ME_FIELD(data, reset_attention_mask)
+          .def("false")
+          .describe("Attention never crosses an end-of-document token (per-token document ids)."),
       // tokenizer
       ME_FIELD(tokenizer, tokenizer_type)
           .def("null")
-          .one_of({"byte", "GPT2BPETokenizer", "HuggingFaceTokenizer"})
+          .one_of({"byte", "GPT2BPETokenizer", "HuggingFaceTokenizer", "TikTokenizer",
+                   "GPTSentencePieceTokenizer", "Llama2Tokenizer", "SentencePieceTokenizer"})
           .describe("Tokenizer; null means the one recorded in the dataset file. "
                     "'byte' (raw UTF-8 bytes) is megatron-engine's own."),
       ME_FIELD(tokenizer, vocab_file).def("null").describe("vocab.json for GPT2BPETokenizer."),
       ME_FIELD(tokenizer, merge_file).def("null").describe("merges.txt for GPT2BPETokenizer."),
       ME_FIELD(tokenizer, tokenizer_model)
           .def("null")
-          .describe("tokenizer.json for HuggingFaceTokenizer."),
+          .describe("tokenizer.json (HuggingFaceTokenizer), tiktoken rank file (TikTokenizer) "
+                    "or SentencePiece .model."),
       ME_FIELD(tokenizer, vocab_size)
           .def("null")
           .in(kPositive)

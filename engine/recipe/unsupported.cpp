@@ -48,15 +48,10 @@ void model_parallelism(RuleContext& c) {
 
 void model_architecture(RuleContext& c) {
   const auto& m = c.r().model;
-  if (m.position_embedding_type != "learned_absolute") {
+  if (m.position_embedding_type != "learned_absolute" && m.position_embedding_type != "rope") {
     not_supported(c, {"model.position_embedding_type"},
                   fmt::format("'model.position_embedding_type' = '{}'", m.position_embedding_type),
-                  "this position embedding", "engine/nn", "use learned_absolute");
-  }
-  if (m.normalization != "LayerNorm") {
-    not_supported(c, {"model.normalization"},
-                  fmt::format("'model.normalization' = '{}'", m.normalization),
-                  "this normalization", "engine/nn", "use LayerNorm");
+                  "this position embedding", "engine/nn", "use learned_absolute or rope");
   }
 }
 

@@ -5,8 +5,10 @@
 
 #include <cmath>
 
-#include "datasets/document_source.h"
+#include "datasets/blend.h"
+#include "datasets/same_tokenizer.h"
 #include "datasets/token_store.h"
+#include "engine/core/allocator.h"
 #include "engine/models/padded_vocab.h"
 #include "engine/optim/grad_clip.h"
 #include "engine/train/exit_signal.h"
@@ -41,17 +43,18 @@ Vocabulary resolve_vocabulary(const Recipe& recipe) {
     v.tokenizer_type = recipe.tokenizer.tokenizer_type.value_or("NullTokenizer");
     v.vocab_size = *recipe.tokenizer.vocab_size;
   } else {
-    for (const auto& path : data_path_files(recipe.data.data_path)) {
+    std::string first_path;
+    TokenStoreMeta first;
+    for (const auto& path : data_files(recipe.data)) {
       const TokenStoreMeta meta = TokenStore::open(path)->meta();
-      if (v.tokenizer_type.empty()) {
+      if (first_path.empty()) {
+        first_path = path;
+        first = meta;
         v.tokenizer_type = meta.tokenizer_type;
         v.tokenizer_sha256 = meta.tokenizer_sha256;
         v.vocab_size = meta.vocab_size;
-      } else if (meta.tokenizer_type != v.tokenizer_type ||
-                 meta.tokenizer_sha256 != v.tokenizer_sha256) {
-        throw Error(fmt::format("{} was tokenized with {} but the other data files with {}", path,
-                                meta.tokenizer_type, v.tokenizer_type),
-                    "data.data_path");
+      } else {
+        require_same_tokenizer(first_path, first, path, meta, "data.data_path");
       }
     }
     if (v.tokenizer_type.empty()) {
@@ -88,12 +91,13 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
       OptimizerRegistry::instance().create(recipe_.optimizer.optimizer, *buffers_, recipe_);
   scheduler_ = std::make_unique<OptimizerParamScheduler>(recipe_);
   const int64_t gbs = recipe_.derived.global_batch_size;
-  const std::string dataset = "gpt";  // mock_data is a source inside the GPT dataset
   train_data_ = DatasetRegistry::instance().create(
-      dataset, DatasetRequest{recipe_, Split::kTrain, *recipe_.train.train_iters * gbs});
+      gpt_dataset_type(recipe_.data, Split::kTrain),
+      DatasetRequest{recipe_, Split::kTrain, *recipe_.train.train_iters * gbs});
   if (recipe_.train.eval_iters > 0) {
     valid_data_ = DatasetRegistry::instance().create(
-        dataset, DatasetRequest{recipe_, Split::kValid, valid_samples_needed(recipe_)});
+        gpt_dataset_type(recipe_.data, Split::kValid),
+        DatasetRequest{recipe_, Split::kValid, valid_samples_needed(recipe_)});
   }
   int64_t num_params = 0;
   for (const Parameter* p : buffers_->parameters()) num_params += p->numel();
@@ -305,6 +309,9 @@ int Trainer::run() {
   }
   if (last_saved != state_.iteration) save();
   if (exit_reason) spdlog::info("stopping at iteration {}: {}", state_.iteration, exit_reason);
+  const Allocator& memory = allocator_for(device_);
+  spdlog::info("peak memory on {}: {:.1f} MiB in tensors, {:.1f} MiB reserved at exit",
+               device_.str(), memory.peak_bytes() / 1048576.0, memory.reserved_bytes() / 1048576.0);
   return 0;
 }
 

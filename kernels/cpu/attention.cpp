@@ -1,6 +1,7 @@
 // Host attention, one query row (b, h, i) at a time as flash attention defines it: scores
 // s_j = scale q_i.k_j (j <= i when causal), lse_i = log sum_j exp(s_j), p_j = exp(s_j - lse_i),
-// out_i = sum_j p_j z_j v_j with z_j the dropout keep mask scaled by 1/(1-p).
+// out_i = sum_j p_j z_j v_j with z_j the dropout keep mask scaled by 1/(1-p). With document ids,
+// keys of other documents are skipped as if their scores were -inf.
 #include "kernels/cpu/attention.h"
 
 #include <algorithm>
@@ -46,6 +47,19 @@ struct DropoutMask {
   }
 };
 
+// Whether query i of sequence b may see key j < len: same document, or no documents given.
+struct DocumentMask {
+  const int32_t* ids;  // (B, T) or null
+  int64_t t;
+  bool operator()(int64_t bi, int64_t i, int64_t j) const {
+    return ids == nullptr || ids[bi * t + i] == ids[bi * t + j];
+  }
+};
+
+DocumentMask document_mask(const AttentionParams& params, int64_t t) {
+  return {params.document_ids.defined() ? params.document_ids.data<int32_t>() : nullptr, t};
+}
+
 }  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse,
@@ -61,6 +75,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor
     T* plse = lse.data<T>();    // (B, Hq, T)
     const T scale = static_cast<T>(params.scale);
     const DropoutMask<T> mask{params};
+    const DocumentMask same_doc = document_mask(params, s.t);
 #pragma omp parallel if (worth_threads(rows * s.t * s.d))
     {
       std::vector<T> score(s.t);
@@ -72,7 +87,8 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor
         const int64_t len = params.causal ? i + 1 : s.t;
         T m = -INFINITY;
         for (int64_t j = 0; j < len; ++j) {
-          score[j] = scale * dot(qi, pk + s.kv_at(bi, j, kvh), s.d);
+          score[j] = same_doc(bi, i, j) ? scale * dot(qi, pk + s.kv_at(bi, j, kvh), s.d)
+                                        : static_cast<T>(-INFINITY);
           m = std::max(m, score[j]);
         }
         T sum = 0;
@@ -81,6 +97,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor
         T* oi = po + s.q_at(bi, i, h);
         std::fill_n(oi, s.d, T(0));
         for (int64_t j = 0; j < len; ++j) {
+          if (!same_doc(bi, i, j)) continue;
           const T w = std::exp(score[j] - row_lse) * mask(static_cast<uint64_t>(r * s.t + j));
           const T* vj = pv + s.kv_at(bi, j, kvh);
           for (int64_t x = 0; x < s.d; ++x) oi[x] += w * vj[x];
@@ -111,6 +128,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
     T* pdv = dv.data<T>();
     const T scale = static_cast<T>(params.scale);
     const DropoutMask<T> mask{params};
+    const DocumentMask same_doc = document_mask(params, s.t);
 #pragma omp parallel for if (worth_threads(q.numel() * s.t))
     for (int64_t task = 0; task < tasks; ++task) {
       const int64_t bi = task / s.hkv, kvh = task % s.hkv;
@@ -129,6 +147,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
           const T di = dot(doi, po + s.q_at(bi, i, h), s.d);
           const int64_t len = params.causal ? i + 1 : s.t;
           for (int64_t j = 0; j < len; ++j) {
+            if (!same_doc(bi, i, j)) continue;
             const T* kj = pk + s.kv_at(bi, j, kvh);
             const T* vj = pv + s.kv_at(bi, j, kvh);
             const T p = std::exp(scale * dot(qi, kj, s.d) - plse[r]);

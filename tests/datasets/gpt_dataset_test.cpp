@@ -308,5 +308,26 @@ TEST_CASE("gpt dataset is registered and mock data follows megatron's mock corpu
         }).where() == "tokenizer.vocab_size");
 }
 
+TEST_CASE("gpt batch carries document ids with reset_attention_mask") {
+  // By hand: ids rise right after each EOD, per row.
+  CHECK(document_ids_after_eod(Tensor::from_vector<int32_t>({5, 9, 9, 4, 9, 9, 1, 2}, {2, 4}), 9)
+            .to_vector<int32_t>() == std::vector<int32_t>{0, 0, 1, 2, 0, 1, 2, 2});
+  testing::TempDir dir;
+  Recipe recipe = recipe_for(write_documents(dir, hand_documents()), "1,0,0");
+  recipe.data.reset_attention_mask = true;
+  GPTDataset ds({recipe, Split::kTrain, 7});
+  int64_t target = -1;  // the sample whose window holds 8, EOD, then the next document
+  for (int64_t i = 0; i < ds.size(); ++i) {
+    const auto s = ds.sample_tokens(i);
+    if (s[0] == 8 && s[1] == kEod) target = i;
+  }
+  REQUIRE(target >= 0);
+  const Batch batch = ds.batch({target});
+  CHECK(batch.at("document_ids").dtype() == DType::kI32);
+  CHECK(batch.at("document_ids").to_vector<int32_t>() == std::vector<int32_t>{0, 0, 1, 1});
+  recipe.data.reset_attention_mask = false;
+  CHECK(GPTDataset({recipe, Split::kTrain, 7}).batch({target}).tensors.count("document_ids") == 0);
+}
+
 }  // namespace
 }  // namespace me

@@ -190,3 +190,83 @@ TEST_CASE("attention rejects incompatible head counts and a dropout of 1") {
   bad.dropout_p = 1.0;
   CHECK_THROWS_AS(attention_forward(q, k2, k2, out, lse, bad), Error);
 }
+
+namespace {
+
+// Tokens [t0, t1) of a (1, T, H, D) tensor as their own (1, t1 - t0, H, D) tensor.
+Tensor token_range(const Tensor& x, int64_t t0, int64_t t1) {
+  const int64_t row = x.dim(2) * x.dim(3);
+  return x.view(x.offset() + t0 * row, {1, t1 - t0, x.dim(2), x.dim(3)}).clone();
+}
+
+}  // namespace
+
+TEST_CASE("attention with document ids equals running each document alone") {
+  // One packed sequence of three documents [0, 3), [3, 4), [4, 9), causal and not, GQA.
+  const int64_t T = 9, Hq = 4, Hkv = 2, D = 5;
+  const std::vector<int64_t> starts = {0, 3, 4, 9};
+  const Tensor docs = Tensor::from_vector<int32_t>({0, 0, 0, 1, 2, 2, 2, 2, 2}, {1, T});
+  uint64_t seed = 90;
+  for (bool causal : {true, false}) {
+    const Tensor q = random_tensor({1, T, Hq, D}, DType::kF64, ++seed, 2.0);
+    const Tensor k = random_tensor({1, T, Hkv, D}, DType::kF64, ++seed, 2.0);
+    const Tensor v = random_tensor({1, T, Hkv, D}, DType::kF64, ++seed);
+    AttentionParams p = params_for(D, causal, 0.0);
+    p.document_ids = docs;
+    const AttnOut packed = run_forward(q, k, v, p);
+    const AttentionParams alone = params_for(D, causal, 0.0);
+    for (size_t doc = 0; doc + 1 < starts.size(); ++doc) {
+      const int64_t t0 = starts[doc], t1 = starts[doc + 1];
+      const AttnOut ref = run_forward(token_range(q, t0, t1), token_range(k, t0, t1),
+                                      token_range(v, t0, t1), alone);
+      const std::string what = fmt::format("document {} causal={} seed={}", doc, causal, seed);
+      expect_close(token_range(packed.out, t0, t1), ref.out, 1e-14, 1e-13, "out " + what);
+      for (int64_t h = 0; h < Hq; ++h) {  // lse (1, Hq, T): row h, columns [t0, t1)
+        const Tensor got = packed.lse.view(h * T + t0, {t1 - t0}).clone();
+        const Tensor want = ref.lse.view(h * (t1 - t0), {t1 - t0}).clone();
+        expect_close(got, want, 1e-14, 1e-13, fmt::format("lse head {} {}", h, what));
+      }
+    }
+  }
+}
+
+TEST_CASE("attention backward with two documents matches f64 finite differences") {
+  // Two sequences: the first packs documents of 3 and 4 tokens, the second is one document.
+  const int64_t B = 2, T = 7, Hq = 4, Hkv = 2, D = 3;
+  const Tensor docs =
+      Tensor::from_vector<int32_t>({5, 5, 5, 6, 6, 6, 6, 0, 0, 0, 0, 0, 0, 0}, {B, T});
+  uint64_t seed = 120;
+  for (bool causal : {true, false}) {
+    const Tensor q = random_tensor({B, T, Hq, D}, DType::kF64, ++seed, 2.0);
+    const Tensor k = random_tensor({B, T, Hkv, D}, DType::kF64, ++seed, 2.0);
+    const Tensor v = random_tensor({B, T, Hkv, D}, DType::kF64, ++seed);
+    const Tensor dout = random_tensor({B, T, Hq, D}, DType::kF64, ++seed);
+    AttentionParams p = params_for(D, causal, 0.0);
+    p.document_ids = docs;
+    auto loss = [&] { return me::test::weighted_sum(run_forward(q, k, v, p).out, dout); };
+    const AttnOut o = run_forward(q, k, v, p);
+    Tensor dq = Tensor::zeros(q.shape(), DType::kF64);
+    Tensor dk = Tensor::zeros(k.shape(), DType::kF64), dv = dk.clone();
+    attention_backward(q, k, v, o.out, o.lse, dout, dq, dk, dv, p);
+    const std::string what = fmt::format("documents causal={} seed={}", causal, seed);
+    me::test::check_gradient(loss, q, dq, {}, "attention dq " + what);
+    me::test::check_gradient(loss, k, dk, {}, "attention dk " + what);
+    me::test::check_gradient(loss, v, dv, {}, "attention dv " + what);
+    // Keys of document 5 get no gradient from queries of document 6 and vice versa: moving a key
+    // of the second document leaves the first document's outputs unchanged.
+    const AttnOut before = run_forward(q, k, v, p);
+    k.data<double>()[((0 * T + 4) * Hkv + 1) * D] += 0.5;
+    const AttnOut after = run_forward(q, k, v, p);
+    expect_close(token_range(after.out.view(0, {1, T, Hq, D}), 0, 3),
+                 token_range(before.out.view(0, {1, T, Hq, D}), 0, 3), 0, 0,
+                 "first document untouched " + what);
+  }
+}
+
+TEST_CASE("attention rejects document ids of the wrong shape") {
+  const Tensor q = Tensor::zeros({1, 3, 2, 2}, DType::kF32);
+  Tensor out = q.clone(), lse = Tensor::zeros({1, 2, 3}, DType::kF32);
+  AttentionParams p = params_for(2, true, 0.0);
+  p.document_ids = Tensor::zeros({1, 4}, DType::kI32);
+  CHECK_THROWS_AS(attention_forward(q, q, q, out, lse, p), InternalError);
+}

@@ -10,6 +10,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "tests/support/test_paths.h"
+
 namespace me::testing {
 
 CommandResult run_command(const std::string& command) {
@@ -26,7 +28,7 @@ CommandResult run_command(const std::string& command) {
 }
 
 CommandResult run_engine(const std::string& args) {
-  return run_command(std::string(ME_BINARY_PATH) + " " + args);
+  return run_command(test::binary_path() + " " + args);
 }
 
 TempDir::TempDir() {

@@ -15,7 +15,7 @@ struct CommandResult {
 // Runs a shell command line, capturing its output.
 CommandResult run_command(const std::string& command);
 
-// `megatron-engine ARGS` with the binary this build made.
+// `megatron-engine ARGS` with the binary this build made (or $ME_BINARY_PATH).
 CommandResult run_engine(const std::string& args);
 
 // A fresh directory under the system temp dir, removed on destruction.

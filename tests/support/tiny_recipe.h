@@ -1,8 +1,9 @@
-// Test helper: a hand-built Recipe for tiny GPT models (the fields modules read), so module and
-// model tests do not depend on the YAML loader.
+// Test helper: a hand-built Recipe for tiny GPT and Llama-shaped models (the fields modules read),
+// so module and model tests do not depend on the YAML loader.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "engine/recipe/recipe.h"
 
@@ -19,6 +20,20 @@ struct TinyGpt {
   bool add_bias_linear = true;
   double hidden_dropout = 0.0;
   double attention_dropout = 0.0;
+  // Llama-family options (Megatron names and defaults).
+  std::string position_embedding_type = "learned_absolute";
+  std::string normalization = "LayerNorm";
+  bool swiglu = false;
+  bool add_qkv_bias = false;
+  bool qk_layernorm = false;
+  int64_t rotary_base = 10000;
+  double rotary_percent = 1.0;
+  bool rotary_interleaved = false;
+  bool use_rope_scaling = false;
+  double rope_scaling_factor = 8.0;
+  int64_t rope_scaling_original_max_position_embeddings = 8192;
+  double layernorm_epsilon = 1e-5;
+  bool reset_attention_mask = false;
 };
 
 inline Recipe tiny_gpt_recipe(const TinyGpt& t = {}) {
@@ -33,9 +48,19 @@ inline Recipe tiny_gpt_recipe(const TinyGpt& t = {}) {
   m.num_query_groups = t.num_query_groups;
   m.seq_length = t.max_position_embeddings;
   m.max_position_embeddings = t.max_position_embeddings;
-  m.position_embedding_type = "learned_absolute";
-  m.normalization = "LayerNorm";
-  m.layernorm_epsilon = 1e-5;
+  m.position_embedding_type = t.position_embedding_type;
+  m.rotary_base = t.rotary_base;
+  m.rotary_percent = t.rotary_percent;
+  m.rotary_interleaved = t.rotary_interleaved;
+  m.use_rope_scaling = t.use_rope_scaling;
+  m.rope_scaling_factor = t.rope_scaling_factor;
+  m.rope_scaling_original_max_position_embeddings = t.rope_scaling_original_max_position_embeddings;
+  m.normalization = t.normalization;
+  m.layernorm_epsilon = t.layernorm_epsilon;
+  m.swiglu = t.swiglu;
+  m.add_qkv_bias = t.add_qkv_bias;
+  m.qk_layernorm = t.qk_layernorm;
+  r.data.reset_attention_mask = t.reset_attention_mask;
   m.untie_embeddings_and_output_weights = t.untie;
   m.add_bias_linear = t.add_bias_linear;
   m.hidden_dropout = t.hidden_dropout;

@@ -76,7 +76,7 @@ TEST_CASE("gpt parameters carry Megatron mcore names and shapes and inits and we
 
 TEST_CASE("gpt rejects position embeddings it does not implement") {
   Recipe recipe = test::tiny_gpt_recipe();
-  recipe.model.position_embedding_type = "rope";
+  recipe.model.position_embedding_type = "yarn";
   CHECK_THROWS_WITH(GptModel(recipe, 64), doctest::Contains("model.position_embedding_type"));
 }
 

@@ -186,6 +186,14 @@ TEST_CASE("exactly one data source") {
         Lines{at(dir, 3, "set data.data_path or data.mock_data: true")});
   CHECK(child_errors(dir, "data:\n  mock_data: false\n  data_path: [0.3, a.h5, 0.7, b.h5]\n")
             .empty());
+  CHECK(child_errors(dir, "data:\n  mock_data: false\n  train_data_path: [a.h5]\n").empty());
+  const std::string exclusive =
+      "data.train_data_path, valid_data_path and test_data_path exclude data.data_path and "
+      "data.mock_data";
+  CHECK(child_errors(
+            dir, "data:\n  mock_data: false\n  data_path: [a.h5]\n  train_data_path: [b.h5]\n") ==
+        Lines{at(dir, 5, exclusive)});
+  CHECK(child_errors(dir, "data:\n  valid_data_path: [b.h5]\n") == Lines{at(dir, 3, exclusive)});
 }
 
 TEST_CASE("split is up to three non-negative numbers, not all zero") {
@@ -235,8 +243,8 @@ TEST_CASE("settings the engine cannot run yet are errors naming the key and the 
       "  sequence_parallel: true\n"          // 6
       "  use_distributed_optimizer: true\n"  // 7
       "model:\n"
-      "  position_embedding_type: rope\n"  // 9
-      "  normalization: RMSNorm\n"         // 10
+      "  position_embedding_type: yarn\n"  // 9
+      "  normalization: RMSNorm\n"         // 10: runs, so no error
       "mixed_precision:\n"
       "  bf16: true\n"  // 12
       "optimizer:\n"
@@ -259,11 +267,8 @@ TEST_CASE("settings the engine cannot run yet are errors naming the key and the 
                "'parallel.use_distributed_optimizer' = true: the distributed optimizer is not "
                "supported yet (issue area: engine/optim); use false"),
             at(dir, 9,
-               "'model.position_embedding_type' = 'rope': this position embedding is not "
-               "supported yet (issue area: engine/nn); use learned_absolute"),
-            at(dir, 10,
-               "'model.normalization' = 'RMSNorm': this normalization is not supported yet "
-               "(issue area: engine/nn); use LayerNorm"),
+               "'model.position_embedding_type' = 'yarn': this position embedding is not "
+               "supported yet (issue area: engine/nn); use learned_absolute or rope"),
             at(dir, 12,
                "'mixed_precision.bf16' = true with 'train.device' = 'cpu': half precision on the "
                "CPU is not supported yet (issue area: kernels/cpu); set train.device: cuda or "

@@ -20,7 +20,7 @@ TEST_CASE("every field has a known section, a unique key, a doc and an allowed d
     if (f.default_value) CHECK(check_allowed(f, *f.default_value) == "");
     if (!f.choices.empty()) CHECK(f.type.base == FieldType::kString);
   }
-  CHECK(recipe_schema().size() == 87);
+  CHECK(recipe_schema().size() == 100);  // 87 + 3 per-split data paths + 10 Llama fields
 }
 
 TEST_CASE("required fields are exactly the ones without a sensible default") {

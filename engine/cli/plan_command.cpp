@@ -1,0 +1,67 @@
+// `megatron-engine plan --recipe FILE [--set k=v ...] [--world-size N] [--vocab-size N]`: prints
+// what the recipe costs per rank (engine/plan) without allocating or training.
+#include <iostream>
+
+#include "datasets/blend.h"
+#include "datasets/token_store.h"
+#include "engine/cli/commands.h"
+#include "engine/cli/flags.h"
+#include "engine/core/error.h"
+#include "engine/plan/plan.h"
+
+namespace me {
+namespace po = boost::program_options;
+namespace {
+
+// --vocab-size, else tokenizer.vocab_size, else the first data file's recorded vocabulary.
+int64_t plan_vocab_size(const Recipe& recipe, const po::variables_map& vm) {
+  if (vm.count("vocab-size")) return vm["vocab-size"].as<int64_t>();
+  if (recipe.tokenizer.vocab_size) return *recipe.tokenizer.vocab_size;
+  const auto files = data_files(recipe.data);
+  if (!files.empty()) return TokenStore::open(files.front())->meta().vocab_size;
+  throw Error("the vocabulary size is unknown: give --vocab-size, tokenizer.vocab_size or a "
+              "data.data_path that exists");
+}
+
+}  // namespace
+
+int plan_command(const std::vector<std::string>& args) {
+  po::options_description options("megatron-engine plan");
+  // clang-format off
+  options.add_options()
+      ("help", "this message")
+      ("recipe", po::value<std::string>(), "the YAML recipe to plan (required)")
+      ("set", po::value<std::vector<std::string>>()->composing(),
+       "override a recipe field: --set section.key=VALUE (as for training)")
+      ("world-size", po::value<int64_t>(),
+       "ranks to plan for (default: tensor x context x pipeline parallel size, i.e. dp 1)")
+      ("vocab-size", po::value<int64_t>(),
+       "tokenizer vocabulary (default: tokenizer.vocab_size, else read from the data file)");
+  // clang-format on
+  const po::variables_map vm = parse_flags(options, args, "plan");
+  if (vm.count("help")) {
+    std::cout << options;
+    return 0;
+  }
+  if (!vm.count("recipe")) throw Error("plan needs --recipe FILE (see megatron-engine plan --help)");
+  const std::string path = vm["recipe"].as<std::string>();
+  const auto overrides =
+      vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  int64_t world_size = 1;
+  if (vm.count("world-size")) {
+    world_size = vm["world-size"].as<int64_t>();
+    if (world_size < 1) throw Error("must be >= 1", "--world-size");
+  } else {
+    // The recipe's own model-parallel product: load once at world 1 only to read it.
+    const Recipe layout = load_recipe(path, overrides, 1, RecipePurpose::kPlan);
+    const auto& p = layout.parallel;
+    world_size = p.tensor_model_parallel_size * p.context_parallel_size *
+                 p.pipeline_model_parallel_size;
+  }
+  const Recipe recipe = load_recipe(path, overrides, world_size, RecipePurpose::kPlan);
+  const PlanReport report = plan_recipe(recipe, plan_vocab_size(recipe, vm));
+  std::cout << format_plan(report, recipe);
+  return 0;
+}
+
+}  // namespace me

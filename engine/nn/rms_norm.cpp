@@ -1,0 +1,53 @@
+// RMSNorm layer: y = x * rsqrt(mean(x^2) + eps) * weight over the last dimension.
+#include "engine/nn/rms_norm.h"
+
+#include "engine/nn/layer_norm.h"
+#include "engine/recipe/recipe.h"
+#include "kernels/rmsnorm.h"
+
+namespace me {
+
+RmsNorm::RmsNorm(const std::string& name, int64_t hidden_size, double epsilon)
+    : Layer(name),
+      hidden_size_(hidden_size),
+      epsilon_(epsilon),
+      weight_(add_parameter("weight", {hidden_size}, ParamInit::ones(), false)) {}
+
+RmsNorm::RmsNorm(const std::string& name, const Recipe& recipe)
+    : RmsNorm(name, recipe.model.hidden_size, recipe.model.layernorm_epsilon) {}
+
+Tensor RmsNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
+  ME_CHECK(x.ndim() >= 1 && x.dim(-1) == hidden_size_, "{}: input {} for hidden size {}", name(),
+           x.describe(), hidden_size_);
+  const Tensor x2 = x.flatten_to_2d();
+  // rstd in f32, or f64 when the model computes in f64 (gradient checks).
+  const DType stat_dtype = x.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
+  Tensor y = Tensor::empty(x2.shape(), x.dtype(), x.device());
+  Tensor rstd = Tensor::empty({x2.dim(0)}, stat_dtype, x.device());
+  rmsnorm_forward(x2, weight_.value, epsilon_, y, rstd);
+  ctx.save(this, Saved{x2, rstd});
+  return y.reshape(x.shape());
+}
+
+Tensor RmsNorm::backward(const Tensor& dy, MicroBatchContext& ctx) {
+  Saved saved = ctx.take<Saved>(this);
+  const Tensor dy2 = dy.flatten_to_2d();
+  ME_CHECK(dy2.shape() == saved.input.shape(), "{}: gradient {} for input {}", name(),
+           dy.describe(), saved.input.describe());
+  Tensor dx = Tensor::empty(dy2.shape(), dy.dtype(), dy.device());
+  rmsnorm_backward(dy2, saved.input, weight_.value, saved.rstd, dx, weight_.grad);
+  return dx.reshape(dy.shape());
+}
+
+std::unique_ptr<Layer> make_normalization(const std::string& name, int64_t size,
+                                          const Recipe& recipe) {
+  const double eps = recipe.model.layernorm_epsilon;
+  if (normalization_layer_name(recipe) == "rms_norm") {
+    return std::make_unique<RmsNorm>(name, size, eps);
+  }
+  return std::make_unique<LayerNorm>(name, size, eps);
+}
+
+ME_REGISTER(LayerRegistry, "rms_norm", RmsNorm);
+
+}  // namespace me

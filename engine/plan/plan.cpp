@@ -1,0 +1,181 @@
+// Analytic cost of a recipe on its layout. Parameter shapes come from constructing the registered
+// model (declarations only: nothing is allocated); sharding follows Megatron's rules: 2-D weights
+// split over tensor-parallel ranks, column-parallel biases (qkv, fc1) too, norms and row-parallel
+// biases replicated; layers split evenly over pipeline stages, embeddings on the first stage and
+// the output layer (or the tied embedding's copy) on the last.
+#include "engine/plan/plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "engine/models/model.h"
+#include "engine/models/padded_vocab.h"
+
+namespace me {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_embedding(const Parameter& p) { return p.name.rfind("embedding.", 0) == 0; }
+
+bool tensor_parallel_sharded(const Parameter& p) {
+  if (p.name == "embedding.position_embeddings.weight") return false;  // replicated, as Megatron
+  if (p.shape.size() == 2) return true;
+  return ends_with(p.name, "linear_qkv.bias") || ends_with(p.name, "linear_fc1.bias");
+}
+
+// Pipeline stage holding a parameter, or -1 for the last stage.
+int64_t pipeline_stage(const Parameter& p, int64_t layers_per_stage) {
+  if (is_embedding(p)) return 0;
+  const std::string prefix = "decoder.layers.";
+  if (p.name.rfind(prefix, 0) != 0) return -1;  // final norm, output layer
+  return std::stoll(p.name.substr(prefix.size())) / layers_per_stage;
+}
+
+const Parameter* find(const std::vector<Parameter*>& params, const std::string& name) {
+  for (const Parameter* p : params) {
+    if (p->name == name) return p;
+  }
+  return nullptr;
+}
+
+bool half_precision(const Recipe& r) { return r.mixed_precision.bf16 || r.mixed_precision.fp16; }
+
+}  // namespace
+
+PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
+  const auto& m = recipe.model;
+  const auto& d = recipe.derived;
+  const int64_t tp = recipe.parallel.tensor_model_parallel_size;
+  const int64_t pp = recipe.parallel.pipeline_model_parallel_size;
+  const int64_t dp = d.data_parallel_size;
+  PlanReport r;
+  r.world_size = d.world_size;
+  r.vocab_size = vocab_size;
+  r.padded_vocab_size =
+      m.padded_vocab_size.value_or(padded_vocab_size(vocab_size, m.make_vocab_size_divisible_by, tp));
+
+  const auto model = ModelRegistry::instance().create(m.type, recipe, r.padded_vocab_size);
+  const std::vector<Parameter*> params = model->parameters();
+  const int64_t layers_per_stage = m.num_layers / pp;
+  std::vector<double> stage_params(static_cast<size_t>(pp), 0.0);
+  double matrix_params = 0;  // weights every token multiplies through (6 FLOPs each per token)
+  for (const Parameter* p : params) {
+    const double n = static_cast<double>(p->numel());
+    r.parameters += n;
+    if (is_embedding(*p)) r.embedding_parameters += n;
+    else if (p->shape.size() == 2) matrix_params += n;
+    const int64_t stage = pipeline_stage(*p, layers_per_stage);
+    stage_params[static_cast<size_t>(stage < 0 ? pp - 1 : stage)] +=
+        tensor_parallel_sharded(*p) ? n / tp : n;
+  }
+  const double hidden = static_cast<double>(m.hidden_size);
+  const double vocab = static_cast<double>(r.padded_vocab_size);
+  const bool tied = !m.untie_embeddings_and_output_weights;
+  if (tied) matrix_params += hidden * vocab;         // the word embedding doubles as the LM head
+  if (tied && pp > 1) stage_params.back() += hidden * vocab / tp;  // last stage's copy
+  r.parameters_per_rank = *std::max_element(stage_params.begin(), stage_params.end());
+
+  const double s = static_cast<double>(m.seq_length);
+  const double gbs = static_cast<double>(d.global_batch_size);
+  r.tokens_per_step = gbs * s;
+  const double q_width = static_cast<double>(d.kv_channels * m.num_attention_heads);
+  r.flops_per_step = 6.0 * r.tokens_per_step * matrix_params +
+                     6.0 * gbs * s * s * q_width * static_cast<double>(m.num_layers);
+  r.flops_per_token = r.flops_per_step / r.tokens_per_step;
+
+  // Memory per parameter (bytes): fp32 training keeps weights, fp32 gradients and fp32 Adam
+  // moments; mixed precision adds fp32 master weights to the 16-bit model copy, and the
+  // distributed optimizer shards master weights and moments over data-parallel ranks.
+  const bool half = half_precision(recipe);
+  const double moments = recipe.optimizer.optimizer == "sgd" ? 4.0 : 8.0;
+  const double shard = recipe.parallel.use_distributed_optimizer ? static_cast<double>(dp) : 1.0;
+  const double n_rank = r.parameters_per_rank;
+  r.memory.weights = n_rank * (half ? 2.0 : 4.0);
+  r.memory.gradients = n_rank * 4.0;
+  r.memory.optimizer = n_rank * ((half ? 4.0 : 0.0) + moments) / shard;
+
+  // Activations this engine saves per token of one layer (elements): norm inputs and statistics,
+  // linear inputs, q/k/v/out and log-sum-exp of attention, both MLP activations. Tensor
+  // parallelism splits the head and MLP parts, sequence parallelism the rest too.
+  const double heads = static_cast<double>(m.num_attention_heads);
+  const double kv_width = static_cast<double>(d.kv_channels * d.num_query_groups);
+  const Parameter* fc1 = find(params, "decoder.layers.0.mlp.linear_fc1.weight");
+  const double fc1_out = fc1 ? static_cast<double>(fc1->shape[0]) : 4.0 * hidden;
+  const double split = static_cast<double>(tp);
+  const double replicated = 4.0 * hidden + 4.0;
+  const double sharded = 2.0 * q_width + 2.0 * kv_width + heads + fc1_out +
+                         static_cast<double>(d.ffn_hidden_size);
+  const double per_token_layer =
+      (recipe.parallel.sequence_parallel ? replicated / split : replicated) + sharded / split;
+  const double act_bytes = half ? 2.0 : 4.0;
+  const double mbs_tokens = static_cast<double>(recipe.train.micro_batch_size) * s;
+  const double in_flight = static_cast<double>(std::min<int64_t>(pp, d.num_microbatches));
+  const double layers = static_cast<double>(layers_per_stage);
+  const double logits = mbs_tokens * vocab / split * 4.0;  // fp32 logits kept for the loss
+  r.memory.activations = in_flight * mbs_tokens * act_bytes * per_token_layer * layers +
+                         (pp == 1 ? logits : 0.0);
+  r.memory.activations_recompute =
+      in_flight * mbs_tokens * act_bytes * hidden * layers + (pp == 1 ? logits : 0.0);
+  r.memory.workspace = logits;  // the logits gradient, alive during the head's backward
+
+  // Communication per step and rank (bytes sent): ring all-reduce moves 2 (n-1)/n of the buffer.
+  const double grad_bytes = n_rank * 4.0;
+  if (dp > 1) {
+    const double ring = (dp - 1.0) / dp;
+    r.communication.data_parallel =
+        recipe.parallel.use_distributed_optimizer
+            ? ring * grad_bytes + ring * n_rank * (half ? 2.0 : 4.0)  // reduce-scatter + gather
+            : 2.0 * ring * grad_bytes;
+  }
+  const double microbatches = static_cast<double>(d.num_microbatches);
+  if (tp > 1) {  // two all-reduces (or gather + scatter) forward and two backward per layer
+    r.communication.tensor_parallel = 4.0 * 2.0 * (split - 1.0) / split * mbs_tokens * hidden *
+                                      act_bytes * layers * microbatches;
+  }
+  if (pp > 1) {  // activations forward, their gradients backward, per micro-batch
+    r.communication.pipeline_parallel = 2.0 * mbs_tokens * hidden * act_bytes * microbatches;
+    r.pipeline_bubble = (pp - 1.0) / microbatches;
+  }
+  return r;
+}
+
+std::string format_plan(const PlanReport& r, const Recipe& recipe) {
+  const auto gib = [](double bytes) { return fmt::format("{:10.3f} GiB", bytes / (1 << 30)); };
+  const auto& p = recipe.parallel;
+  std::string out;
+  out += fmt::format("layout: world {} = tp {} x cp {} x pp {} x dp {}{}\n", r.world_size,
+                     p.tensor_model_parallel_size, p.context_parallel_size,
+                     p.pipeline_model_parallel_size, recipe.derived.data_parallel_size,
+                     p.use_distributed_optimizer ? " (distributed optimizer)" : "");
+  out += fmt::format("vocabulary: {} padded to {}\n", r.vocab_size, r.padded_vocab_size);
+  out += fmt::format("parameters: {:.4f} B total ({:.4f} B in embeddings), {:.4f} B on the busiest "
+                     "rank\n",
+                     r.parameters / 1e9, r.embedding_parameters / 1e9, r.parameters_per_rank / 1e9);
+  out += fmt::format("step: {} samples x {} tokens = {:.0f} tokens, {} micro-batches of {} per "
+                     "data-parallel rank\n",
+                     recipe.derived.global_batch_size, recipe.model.seq_length, r.tokens_per_step,
+                     recipe.derived.num_microbatches, recipe.train.micro_batch_size);
+  out += fmt::format("compute: {:.4g} FLOPs per step ({:.4g} per token, {:.4g} per rank)\n",
+                     r.flops_per_step, r.flops_per_token, r.flops_per_step / r.world_size);
+  out += "memory on the busiest rank:\n";
+  out += "  weights               " + gib(r.memory.weights) + "\n";
+  out += "  gradients (fp32)      " + gib(r.memory.gradients) + "\n";
+  out += "  optimizer state       " + gib(r.memory.optimizer) + "\n";
+  out += "  activations           " + gib(r.memory.activations) + "\n";
+  out += "    with full recompute " + gib(r.memory.activations_recompute) + "\n";
+  out += "  workspace             " + gib(r.memory.workspace) + "\n";
+  out += "  total                 " + gib(r.memory.total()) + "\n";
+  out += "communication per step and rank:\n";
+  out += "  data parallel         " + gib(r.communication.data_parallel) + "\n";
+  out += "  tensor parallel       " + gib(r.communication.tensor_parallel) + "\n";
+  out += "  pipeline parallel     " + gib(r.communication.pipeline_parallel) + "\n";
+  out += fmt::format("pipeline bubble: {:.1f} % of a 1F1B step\n", 100.0 * r.pipeline_bubble);
+  return out;
+}
+
+}  // namespace me

@@ -1,0 +1,21 @@
+// CUDA attention in the flash contract (straightforward warp-per-row kernels, correctness first)
+// and the fused-QKV split: the CUDA side of kernels/attention.h.
+#pragma once
+
+#include "engine/core/tensor.h"
+#include "kernels/attention.h"
+
+namespace me::cuda {
+
+// Arguments already checked by the me:: entry points; f32 only, head dim at most 256.
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse,
+                       const AttentionParams& params);
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                        const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
+                        const AttentionParams& params);
+
+// Element copies, any dtype of 2, 4 or 8 bytes.
+void split_qkv_forward(const Tensor& qkv, Tensor& q, Tensor& k, Tensor& v);
+void split_qkv_backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, Tensor& dqkv);
+
+}  // namespace me::cuda

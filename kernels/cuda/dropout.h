@@ -1,0 +1,14 @@
+// CUDA inverted dropout with the Philox keep rule of kernels/dropout_keep.h: the CUDA side of
+// kernels/dropout.h.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/core/tensor.h"
+
+namespace me::cuda {
+
+// Arguments already checked by the me:: entry points; f32 only; x and y may alias.
+void dropout(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream);
+
+}  // namespace me::cuda

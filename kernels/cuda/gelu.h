@@ -1,0 +1,12 @@
+// CUDA GeLU (tanh approximation): the CUDA side of kernels/gelu.h.
+#pragma once
+
+#include "engine/core/tensor.h"
+
+namespace me::cuda {
+
+// Arguments already checked by the me:: entry points; f32 only.
+void gelu_forward(const Tensor& x, Tensor& y);
+void gelu_backward(const Tensor& x, const Tensor& dy, Tensor& dx);
+
+}  // namespace me::cuda

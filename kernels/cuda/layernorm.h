@@ -1,0 +1,15 @@
+// CUDA LayerNorm (a warp per row; weight/bias grads by fixed-order column sums): the CUDA side
+// of kernels/layernorm.h.
+#pragma once
+
+#include "engine/core/tensor.h"
+
+namespace me::cuda {
+
+// Arguments already checked by the me:: entry points; f32 only.
+void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                       Tensor& y, Tensor& mean, Tensor& rstd);
+void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                        const Tensor& rstd, Tensor& dx, Tensor& dweight, Tensor& dbias);
+
+}  // namespace me::cuda

@@ -1,0 +1,45 @@
+// RMSNorm entry points: shape/dtype checks, then the host loops.
+#include "kernels/rmsnorm.h"
+
+#include "kernels/cpu/rmsnorm.h"
+#include "kernels/op_checks.h"
+
+namespace me {
+
+namespace {
+
+// x (N, C), weight (C), rstd (N), one float dtype.
+void check_common(const char* op, const Tensor& x, const Tensor& weight, const Tensor& rstd) {
+  check_float(op, "x", x);
+  ME_CHECK(x.ndim() >= 1, "{}: x is {}", op, x.describe());
+  const int64_t c = x.dim(-1);
+  const int64_t n = c == 0 ? 0 : x.numel() / c;
+  check_dtype(op, "weight", weight, x.dtype());
+  check_shape(op, "weight", weight, {c});
+  check_dtype(op, "rstd", rstd, x.dtype());
+  check_shape(op, "rstd", rstd, {n});
+}
+
+}  // namespace
+
+void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& y, Tensor& rstd) {
+  constexpr const char* op = "rmsnorm_forward";
+  check_common(op, x, weight, rstd);
+  check_like(op, "y", y, x);
+  if (!on_cpu(op, x, weight, y, rstd)) throw Error("rmsnorm_forward: no CUDA implementation yet");
+  cpu::rmsnorm_forward(x, weight, eps, y, rstd);
+}
+
+void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd,
+                      Tensor& dx, Tensor& dweight) {
+  constexpr const char* op = "rmsnorm_backward";
+  check_common(op, x, weight, rstd);
+  check_like(op, "dy", dy, x);
+  check_like(op, "dx", dx, x);
+  check_like(op, "dweight", dweight, weight);
+  if (!on_cpu(op, dy, x, weight, rstd, dx, dweight))
+    throw Error("rmsnorm_backward: no CUDA implementation yet");
+  cpu::rmsnorm_backward(dy, x, weight, rstd, dx, dweight);
+}
+
+}  // namespace me

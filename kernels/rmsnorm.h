@@ -1,0 +1,15 @@
+// RMSNorm over the last dimension (Llama): y = x * rstd * weight, rstd = 1/sqrt(mean(x^2) + eps).
+#pragma once
+
+#include "engine/core/tensor.h"
+
+namespace me {
+
+// x, y: (N, C) (leading dimensions flattened into N); weight: (C); rstd: (N) saved for backward
+// (x's dtype: f32, or f64 for f64 x). Matches torch / transformers' LlamaRMSNorm.
+void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& y, Tensor& rstd);
+// dx is written; dweight accumulates (+=).
+void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd,
+                      Tensor& dx, Tensor& dweight);
+
+}  // namespace me

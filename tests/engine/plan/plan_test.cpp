@@ -1,0 +1,68 @@
+// The plan against closed-form counts: GPT parameters 12 L h^2 + 13 L h + (V + s) h + 2 h, and
+// Megatron's FLOPs formula 72 B s L h^2 (1 + s / (12 h) + V / (12 h L)) for tied, biased GPTs.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "engine/plan/plan.h"
+
+using namespace me;
+
+namespace {
+
+Recipe gpt3_175b() {
+  return load_recipe(std::string(ME_SOURCE_DIR) + "/recipes/gpt/gpt3_175b.yaml", {}, 1024,
+                     RecipePurpose::kPlan);
+}
+
+double gpt_parameters(double layers, double hidden, double vocab, double positions) {
+  return 12 * layers * hidden * hidden + 13 * layers * hidden + (vocab + positions) * hidden +
+         2 * hidden;
+}
+
+}  // namespace
+
+TEST_CASE("GPT-3 175B plans to 175 billion parameters and Megatron's FLOPs") {
+  const Recipe recipe = gpt3_175b();
+  REQUIRE(recipe.parallel.tensor_model_parallel_size == 8);
+  REQUIRE(recipe.parallel.pipeline_model_parallel_size == 16);
+  const PlanReport r = plan_recipe(recipe, 50257);
+  CHECK(r.padded_vocab_size == 51200);  // 50257 padded to a multiple of 128 * tp 8
+  const double expected = gpt_parameters(96, 12288, 51200, 2048);
+  CHECK(r.parameters == expected);
+  CHECK(std::abs(r.parameters - 175e9) / 175e9 < 0.005);
+
+  const double b = static_cast<double>(recipe.derived.global_batch_size), s = 2048, L = 96,
+               h = 12288, V = 51200;
+  const double megatron = 72 * b * s * L * h * h * (1 + s / (12 * h) + V / (12 * h * L));
+  CHECK(r.flops_per_step == doctest::Approx(megatron).epsilon(1e-12));
+  CHECK(r.tokens_per_step == b * s);
+}
+
+TEST_CASE("per-rank parameters follow tensor and pipeline sharding") {
+  const Recipe recipe = gpt3_175b();
+  const PlanReport r = plan_recipe(recipe, 50257);
+  // The busiest stage: 6 layers of (12 h^2 + 7 h) / tp + 6 h replicated norm/bias elements,
+  // plus the vocab-parallel word embedding (V h / tp) and the replicated positions (s h).
+  const double h = 12288, tp = 8;
+  const double layer = (12 * h * h + 7 * h) / tp + 6 * h;
+  const double first_stage = 6 * layer + 51200 * h / tp + 2048 * h;
+  CHECK(r.parameters_per_rank == doctest::Approx(first_stage).epsilon(1e-12));
+  CHECK(r.pipeline_bubble == doctest::Approx(15.0 / recipe.derived.num_microbatches));
+}
+
+TEST_CASE("the distributed optimizer divides optimizer state by the data-parallel size") {
+  Recipe plain = gpt3_175b();
+  Recipe sharded = load_recipe(std::string(ME_SOURCE_DIR) + "/recipes/gpt/gpt3_175b.yaml",
+                               {"parallel.use_distributed_optimizer=true"}, 1024,
+                               RecipePurpose::kPlan);
+  const double dp = static_cast<double>(sharded.derived.data_parallel_size);
+  REQUIRE(dp == 8);
+  const PlanReport a = plan_recipe(plain, 50257);
+  const PlanReport b = plan_recipe(sharded, 50257);
+  CHECK(b.memory.optimizer == doctest::Approx(a.memory.optimizer / dp));
+  CHECK(b.memory.weights == a.memory.weights);
+  // bf16 training: 2 bytes of weights, 4 of fp32 gradients, 4 + 8 of master weights and Adam.
+  CHECK(a.memory.optimizer == doctest::Approx(12 * a.parameters_per_rank));
+  CHECK(a.memory.weights == doctest::Approx(2 * a.parameters_per_rank));
+}

@@ -1,0 +1,102 @@
+// End to end on the GPU: the megatron-engine binary trains the tiny GPT with train.device=cuda
+// (fp32, dropout on) for 30 iterations, and its logged losses track a CPU run of the same recipe
+// within 1e-3 relative (the devices round differently, so not bitwise); the run also evaluates
+// and saves a checkpoint from device memory.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "tests/functional/corpus.h"
+#include "tests/support/gpu_parity.h"
+#include "tests/support/process.h"
+
+using namespace me::testing;
+
+namespace {
+
+std::map<int64_t, double> train_losses(const std::string& path) {
+  std::map<int64_t, double> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out[j["iteration"].get<int64_t>()] = j["loss"].get<double>();
+  }
+  return out;
+}
+
+std::string write_recipe(const TempDir& dir, const std::string& data) {
+  const std::string path = dir / "tiny.yaml";
+  write_text(path, fmt::format(R"(model:
+  num_layers: 2
+  hidden_size: 64
+  num_attention_heads: 4
+  seq_length: 48
+  max_position_embeddings: 48
+  hidden_dropout: 0.1
+  attention_dropout: 0.1
+data:
+  data_path: [{}]
+  split: "90,10,0"
+train:
+  micro_batch_size: 4
+  global_batch_size: 8
+  train_iters: 30
+  eval_interval: 15
+  eval_iters: 2
+  seed: 11
+optimizer:
+  lr: 0.003
+  min_lr: 0.0003
+scheduler:
+  lr_decay_style: cosine
+  lr_warmup_iters: 5
+logging:
+  log_interval: 1
+)",
+                               data));
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("train on cuda tracks the cpu losses of the same recipe for 30 iterations") {
+  me::test::gpu_device();
+  TempDir dir;
+  write_text(dir / "corpus.jsonl", grammar_corpus_jsonl(600));
+  const auto ingest =
+      run_engine(fmt::format("ingest --input {} --output {} --tokenizer-type byte --append-eod",
+                             dir / "corpus.jsonl", dir / "corpus.h5"));
+  REQUIRE_MESSAGE(ingest.exit_code == 0, ingest.output);
+  const std::string recipe = write_recipe(dir, dir / "corpus.h5");
+
+  const auto cpu = run_engine(
+      fmt::format("--recipe {} --set logging.metrics_file={}", recipe, dir / "cpu.jsonl"));
+  REQUIRE_MESSAGE(cpu.exit_code == 0, cpu.output);
+  const auto gpu =
+      run_engine(fmt::format("--recipe {} --set train.device=cuda --set logging.metrics_file={} "
+                             "--set checkpoint.save={} --set checkpoint.save_interval=30",
+                             recipe, dir / "gpu.jsonl", dir / "ckpt"));
+  REQUIRE_MESSAGE(gpu.exit_code == 0, gpu.output);
+
+  const auto a = train_losses(dir / "cpu.jsonl");
+  const auto b = train_losses(dir / "gpu.jsonl");
+  REQUIRE(a.size() == 30);
+  REQUIRE(b.size() == 30);
+  std::string table = "iteration  cpu loss  gpu loss\n";
+  for (const auto& [iteration, loss] : a) {
+    table += fmt::format("{:9}  {:.6f}  {:.6f}\n", iteration, loss, b.at(iteration));
+  }
+  INFO(table);
+  for (const auto& [iteration, loss] : a) {
+    CHECK_MESSAGE(std::abs(b.at(iteration) - loss) <= 1e-3 * std::abs(loss), "iteration ",
+                  iteration);
+  }
+  CHECK(b.rbegin()->second < b.begin()->second - 0.5);  // it learns on the GPU too
+  CHECK(std::filesystem::exists(dir / "ckpt"));
+}
