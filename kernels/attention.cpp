@@ -36,16 +36,6 @@ void check_args(const char* op, const Tensor& q, const Tensor& k, const Tensor& 
   }
 }
 
-// Until the CUDA kernels read params.document_ids, masking by document runs on the host only.
-void refuse_documents_on_cuda(const char* op, const AttentionParams& params) {
-  if (params.document_ids.defined()) {
-    throw Error(
-        fmt::format("{}: document_ids (data.reset_attention_mask): no CUDA implementation "
-                    "yet",
-                    op));
-  }
-}
-
 // qkv (B, T, G * (Hq/G + 2) * D) against q (B, T, Hq, D), k and v (B, T, G, D).
 void check_split(const char* op, const Tensor& qkv, const Tensor& q, const Tensor& k,
                  const Tensor& v) {
@@ -68,7 +58,6 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor
   constexpr const char* op = "attention_forward";
   check_args(op, q, k, v, out, lse, params);
   if (!on_cpu(op, q, k, v, out, lse, params.document_ids)) {
-    refuse_documents_on_cuda(op, params);
     ME_CUDA_OP(op, cuda::attention_forward(q, k, v, out, lse, params));
     return;
   }
@@ -85,7 +74,6 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   check_like(op, "dk", dk, k);
   check_like(op, "dv", dv, k);
   if (!on_cpu(op, q, k, v, out, lse, dout, dq, dk, dv, params.document_ids)) {
-    refuse_documents_on_cuda(op, params);
     ME_CUDA_OP(op, cuda::attention_backward(q, k, v, out, lse, dout, dq, dk, dv, params));
     return;
   }

@@ -49,13 +49,19 @@ class GPT(nn.Module):
         self.wte, self.wpe = nn.Embedding(VOCAB, h), nn.Embedding(SEQ, h)
         self.blocks = nn.ModuleList(Block(h, heads) for _ in range(layers))
         self.ln_f = nn.LayerNorm(h)
+        for name, p in self.named_parameters():  # GPT-2 / Megatron init: N(0, 0.02), scaled outputs
+            if p.dim() == 2:
+                std = 0.02 / math.sqrt(2 * layers) if name.endswith(("proj.weight", "fc2.weight")) else 0.02
+                nn.init.normal_(p, 0.0, std)
+            elif name.endswith("bias"):
+                nn.init.zeros_(p)
 
     def forward(self, idx, targets):
         x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))
         for block in self.blocks:
             x = block(x)
         logits = self.ln_f(x) @ self.wte.weight.t()
-        return F.cross_entropy(logits.float().view(-1, VOCAB), targets.view(-1))
+        return F.cross_entropy(logits.float().view(-1, VOCAB), targets.reshape(-1))
 
 
 def main():
