@@ -3,21 +3,18 @@
 #include "datasets/blended_index_cache.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
 
-#include "datasets/gpt_index_cache.h"
-#include "datasets/hdf5_file.h"
+#include "datasets/index_cache_file.h"
 #include "engine/core/error.h"
 
 namespace me {
 namespace {
 
-constexpr const char* kFormatName = "megatron-engine-blend-indices";
-constexpr int64_t kFormatVersion = 1;
+constexpr IndexCacheFormat kFormat{"megatron-engine-blend-indices", 1};
 
 template <typename T>
 std::vector<T> read_vector(const H5File& file, const std::string& name, hid_t mem_type,
@@ -37,11 +34,7 @@ std::vector<T> read_vector(const H5File& file, const std::string& name, hid_t me
 std::string blended_index_cache_path(const std::string& first_member_path,
                                      const std::optional<std::string>& cache_dir,
                                      const std::string& description) {
-  const std::filesystem::path data(first_member_path);
-  const std::filesystem::path dir =
-      cache_dir ? std::filesystem::path(*cache_dir) : data.parent_path() / "cache";
-  return (dir / fmt::format("blend-{}-{}.idx.h5", data.stem().string(), fnv1a_hex(description)))
-      .string();
+  return index_cache_path(first_member_path, cache_dir, "blend-", description);
 }
 
 std::optional<BlendedIndices> load_blended_index_cache(const std::string& path,
@@ -50,14 +43,7 @@ std::optional<BlendedIndices> load_blended_index_cache(const std::string& path,
                                                        int64_t size) {
   if (!std::filesystem::exists(path)) return std::nullopt;
   try {
-    const H5File file = H5File::open_read(path);
-    if (file.string_attr("format") != std::string(kFormatName) ||
-        file.int_attr("format_version") != kFormatVersion) {
-      throw Error("not a megatron-engine blend index cache of this version", path);
-    }
-    if (file.string_attr("description") != description) {
-      throw Error("built for another blend (description differs)", path);
-    }
+    const H5File file = open_index_cache(path, kFormat, description);
     BlendedIndices indices;
     indices.dataset_index = read_vector<int32_t>(file, "dataset_index", H5T_NATIVE_INT32, size);
     indices.dataset_sample_index =
@@ -76,28 +62,13 @@ std::optional<BlendedIndices> load_blended_index_cache(const std::string& path,
 
 bool save_blended_index_cache(const std::string& path, const std::string& description,
                               const BlendedIndices& indices) {
-  const std::string temp = fmt::format("{}.tmp-{}", path, ::getpid());
-  try {
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    H5File file = H5File::create(temp);
+  return write_index_cache(path, kFormat, description, [&](H5File& file) {
     const int64_t size = indices.size();
     file.create_dataset("dataset_index", H5T_STD_I32LE, {size})
         .write_rows(H5T_NATIVE_INT32, 0, size, indices.dataset_index.data());
     file.create_dataset("dataset_sample_index", H5T_STD_I64LE, {size})
         .write_rows(H5T_NATIVE_INT64, 0, size, indices.dataset_sample_index.data());
-    file.set_attr("format", std::string(kFormatName));
-    file.set_attr("format_version", kFormatVersion);
-    file.set_attr("description", description);
-    file.close();
-    std::filesystem::rename(temp, path);
-    return true;
-  } catch (const std::exception& e) {
-    spdlog::warn("{}: cannot write the blend index cache ({}); using the indices from memory", path,
-                 e.what());
-    std::error_code ec;
-    std::filesystem::remove(temp, ec);
-    return false;
-  }
+  });
 }
 
 }  // namespace me

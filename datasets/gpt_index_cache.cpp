@@ -3,21 +3,18 @@
 #include "datasets/gpt_index_cache.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
 
-#include "datasets/hdf5_file.h"
+#include "datasets/index_cache_file.h"
 #include "engine/core/error.h"
 
 namespace me {
 namespace {
 
-constexpr const char* kFormatName = "megatron-engine-gpt-indices";
-constexpr int64_t kFormatVersion = 1;
+constexpr IndexCacheFormat kFormat{"megatron-engine-gpt-indices", 1};
 
 template <typename T>
 std::vector<T> read_all(const H5Dataset& dataset, hid_t mem_type, size_t row_width) {
@@ -32,14 +29,7 @@ std::vector<T> read_all(const H5Dataset& dataset, hid_t mem_type, size_t row_wid
 }
 
 GPTIndices read_indices(const std::string& path, const std::string& description) {
-  H5File file = H5File::open_read(path);
-  if (file.string_attr("format") != std::string(kFormatName) ||
-      file.int_attr("format_version") != kFormatVersion) {
-    throw Error("not a megatron-engine index cache of this version", path);
-  }
-  if (file.string_attr("description") != description) {
-    throw Error("built for other settings (description differs)", path);
-  }
+  const H5File file = open_index_cache(path, kFormat, description);
   GPTIndices out;
   out.document_index = read_all<int32_t>(file.open_dataset("document_index"), H5T_NATIVE_INT32, 1);
   out.sample_index = read_all<int64_t>(file.open_dataset("sample_index"), H5T_NATIVE_INT64, 2);
@@ -49,22 +39,10 @@ GPTIndices read_indices(const std::string& path, const std::string& description)
 
 }  // namespace
 
-std::string fnv1a_hex(const std::string& text) {
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return fmt::format("{:016x}", hash);
-}
-
 std::string gpt_index_cache_path(const std::string& data_path,
                                  const std::optional<std::string>& cache_dir,
                                  const std::string& description) {
-  const std::filesystem::path data(data_path);
-  const std::filesystem::path dir =
-      cache_dir ? std::filesystem::path(*cache_dir) : data.parent_path() / "cache";
-  return (dir / fmt::format("{}-{}.idx.h5", data.stem().string(), fnv1a_hex(description))).string();
+  return index_cache_path(data_path, cache_dir, "", description);
 }
 
 std::optional<GPTIndices> load_gpt_index_cache(const std::string& path,
@@ -89,10 +67,7 @@ std::optional<GPTIndices> load_gpt_index_cache(const std::string& path,
 
 bool save_gpt_index_cache(const std::string& path, const std::string& description,
                           const GPTIndices& indices) {
-  const std::string temp = fmt::format("{}.tmp-{}", path, ::getpid());
-  try {
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    H5File file = H5File::create(temp);
+  return write_index_cache(path, kFormat, description, [&](H5File& file) {
     const auto count = static_cast<int64_t>(indices.shuffle_index.size());
     const auto docs = static_cast<int64_t>(indices.document_index.size());
     file.create_dataset("document_index", H5T_STD_I32LE, {docs})
@@ -101,19 +76,7 @@ bool save_gpt_index_cache(const std::string& path, const std::string& descriptio
         .write_rows(H5T_NATIVE_INT64, 0, count + 1, indices.sample_index.data());
     file.create_dataset("shuffle_index", H5T_STD_I64LE, {count})
         .write_rows(H5T_NATIVE_INT64, 0, count, indices.shuffle_index.data());
-    file.set_attr("format", std::string(kFormatName));
-    file.set_attr("format_version", kFormatVersion);
-    file.set_attr("description", description);
-    file.close();
-    std::filesystem::rename(temp, path);
-    return true;
-  } catch (const std::exception& e) {
-    spdlog::warn("{}: cannot write the index cache ({}); using the indices from memory", path,
-                 e.what());
-    std::error_code ec;
-    std::filesystem::remove(temp, ec);
-    return false;
-  }
+  });
 }
 
 }  // namespace me

@@ -9,9 +9,6 @@
 
 namespace me {
 
-// 16 hex digits of the 64-bit FNV-1a hash of `text`.
-std::string fnv1a_hex(const std::string& text);
-
 // `<cache_dir>/<stem of data_path>-<hash of description>.idx.h5`; cache_dir defaults to
 // `<directory of data_path>/cache`.
 std::string gpt_index_cache_path(const std::string& data_path,
