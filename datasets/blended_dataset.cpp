@@ -102,31 +102,18 @@ void BlendedDataset::load_or_build_indices(const DatasetRequest& request, const 
 }
 
 Batch BlendedDataset::batch(const std::vector<int64_t>& indices) const {
-  const auto b = static_cast<int64_t>(indices.size());
-  const auto n = static_cast<size_t>(b * seq_length_);
-  std::vector<int32_t> tokens(n), labels(n), position_ids(n);
-  std::vector<float> loss_mask(n);
-  for (size_t row = 0; row < indices.size(); ++row) {
-    const int64_t i = indices[row];
-    ME_CHECK(i >= 0 && i < size(), "blended sample {} outside [0, {})", i, size());
-    const auto t = static_cast<size_t>(i);
-    const size_t at = row * static_cast<size_t>(seq_length_);
-    members_[static_cast<size_t>(indices_.dataset_index[t])]->fill_sample(
-        indices_.dataset_sample_index[t], tokens.data() + at, labels.data() + at,
-        loss_mask.data() + at, position_ids.data() + at);
-  }
-  Batch out;
-  const Shape shape{b, seq_length_};
-  out.tensors["tokens"] = Tensor::from_vector(tokens, shape);
-  out.tensors["labels"] = Tensor::from_vector(labels, shape);
-  out.tensors["loss_mask"] = Tensor::from_vector(loss_mask, shape);
-  out.tensors["position_ids"] = Tensor::from_vector(position_ids, shape);
-  if (reset_attention_mask_) {
-    // Members share a tokenizer, so they share the EOD id.
-    out.tensors["document_ids"] =
-        document_ids_after_eod(out.tensors["tokens"], members_[0]->source().eod_id());
-  }
-  return out;
+  // Members share a tokenizer, so they share the EOD id.
+  const auto eod = reset_attention_mask_ ? std::optional<int32_t>(members_[0]->source().eod_id())
+                                         : std::nullopt;
+  return assemble_gpt_batch(
+      indices, seq_length_,
+      [this](int64_t i, int32_t* tokens, int32_t* labels, float* mask, int32_t* positions) {
+        ME_CHECK(i >= 0 && i < size(), "blended sample {} outside [0, {})", i, size());
+        const auto t = static_cast<size_t>(i);
+        members_[static_cast<size_t>(indices_.dataset_index[t])]->fill_sample(
+            indices_.dataset_sample_index[t], tokens, labels, mask, positions);
+      },
+      eod);
 }
 
 ME_REGISTER(DatasetRegistry, "blended", BlendedDataset);

@@ -170,26 +170,36 @@ void GPTDataset::fill_sample(int64_t i, int32_t* tokens, int32_t* labels, float*
   }
 }
 
-Batch GPTDataset::batch(const std::vector<int64_t>& indices) const {
-  const auto b = static_cast<int64_t>(indices.size());
-  const auto n = static_cast<size_t>(b * seq_length_);
+Batch assemble_gpt_batch(const std::vector<int64_t>& samples, int64_t seq_length,
+                         const SampleFiller& fill, std::optional<int32_t> document_eod) {
+  const auto b = static_cast<int64_t>(samples.size());
+  const auto n = static_cast<size_t>(b * seq_length);
   std::vector<int32_t> tokens(n), labels(n), position_ids(n);
   std::vector<float> loss_mask(n);
-  for (size_t row = 0; row < indices.size(); ++row) {
-    const size_t at = row * static_cast<size_t>(seq_length_);
-    fill_sample(indices[row], tokens.data() + at, labels.data() + at, loss_mask.data() + at,
-                position_ids.data() + at);
+  for (size_t row = 0; row < samples.size(); ++row) {
+    const size_t at = row * static_cast<size_t>(seq_length);
+    fill(samples[row], tokens.data() + at, labels.data() + at, loss_mask.data() + at,
+         position_ids.data() + at);
   }
   Batch out;
-  const Shape shape{b, seq_length_};
+  const Shape shape{b, seq_length};
   out.tensors["tokens"] = Tensor::from_vector(tokens, shape);
   out.tensors["labels"] = Tensor::from_vector(labels, shape);
   out.tensors["loss_mask"] = Tensor::from_vector(loss_mask, shape);
   out.tensors["position_ids"] = Tensor::from_vector(position_ids, shape);
-  if (reset_attention_mask_) {
-    out.tensors["document_ids"] = document_ids_after_eod(out.tensors["tokens"], source_->eod_id());
+  if (document_eod) {
+    out.tensors["document_ids"] = document_ids_after_eod(out.tensors["tokens"], *document_eod);
   }
   return out;
+}
+
+Batch GPTDataset::batch(const std::vector<int64_t>& indices) const {
+  return assemble_gpt_batch(
+      indices, seq_length_,
+      [this](int64_t i, int32_t* tokens, int32_t* labels, float* mask, int32_t* positions) {
+        fill_sample(i, tokens, labels, mask, positions);
+      },
+      reset_attention_mask_ ? std::optional<int32_t>(source_->eod_id()) : std::nullopt);
 }
 
 Tensor document_ids_after_eod(const Tensor& tokens, int32_t eod) {

@@ -3,6 +3,9 @@
 // Batches hold tokens, labels, loss_mask and position_ids, each (B, seq_length).
 #pragma once
 
+#include <functional>
+#include <optional>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,6 +21,15 @@ namespace me {
 // (B, T) -> (B, T) i32, starting at 0 in each row and increasing right after each EOD, so a token
 // after an EOD at i never attends to positions <= i (Megatron's get_ltor_masks_and_position_ids).
 Tensor document_ids_after_eod(const Tensor& tokens, int32_t eod);
+
+// Fills one sample's rows of seq_length entries: tokens, labels, loss_mask, position_ids.
+using SampleFiller = std::function<void(int64_t sample, int32_t* tokens, int32_t* labels,
+                                        float* loss_mask, int32_t* position_ids)>;
+
+// The GPT batch (B = samples.size(), each tensor (B, seq_length)) from a filler; with
+// `document_eod` set it adds "document_ids" for reset_attention_mask.
+Batch assemble_gpt_batch(const std::vector<int64_t>& samples, int64_t seq_length,
+                         const SampleFiller& fill, std::optional<int32_t> document_eod);
 
 class GPTDataset final : public Dataset {
  public:
