@@ -3,11 +3,10 @@
 // Batches hold tokens, labels, loss_mask and position_ids, each (B, seq_length).
 #pragma once
 
-#include <functional>
-#include <optional>
-
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
