@@ -7,24 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/functional/corpus.h"
+#include "tests/functional/metrics.h"
 #include "tests/support/process.h"
 
 using namespace me::testing;
-
-namespace {
-
-std::vector<double> logged_losses(const std::string& path) {
-  std::vector<double> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line);
-    if (j.contains("loss")) out.push_back(j["loss"].get<double>());
-  }
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("two data-parallel MPI ranks match one rank with two micro-batches") {
   TempDir dir;
@@ -50,13 +36,13 @@ logging: {{log_interval: 1}}
                   "timeout 300 mpirun -np 2 {} --recipe {} --set logging.metrics_file={}",
                   ME_BINARY_PATH, dir / "r.yaml", dir / "two.jsonl"));
   REQUIRE_MESSAGE(two.exit_code == 0, two.output);
-  const auto a = logged_losses(dir / "one.jsonl");
-  const auto b = logged_losses(dir / "two.jsonl");
+  const auto a = train_losses(dir / "one.jsonl");
+  const auto b = train_losses(dir / "two.jsonl");
   REQUIRE(a.size() == 12);
   REQUIRE(b.size() == 12);
-  for (size_t i = 0; i < a.size(); ++i) {
-    INFO("iteration " << i + 1);
-    CHECK(b[i] == doctest::Approx(a[i]).epsilon(1e-6));
+  for (const auto& [iteration, loss] : a) {
+    INFO("iteration " << iteration);
+    CHECK(b.at(iteration) == doctest::Approx(loss).epsilon(1e-6));
   }
-  CHECK(a.back() < a.front() - 0.5);  // it trained: equality of two stuck runs would prove nothing
+  CHECK(a.rbegin()->second < a.begin()->second - 0.5);  // it trained: equality of two stuck runs would prove nothing
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tests/functional/corpus.h"
+#include "tests/functional/metrics.h"
 #include "tests/support/process.h"
 
 using namespace me::testing;
@@ -27,13 +28,7 @@ TEST_CASE("the shipped tiny Llama recipe trains with a falling loss") {
       "--set checkpoint.save=null --set logging.log_interval=1 --set logging.metrics_file={}",
       ME_SOURCE_DIR, dir / "corpus.h5", dir / "metrics.jsonl"));
   REQUIRE_MESSAGE(result.exit_code == 0, result.output);
-  std::map<int64_t, double> losses;
-  std::ifstream in(dir / "metrics.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line);
-    if (j.contains("loss")) losses[j["iteration"].get<int64_t>()] = j["loss"].get<double>();
-  }
+  const auto losses = train_losses(dir / "metrics.jsonl");
   REQUIRE(losses.size() == 40);
   // Bytes over a padded vocabulary of 384: an untrained model sits near ln(384) = 5.95; the
   // grammar corpus is learned to about 1.4 nats/byte in 40 iterations.

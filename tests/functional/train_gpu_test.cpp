@@ -12,23 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/functional/corpus.h"
+#include "tests/functional/metrics.h"
 #include "tests/support/gpu_parity.h"
 #include "tests/support/process.h"
 
 using namespace me::testing;
 
 namespace {
-
-std::map<int64_t, double> train_losses(const std::string& path) {
-  std::map<int64_t, double> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line);
-    if (j.contains("loss")) out[j["iteration"].get<int64_t>()] = j["loss"].get<double>();
-  }
-  return out;
-}
 
 std::string write_recipe(const TempDir& dir, const std::string& data) {
   const std::string path = dir / "tiny.yaml";

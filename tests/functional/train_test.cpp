@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/functional/corpus.h"
+#include "tests/functional/metrics.h"
 #include "tests/support/process.h"
 
 using namespace me::testing;
@@ -68,15 +69,6 @@ std::vector<nlohmann::json> read_metrics(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
   return lines;
-}
-
-// Training losses by iteration (validation lines skipped).
-std::map<int64_t, double> train_losses(const std::string& path) {
-  std::map<int64_t, double> out;
-  for (const auto& j : read_metrics(path)) {
-    if (j.contains("loss")) out[j["iteration"].get<int64_t>()] = j["loss"].get<double>();
-  }
-  return out;
 }
 
 }  // namespace
