@@ -1,218 +1,341 @@
-// CUDA attention in the flash contract with straightforward kernels (correctness first; cuDNN SDPA
-// comes later): a warp per query row for the forward and dq, a warp per key row for dk and dv, so
-// no two warps write one element and every sum runs in the CPU reference's order (keys j for a
-// query row; query heads h then rows i for a key row). Scores are recomputed instead of stored;
-// keys of another document (params.document_ids) are skipped as the host does.
+// CUDA attention in the flash contract, FlashAttention-2 style in plain f32: 64x64 query/key tiles
+// in shared memory, 256 threads each owning a 4x4 block of the score tile. Forward: online softmax
+// over key tiles. Backward: delta = rowsum(dout * out), dk/dv per key tile over its group's query
+// tiles, dq per query tile: each output has one owner and a fixed sum order (bitwise repeatable).
 #include "kernels/cuda/attention.h"
+
+#include <type_traits>
+
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/dropout_keep.h"
 
 namespace me::cuda {
 namespace {
 
-constexpr int kWarp = 32;
-constexpr int kWarpsPerBlock = kThreads / kWarp;
-constexpr int kMaxHeadDim = 256;
-constexpr int kPerLane = kMaxHeadDim / kWarp;  // head-dim elements each lane holds
+constexpr int kTile = 64;             // query rows and key rows per tile
+constexpr int kSide = 16;             // threads along each side of the 64x64 score tile
+constexpr int kPer = kTile / kSide;   // score rows (and columns) each thread owns
+constexpr int kScoreLd = kTile + 16;  // score tile row stride: rows ty and ty+1 hit other banks
+constexpr int kMaxHeadDim = 128;      // kernels are instantiated for head dims up to 64 and 128
+static_assert(kSide * kSide == kThreads, "one thread per 4x4 block of the score tile");
 
 struct Dims {
-  int64_t b, t, hq, hkv, d;
+  int64_t b, t, hq, hkv;
+  int d;
   float scale;
   bool causal;
   float dropout_p;
   float keep_scale;
   uint64_t seed, stream;
   const int32_t* documents;  // (B, T) document id per token, or null: one document per sequence
-  __device__ int64_t q_at(int64_t bi, int64_t ti, int64_t h) const {
-    return ((bi * t + ti) * hq + h) * d;
-  }
-  __device__ int64_t kv_at(int64_t bi, int64_t ti, int64_t h) const {
-    return ((bi * t + ti) * hkv + h) * d;
-  }
   // z for probability index ((b * Hq + h) * T + i) * T + j: 1, or keep / (1 - p).
   __device__ float mask(uint64_t index) const {
     if (dropout_p == 0.0f) return 1.0f;
     return dropout_keep(seed, stream, index, dropout_p) ? keep_scale : 0.0f;
   }
-  // Whether query i of sequence bi may see key j (already within the causal range).
-  __device__ bool visible(int64_t bi, int64_t i, int64_t j) const {
-    return documents == nullptr || documents[bi * t + i] == documents[bi * t + j];
+  __device__ int32_t doc(int64_t bi, int64_t i) const {
+    return documents != nullptr && i < t ? documents[bi * t + i] : 0;
+  }
+  // Query i sees key j: both real rows, causal order, same document (ids cached per tile).
+  __device__ bool visible(int64_t i, int64_t j, int32_t doc_i, int32_t doc_j) const {
+    return i < t && j < t && (!causal || j <= i) && doc_i == doc_j;
   }
 };
 
-__device__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+// Shared-memory row stride of a (kTile, kMaxD) tile: the +1 spreads a column over all banks.
+template <int kMaxD>
+constexpr int kLd = kMaxD + 1;
+
+// Rows [row0, row0 + kTile) of one head (`stride` floats between rows) into a shared tile, zero
+// past T and past d.
+template <int kMaxD>
+__device__ void load_tile(float* dst, const float* src, int64_t row0, int64_t t, int64_t stride,
+                          int d) {
+  for (int e = threadIdx.x; e < kTile * kMaxD; e += kThreads) {
+    const int r = e / kMaxD, x = e % kMaxD;
+    dst[r * kLd<kMaxD> + x] = row0 + r < t && x < d ? src[(row0 + r) * stride + x] : 0.0f;
+  }
+}
+
+// Reduction over the 16 threads (half a warp) that share a score row.
+__device__ float row_max(float v) {
+  for (int offset = kSide / 2; offset > 0; offset /= 2)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+__device__ float row_sum(float v) {
+  for (int offset = kSide / 2; offset > 0; offset /= 2)
     v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
 }
 
-__device__ void load_row(const float* src, int64_t d, int lane, float* reg) {
+// sc[r][c] += a_row . b_col over d for this thread's rows (ty + 16r) of tile a and rows
+// (tx + 16c) of tile b: a score block of a * b^T.
+template <int kMaxD>
+__device__ void tile_dot(const float* a, const float* b, int d, float (&sc)[kPer][kPer]) {
+  const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
+#pragma unroll 2
+  for (int x = 0; x < d; ++x) {
+    float av[kPer], bv[kPer];
 #pragma unroll
-  for (int k = 0; k < kPerLane; ++k) {
-    const int64_t x = lane + k * kWarp;
-    reg[k] = x < d ? src[x] : 0.0f;
+    for (int r = 0; r < kPer; ++r) av[r] = a[(ty + r * kSide) * kLd<kMaxD> + x];
+#pragma unroll
+    for (int c = 0; c < kPer; ++c) bv[c] = b[(tx + c * kSide) * kLd<kMaxD> + x];
+#pragma unroll
+    for (int r = 0; r < kPer; ++r)
+#pragma unroll
+      for (int c = 0; c < kPer; ++c) sc[r][c] = fmaf(av[r], bv[c], sc[r][c]);
   }
 }
 
-// The dot product of a row held in registers with a row in memory (the same sum in every lane).
-__device__ float dot_row(const float* reg, const float* src, int64_t d, int lane) {
-  float acc = 0.0f;
+// acc[r][c] += sum_n w[ty + 16r][n] * tile[n][tx + 16c]: a score tile times a (kTile, d) tile.
+template <int kMaxD>
+__device__ void tile_accumulate(const float* w, const float* tile,
+                                float (&acc)[kPer][kMaxD / kSide]) {
+  const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
+  for (int n = 0; n < kTile; ++n) {
+    float wv[kPer];
 #pragma unroll
-  for (int k = 0; k < kPerLane; ++k) {
-    const int64_t x = lane + k * kWarp;
-    if (x < d) acc += reg[k] * src[x];
-  }
-  return warp_sum(acc);
-}
-
-__device__ int64_t warp_index() {
-  return static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
-}
-
-// Row r = (b * Hq + h) * T + i: max, sum of exponentials, then the weighted sum of values.
-__global__ void attention_forward_kernel(const float* q, const float* k, const float* v, float* out,
-                                         float* lse, Dims s) {
-  const int64_t r = warp_index();
-  const int lane = threadIdx.x % kWarp;
-  if (r >= s.b * s.hq * s.t) return;
-  const int64_t i = r % s.t, h = (r / s.t) % s.hq, bi = r / (s.t * s.hq);
-  const int64_t kvh = h / (s.hq / s.hkv);
-  float qi[kPerLane];
-  load_row(q + s.q_at(bi, i, h), s.d, lane, qi);
-  const int64_t len = s.causal ? i + 1 : s.t;
-  float m = -INFINITY;
-  for (int64_t j = 0; j < len; ++j) {
-    if (s.visible(bi, i, j))
-      m = fmaxf(m, s.scale * dot_row(qi, k + s.kv_at(bi, j, kvh), s.d, lane));
-  }
-  float sum = 0.0f;
-  for (int64_t j = 0; j < len; ++j) {
-    if (s.visible(bi, i, j))
-      sum += expf(s.scale * dot_row(qi, k + s.kv_at(bi, j, kvh), s.d, lane) - m);
-  }
-  const float row_lse = m + logf(sum);
-  float acc[kPerLane] = {};
-  for (int64_t j = 0; j < len; ++j) {
-    if (!s.visible(bi, i, j)) continue;
-    const float score = s.scale * dot_row(qi, k + s.kv_at(bi, j, kvh), s.d, lane);
-    const float w = expf(score - row_lse) * s.mask(static_cast<uint64_t>(r * s.t + j));
-    const float* vj = v + s.kv_at(bi, j, kvh);
+    for (int r = 0; r < kPer; ++r) wv[r] = w[(ty + r * kSide) * kScoreLd + n];
 #pragma unroll
-    for (int c = 0; c < kPerLane; ++c) {
-      const int64_t x = lane + c * kWarp;
-      if (x < s.d) acc[c] += w * vj[x];
+    for (int c = 0; c < kMaxD / kSide; ++c) {
+      const float tv = tile[n * kLd<kMaxD> + tx + c * kSide];
+#pragma unroll
+      for (int r = 0; r < kPer; ++r) acc[r][c] = fmaf(wv[r], tv, acc[r][c]);
     }
   }
-  float* oi = out + s.q_at(bi, i, h);
-#pragma unroll
-  for (int c = 0; c < kPerLane; ++c) {
-    const int64_t x = lane + c * kWarp;
-    if (x < s.d) oi[x] = acc[c];
-  }
-  if (lane == 0) lse[r] = row_lse;
 }
 
-// dq for row r, and delta[r] = dout_r . out_r (= sum_j p_j dP_j) for the dk/dv kernel.
-__global__ void attention_dq_kernel(const float* q, const float* k, const float* v,
-                                    const float* out, const float* lse, const float* dout,
-                                    float* dq, float* delta, Dims s) {
-  const int64_t r = warp_index();
-  const int lane = threadIdx.x % kWarp;
-  if (r >= s.b * s.hq * s.t) return;
-  const int64_t i = r % s.t, h = (r / s.t) % s.hq, bi = r / (s.t * s.hq);
-  const int64_t kvh = h / (s.hq / s.hkv);
-  float qi[kPerLane], doi[kPerLane];
-  load_row(q + s.q_at(bi, i, h), s.d, lane, qi);
-  load_row(dout + s.q_at(bi, i, h), s.d, lane, doi);
-  const float di = dot_row(doi, out + s.q_at(bi, i, h), s.d, lane);
-  const int64_t len = s.causal ? i + 1 : s.t;
-  float acc[kPerLane] = {};
-  for (int64_t j = 0; j < len; ++j) {
-    if (!s.visible(bi, i, j)) continue;
-    const float* kj = k + s.kv_at(bi, j, kvh);
-    const float p = expf(s.scale * dot_row(qi, kj, s.d, lane) - lse[r]);
-    const float z = s.mask(static_cast<uint64_t>(r * s.t + j));
-    const float dscore = s.scale * p * (z * dot_row(doi, v + s.kv_at(bi, j, kvh), s.d, lane) - di);
+// Writes this thread's rows (row0 + ty + 16r) and columns (tx + 16c) of acc to a head's rows.
+template <int kMaxD>
+__device__ void store_rows(float* dst, int64_t row0, int64_t t, int64_t stride, int d,
+                           const float (&acc)[kPer][kMaxD / kSide]) {
+  const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
 #pragma unroll
-    for (int c = 0; c < kPerLane; ++c) {
-      const int64_t x = lane + c * kWarp;
-      if (x < s.d) acc[c] += dscore * kj[x];
+  for (int r = 0; r < kPer; ++r) {
+    const int64_t i = row0 + ty + r * kSide;
+#pragma unroll
+    for (int c = 0; c < kMaxD / kSide; ++c) {
+      const int x = tx + c * kSide;
+      if (i < t && x < d) dst[i * stride + x] = acc[r][c];
     }
   }
-  float* dqi = dq + s.q_at(bi, i, h);
-#pragma unroll
-  for (int c = 0; c < kPerLane; ++c) {
-    const int64_t x = lane + c * kWarp;
-    if (x < s.d) dqi[x] = acc[c];
-  }
-  if (lane == 0) delta[r] = di;
 }
 
-// dk, dv for key row (b, kv head, j), over the query heads of its group and the rows that see it.
-__global__ void attention_dkdv_kernel(const float* q, const float* k, const float* v,
-                                      const float* lse, const float* dout, const float* delta,
-                                      float* dk, float* dv, Dims s) {
-  const int64_t w = warp_index();
-  const int lane = threadIdx.x % kWarp;
-  if (w >= s.b * s.hkv * s.t) return;
-  const int64_t j = w % s.t, kvh = (w / s.t) % s.hkv, bi = w / (s.t * s.hkv);
-  const int64_t group = s.hq / s.hkv;
-  float kj[kPerLane], vj[kPerLane];
-  load_row(k + s.kv_at(bi, j, kvh), s.d, lane, kj);
-  load_row(v + s.kv_at(bi, j, kvh), s.d, lane, vj);
-  float dk_acc[kPerLane] = {}, dv_acc[kPerLane] = {};
-  for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
-    for (int64_t i = s.causal ? j : 0; i < s.t; ++i) {
-      if (!s.visible(bi, i, j)) continue;
-      const int64_t r = (bi * s.hq + h) * s.t + i;
-      const float* qi = q + s.q_at(bi, i, h);
-      const float* doi = dout + s.q_at(bi, i, h);
-      const float p = expf(s.scale * dot_row(kj, qi, s.d, lane) - lse[r]);
-      const float z = s.mask(static_cast<uint64_t>(r * s.t + j));
-      const float dscore = s.scale * p * (z * dot_row(vj, doi, s.d, lane) - delta[r]);
+// Per-query-row values of a query tile for the backward kernels (zero past T).
+struct RowCache {
+  int32_t doc[kTile];
+  float lse[kTile], delta[kTile];
+  __device__ void load(const Dims& s, int64_t bi, int64_t row_base, int64_t q0, const float* lse_g,
+                       const float* delta_g) {
+    if (threadIdx.x >= kTile) return;
+    const int64_t i = q0 + threadIdx.x;
+    doc[threadIdx.x] = s.doc(bi, i);
+    lse[threadIdx.x] = i < s.t ? lse_g[row_base + i] : 0.0f;
+    delta[threadIdx.x] = i < s.t ? delta_g[row_base + i] : 0.0f;
+  }
+};
+
+// Block (query tile, head, batch); heavy causal tiles (the last ones) are scheduled first.
+template <int kMaxD>
+__global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
+    attention_forward_kernel(const float* q, const float* k, const float* v, float* out, float* lse,
+                             Dims s) {
+  constexpr int kCols = kMaxD / kSide;
+  extern __shared__ float smem[];
+  float* qs = smem;
+  float* kv = qs + kTile * kLd<kMaxD>;  // the key tile, then the value tile
+  float* ps = kv + kTile * kLd<kMaxD>;  // probabilities times the dropout mask
+  __shared__ int32_t qdoc[kTile], kdoc[kTile];
+  const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
+  const int64_t q0 = static_cast<int64_t>(gridDim.x - 1 - blockIdx.x) * kTile;
+  const int64_t h = blockIdx.y, bi = blockIdx.z, kvh = h / (s.hq / s.hkv);
+  const int64_t row_base = (bi * s.hq + h) * s.t;
+  const int64_t q_off = (bi * s.t * s.hq + h) * s.d, kv_off = (bi * s.t * s.hkv + kvh) * s.d;
+  load_tile<kMaxD>(qs, q + q_off, q0, s.t, s.hq * s.d, s.d);
+  if (threadIdx.x < kTile) qdoc[threadIdx.x] = s.doc(bi, q0 + threadIdx.x);
+  float m[kPer], l[kPer], acc[kPer][kCols] = {};
 #pragma unroll
-      for (int c = 0; c < kPerLane; ++c) {
-        const int64_t x = lane + c * kWarp;
-        if (x < s.d) {
-          dk_acc[c] += dscore * qi[x];
-          dv_acc[c] += p * z * doi[x];
-        }
+  for (int r = 0; r < kPer; ++r) {
+    m[r] = -INFINITY;
+    l[r] = 0.0f;  // this thread's share of the row's sum of exponentials
+  }
+  const int64_t kend = s.causal ? min(s.t, q0 + kTile) : s.t;
+  for (int64_t k0 = 0; k0 < kend; k0 += kTile) {
+    __syncthreads();  // the previous tile's values are read
+    load_tile<kMaxD>(kv, k + kv_off, k0, s.t, s.hkv * s.d, s.d);
+    if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.doc(bi, k0 + threadIdx.x);
+    __syncthreads();
+    float sc[kPer][kPer] = {};
+    tile_dot<kMaxD>(qs, kv, s.d, sc);
+#pragma unroll
+    for (int r = 0; r < kPer; ++r) {
+      const int ii = ty + r * kSide;
+      float mx = -INFINITY;
+#pragma unroll
+      for (int c = 0; c < kPer; ++c) {
+        const int jj = tx + c * kSide;
+        const bool seen = s.visible(q0 + ii, k0 + jj, qdoc[ii], kdoc[jj]);
+        sc[r][c] = seen ? sc[r][c] * s.scale : -INFINITY;
+        mx = fmaxf(mx, sc[r][c]);
+      }
+      const float m_new = fmaxf(m[r], row_max(mx));
+      const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // a row with nothing seen yet
+      const float alpha = expf(m[r] - m_use);
+      m[r] = m_new;
+      l[r] *= alpha;
+#pragma unroll
+      for (int c = 0; c < kCols; ++c) acc[r][c] *= alpha;
+#pragma unroll
+      for (int c = 0; c < kPer; ++c) {
+        const int jj = tx + c * kSide;
+        const float p = expf(sc[r][c] - m_use);
+        l[r] += p;
+        const uint64_t index = static_cast<uint64_t>((row_base + q0 + ii) * s.t + k0 + jj);
+        ps[ii * kScoreLd + jj] = p == 0.0f ? 0.0f : p * s.mask(index);
       }
     }
+    __syncthreads();  // the key tile is read
+    load_tile<kMaxD>(kv, v + kv_off, k0, s.t, s.hkv * s.d, s.d);
+    __syncthreads();
+    tile_accumulate<kMaxD>(ps, kv, acc);
   }
 #pragma unroll
-  for (int c = 0; c < kPerLane; ++c) {
-    const int64_t x = lane + c * kWarp;
-    if (x < s.d) {
-      dk[s.kv_at(bi, j, kvh) + x] = dk_acc[c];
-      dv[s.kv_at(bi, j, kvh) + x] = dv_acc[c];
-    }
+  for (int r = 0; r < kPer; ++r) {
+    const float sum = row_sum(l[r]);
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) acc[r][c] /= sum;
+    const int64_t i = q0 + ty + r * kSide;
+    if (tx == 0 && i < s.t) lse[row_base + i] = m[r] + logf(sum);
   }
+  store_rows<kMaxD>(out + q_off, q0, s.t, s.hq * s.d, s.d, acc);
 }
 
-// Element copies between the fused QKV row [q heads of group g | k_g | v_g]... and q, k, v.
-template <typename E, bool kBackward>
-__global__ void split_qkv_kernel(E* qkv, E* q, E* k, E* v, int64_t tokens, int64_t hq, int64_t g,
-                                 int64_t d) {
-  const int64_t per_group = (hq / g + 2) * d;
-  const int64_t total = tokens * g * per_group;
-  for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
-       idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t tok = idx / (g * per_group), rem = idx % (g * per_group);
-    const int64_t gi = rem / per_group, slot = (rem % per_group) / d, x = rem % d;
-    const int64_t heads = hq / g;
-    E* part;
-    if (slot < heads) {
-      part = q + (tok * hq + gi * heads + slot) * d + x;
-    } else {
-      part = (slot == heads ? k : v) + (tok * g + gi) * d + x;
+// delta[r] = dout_r . out_r (= sum_j p_j dP_j), a warp per row r = (b * Hq + h) * T + i.
+__global__ void attention_delta_kernel(const float* out, const float* dout, float* delta, Dims s) {
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (r >= s.b * s.hq * s.t) return;
+  const int64_t i = r % s.t, h = (r / s.t) % s.hq, bi = r / (s.t * s.hq);
+  const int64_t at = ((bi * s.t + i) * s.hq + h) * s.d;
+  float acc = 0.0f;
+  for (int x = lane; x < s.d; x += 32) acc = fmaf(out[at + x], dout[at + x], acc);
+  for (int offset = 16; offset > 0; offset /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, offset);
+  if (lane == 0) delta[r] = acc;
+}
+
+// dq for block (query tile, head, batch): dS = scale * P * (z * dO V^T - delta), dq = dS K.
+template <int kMaxD>
+__global__ void __launch_bounds__(kThreads)
+    attention_dq_kernel(const float* q, const float* k, const float* v, const float* lse,
+                        const float* dout, const float* delta, float* dq, Dims s) {
+  extern __shared__ float smem[];
+  float* qs = smem;
+  float* dos = qs + kTile * kLd<kMaxD>;
+  float* ks = dos + kTile * kLd<kMaxD>;
+  float* vs = ks + kTile * kLd<kMaxD>;
+  float* dss = vs + kTile * kLd<kMaxD>;
+  __shared__ RowCache rows;
+  __shared__ int32_t kdoc[kTile];
+  const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
+  const int64_t q0 = static_cast<int64_t>(gridDim.x - 1 - blockIdx.x) * kTile;
+  const int64_t h = blockIdx.y, bi = blockIdx.z, kvh = h / (s.hq / s.hkv);
+  const int64_t row_base = (bi * s.hq + h) * s.t;
+  const int64_t q_off = (bi * s.t * s.hq + h) * s.d, kv_off = (bi * s.t * s.hkv + kvh) * s.d;
+  load_tile<kMaxD>(qs, q + q_off, q0, s.t, s.hq * s.d, s.d);
+  load_tile<kMaxD>(dos, dout + q_off, q0, s.t, s.hq * s.d, s.d);
+  rows.load(s, bi, row_base, q0, lse, delta);
+  float acc[kPer][kMaxD / kSide] = {};
+  const int64_t kend = s.causal ? min(s.t, q0 + kTile) : s.t;
+  for (int64_t k0 = 0; k0 < kend; k0 += kTile) {
+    __syncthreads();  // the previous key tile and dS are read
+    load_tile<kMaxD>(ks, k + kv_off, k0, s.t, s.hkv * s.d, s.d);
+    load_tile<kMaxD>(vs, v + kv_off, k0, s.t, s.hkv * s.d, s.d);
+    if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.doc(bi, k0 + threadIdx.x);
+    __syncthreads();
+    float sc[kPer][kPer] = {}, dp[kPer][kPer] = {};
+    tile_dot<kMaxD>(qs, ks, s.d, sc);
+    tile_dot<kMaxD>(dos, vs, s.d, dp);
+#pragma unroll
+    for (int r = 0; r < kPer; ++r) {
+      const int ii = ty + r * kSide;
+#pragma unroll
+      for (int c = 0; c < kPer; ++c) {
+        const int jj = tx + c * kSide;
+        float ds = 0.0f;
+        if (s.visible(q0 + ii, k0 + jj, rows.doc[ii], kdoc[jj])) {
+          const float p = expf(s.scale * sc[r][c] - rows.lse[ii]);
+          const float z = s.mask(static_cast<uint64_t>((row_base + q0 + ii) * s.t + k0 + jj));
+          ds = s.scale * p * (z * dp[r][c] - rows.delta[ii]);
+        }
+        dss[ii * kScoreLd + jj] = ds;
+      }
     }
-    if (kBackward) {
-      qkv[idx] = *part;
-    } else {
-      *part = qkv[idx];
+    __syncthreads();
+    tile_accumulate<kMaxD>(dss, ks, acc);
+  }
+  store_rows<kMaxD>(dq + q_off, q0, s.t, s.hq * s.d, s.d, acc);
+}
+
+// dk, dv for block (key tile, kv head, batch) over the query heads of its group, then query tiles,
+// in order: dv = (P z)^T dO, dk = dS^T Q. Thread rows are keys here, columns queries.
+template <int kMaxD>
+__global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
+    attention_dkdv_kernel(const float* q, const float* k, const float* v, const float* lse,
+                          const float* dout, const float* delta, float* dk, float* dv, Dims s) {
+  extern __shared__ float smem[];
+  float* ks = smem;
+  float* vs = ks + kTile * kLd<kMaxD>;
+  float* qs = vs + kTile * kLd<kMaxD>;
+  float* dos = qs + kTile * kLd<kMaxD>;
+  float* pzs = dos + kTile * kLd<kMaxD>;  // (key, query): probability times the dropout mask
+  float* dss = pzs + kTile * kScoreLd;
+  __shared__ RowCache rows;
+  __shared__ int32_t kdoc[kTile];
+  const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
+  const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kTile;  // causal: first tiles are heavy
+  const int64_t kvh = blockIdx.y, bi = blockIdx.z, group = s.hq / s.hkv;
+  const int64_t kv_off = (bi * s.t * s.hkv + kvh) * s.d;
+  load_tile<kMaxD>(ks, k + kv_off, k0, s.t, s.hkv * s.d, s.d);
+  load_tile<kMaxD>(vs, v + kv_off, k0, s.t, s.hkv * s.d, s.d);
+  if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.doc(bi, k0 + threadIdx.x);
+  float dk_acc[kPer][kMaxD / kSide] = {}, dv_acc[kPer][kMaxD / kSide] = {};
+  for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+    const int64_t row_base = (bi * s.hq + h) * s.t;
+    const int64_t q_off = (bi * s.t * s.hq + h) * s.d;
+    for (int64_t q0 = s.causal ? k0 : 0; q0 < s.t; q0 += kTile) {
+      __syncthreads();  // the previous query tile and scores are read
+      load_tile<kMaxD>(qs, q + q_off, q0, s.t, s.hq * s.d, s.d);
+      load_tile<kMaxD>(dos, dout + q_off, q0, s.t, s.hq * s.d, s.d);
+      rows.load(s, bi, row_base, q0, lse, delta);
+      __syncthreads();
+      float sc[kPer][kPer] = {}, dp[kPer][kPer] = {};
+      tile_dot<kMaxD>(ks, qs, s.d, sc);
+      tile_dot<kMaxD>(vs, dos, s.d, dp);
+#pragma unroll
+      for (int r = 0; r < kPer; ++r) {
+        const int jj = ty + r * kSide;
+#pragma unroll
+        for (int c = 0; c < kPer; ++c) {
+          const int ii = tx + c * kSide;
+          float pz = 0.0f, ds = 0.0f;
+          if (s.visible(q0 + ii, k0 + jj, rows.doc[ii], kdoc[jj])) {
+            const float p = expf(s.scale * sc[r][c] - rows.lse[ii]);
+            const float z = s.mask(static_cast<uint64_t>((row_base + q0 + ii) * s.t + k0 + jj));
+            pz = p * z;
+            ds = s.scale * p * (z * dp[r][c] - rows.delta[ii]);
+          }
+          pzs[jj * kScoreLd + ii] = pz;
+          dss[jj * kScoreLd + ii] = ds;
+        }
+      }
+      __syncthreads();
+      tile_accumulate<kMaxD>(pzs, dos, dv_acc);
+      tile_accumulate<kMaxD>(dss, qs, dk_acc);
     }
   }
+  store_rows<kMaxD>(dk + kv_off, k0, s.t, s.hkv * s.d, s.d, dk_acc);
+  store_rows<kMaxD>(dv + kv_off, k0, s.t, s.hkv * s.d, s.d, dv_acc);
 }
 
 Dims dims_of(const Tensor& q, const Tensor& k, const AttentionParams& params) {
@@ -224,7 +347,7 @@ Dims dims_of(const Tensor& q, const Tensor& k, const AttentionParams& params) {
           q.dim(1),
           q.dim(2),
           k.dim(2),
-          q.dim(3),
+          static_cast<int>(q.dim(3)),
           static_cast<float>(params.scale),
           params.causal,
           static_cast<float>(params.dropout_p),
@@ -234,32 +357,29 @@ Dims dims_of(const Tensor& q, const Tensor& k, const AttentionParams& params) {
           params.document_ids.defined() ? params.document_ids.data<int32_t>() : nullptr};
 }
 
-template <bool kBackward>
-void split_launch(const Tensor& qkv, const Tensor& q, const Tensor& k, const Tensor& v) {
-  const int64_t tokens = q.dim(0) * q.dim(1), hq = q.dim(2), g = k.dim(2), d = q.dim(3);
-  if (qkv.numel() == 0) return;
-  const Context& ctx = context(qkv.device());
-  const unsigned grid = grid_for(qkv.numel());
-  auto run = [&](auto tag) {
-    using E = decltype(tag);
-    split_qkv_kernel<E, kBackward><<<grid, kThreads, 0, ctx.stream>>>(
-        static_cast<E*>(qkv.raw_data()), static_cast<E*>(q.raw_data()),
-        static_cast<E*>(k.raw_data()), static_cast<E*>(v.raw_data()), tokens, hq, g, d);
-  };
-  switch (dtype_size(q.dtype())) {
-    case 2:
-      run(uint16_t{});
-      break;
-    case 4:
-      run(uint32_t{});
-      break;
-    case 8:
-      run(uint64_t{});
-      break;
-    default:
-      ME_CHECK(false, "split_qkv: element size of {}", dtype_name(q.dtype()));
-  }
+// Dynamic shared memory of a kernel with `tiles` (kTile, kMaxD) tiles and `scores` score tiles
+// (above the default 48 KiB, hence the attribute set at launch).
+template <int kMaxD>
+constexpr size_t smem_bytes(int tiles, int scores) {
+  return sizeof(float) * (tiles * kTile * kLd<kMaxD> + scores * kTile * kScoreLd);
+}
+
+template <typename... Params, typename... Args>
+void launch(void (*kernel)(Params...), dim3 grid, size_t smem, cudaStream_t stream, Args... args) {
+  ME_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                     static_cast<int>(smem)));
+  kernel<<<grid, kThreads, smem, stream>>>(args...);
   ME_CUDA_CHECK(cudaGetLastError());
+}
+
+// Calls fn with the kernel's head-dim capacity (64 or 128) as an integral constant.
+template <typename Fn>
+void with_max_head_dim(int d, Fn fn) {
+  if (d <= 64) {
+    fn(std::integral_constant<int, 64>{});
+  } else {
+    fn(std::integral_constant<int, kMaxHeadDim>{});
+  }
 }
 
 }  // namespace
@@ -268,12 +388,14 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor
                        const AttentionParams& params) {
   require_f32("attention_forward", "q", q);
   const Dims s = dims_of(q, k, params);
-  const int64_t rows = s.b * s.hq * s.t;
-  if (rows == 0) return;
+  if (s.b * s.hq * s.t == 0) return;
   const Context& ctx = context(q.device());
-  attention_forward_kernel<<<ceil_div(rows, kWarpsPerBlock), kThreads, 0, ctx.stream>>>(
-      fptr(q), fptr(k), fptr(v), fptr(out), fptr(lse), s);
-  ME_CUDA_CHECK(cudaGetLastError());
+  const dim3 grid(ceil_div(s.t, kTile), static_cast<unsigned>(s.hq), static_cast<unsigned>(s.b));
+  with_max_head_dim(s.d, [&](auto max_d) {
+    constexpr int kMaxD = decltype(max_d)::value;
+    launch(attention_forward_kernel<kMaxD>, grid, smem_bytes<kMaxD>(2, 1), ctx.stream, fptr(q),
+           fptr(k), fptr(v), fptr(out), fptr(lse), s);
+  });
 }
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
@@ -285,21 +407,19 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   if (rows == 0) return;
   const Context& ctx = context(q.device());
   Tensor delta = Tensor::empty({rows}, DType::kF32, q.device());
-  attention_dq_kernel<<<ceil_div(rows, kWarpsPerBlock), kThreads, 0, ctx.stream>>>(
-      fptr(q), fptr(k), fptr(v), fptr(out), fptr(lse), fptr(dout), fptr(dq), fptr(delta), s);
+  attention_delta_kernel<<<ceil_div(rows, kThreads / 32), kThreads, 0, ctx.stream>>>(
+      fptr(out), fptr(dout), fptr(delta), s);
   ME_CUDA_CHECK(cudaGetLastError());
-  const int64_t key_rows = s.b * s.hkv * s.t;
-  attention_dkdv_kernel<<<ceil_div(key_rows, kWarpsPerBlock), kThreads, 0, ctx.stream>>>(
-      fptr(q), fptr(k), fptr(v), fptr(lse), fptr(dout), fptr(delta), fptr(dk), fptr(dv), s);
-  ME_CUDA_CHECK(cudaGetLastError());
-}
-
-void split_qkv_forward(const Tensor& qkv, Tensor& q, Tensor& k, Tensor& v) {
-  split_launch<false>(qkv, q, k, v);
-}
-
-void split_qkv_backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, Tensor& dqkv) {
-  split_launch<true>(dqkv, dq, dk, dv);
+  const unsigned tiles = ceil_div(s.t, kTile), b = static_cast<unsigned>(s.b);
+  with_max_head_dim(s.d, [&](auto max_d) {
+    constexpr int kMaxD = decltype(max_d)::value;
+    launch(attention_dkdv_kernel<kMaxD>, dim3(tiles, static_cast<unsigned>(s.hkv), b),
+           smem_bytes<kMaxD>(4, 2), ctx.stream, fptr(q), fptr(k), fptr(v), fptr(lse), fptr(dout),
+           fptr(delta), fptr(dk), fptr(dv), s);
+    launch(attention_dq_kernel<kMaxD>, dim3(tiles, static_cast<unsigned>(s.hq), b),
+           smem_bytes<kMaxD>(4, 1), ctx.stream, fptr(q), fptr(k), fptr(v), fptr(lse), fptr(dout),
+           fptr(delta), fptr(dq), s);
+  });
 }
 
 }  // namespace me::cuda

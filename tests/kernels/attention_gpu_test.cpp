@@ -1,6 +1,7 @@
 // CUDA attention (flash contract) against the host loops: causal and full, grouped-query heads,
-// head dims below, at and above a warp (tails), Philox dropout on the probabilities with the
-// host's index rule, per-token document ids, and the fused-QKV split (bitwise: it only copies).
+// head dims below, at and above a warp and up to 128, sequences within one 64-row tile and over
+// several with a tail, Philox dropout on the probabilities with the host's index rule, per-token
+// document ids crossing tile edges, and the fused-QKV split (bitwise: it only copies).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -47,9 +48,11 @@ Result run_host_f64(const Case& c, const Tensor& q, const Tensor& k, const Tenso
 
 TEST_CASE("cuda attention forward and backward match the host") {
   const Device g = test::gpu_device();
-  const Case cases[] = {{2, 37, 4, 2, 24, true, 0.0},  {1, 19, 3, 3, 40, false, 0.0},
-                        {2, 33, 4, 1, 64, true, 0.0},  {1, 29, 2, 2, 32, true, 0.2},
-                        {2, 17, 6, 3, 80, false, 0.1}, {1, 9, 2, 1, 128, true, 0.0}};
+  const Case cases[] = {{2, 37, 4, 2, 24, true, 0.0},   {1, 19, 3, 3, 40, false, 0.0},
+                        {2, 33, 4, 1, 64, true, 0.0},   {1, 29, 2, 2, 32, true, 0.2},
+                        {2, 17, 6, 3, 80, false, 0.1},  {1, 9, 2, 1, 128, true, 0.0},
+                        {2, 200, 4, 2, 64, true, 0.1},  {1, 200, 4, 1, 80, false, 0.0},
+                        {1, 130, 2, 2, 128, true, 0.2}, {1, 64, 3, 1, 16, true, 0.0}};
   for (const Case& c : cases) {
     const std::string ctx = fmt::format("attention b {} t {} hq {} hkv {} d {} causal {} p {}", c.b,
                                         c.t, c.hq, c.hkv, c.d, c.causal, c.dropout);
@@ -75,26 +78,36 @@ TEST_CASE("cuda attention forward and backward match the host") {
   }
 }
 
+// Per-token ids with documents ending inside 64-row tiles: three in sequence 0, two in sequence 1.
+Tensor document_ids(int64_t b, int64_t t) {
+  std::vector<int32_t> ids(static_cast<size_t>(b * t));
+  for (int64_t i = 0; i < t; ++i) {
+    ids[i] = i < t / 4 ? 0 : (i < 3 * t / 4 ? 1 : 2);
+    if (b > 1) ids[t + i] = i < t / 2 ? 7 : 3;
+  }
+  return Tensor::from_vector(ids, {b, t});
+}
+
 TEST_CASE("cuda attention with document ids matches the host") {
   const Device g = test::gpu_device();
-  for (bool causal : {true, false}) {
-    const Case c{2, 23, 4, 2, 40, causal, 0.1};
-    const std::string ctx = fmt::format("attention with documents causal {}", causal);
-    std::vector<int32_t> ids(static_cast<size_t>(c.b * c.t));
-    for (int64_t i = 0; i < c.t; ++i) {
-      ids[i] = i < 5 ? 0 : (i < 17 ? 1 : 2);  // three documents in sequence 0
-      ids[c.t + i] = i < 11 ? 7 : 3;          // two in sequence 1
-    }
+  const Case cases[] = {{2, 23, 4, 2, 40, true, 0.1},
+                        {2, 23, 4, 2, 40, false, 0.1},
+                        {2, 200, 6, 2, 64, true, 0.1},
+                        {1, 200, 4, 2, 128, false, 0.0},
+                        {2, 150, 4, 4, 80, true, 0.0}};
+  for (const Case& c : cases) {
+    const std::string ctx = fmt::format("attention with documents t {} d {} causal {} p {}", c.t,
+                                        c.d, c.causal, c.dropout);
     const Tensor q = test::random_tensor({c.b, c.t, c.hq, c.d}, DType::kF32, 31);
     const Tensor k = test::random_tensor({c.b, c.t, c.hkv, c.d}, DType::kF32, 32);
     const Tensor v = test::random_tensor({c.b, c.t, c.hkv, c.d}, DType::kF32, 33);
     const Tensor dout = test::random_tensor({c.b, c.t, c.hq, c.d}, DType::kF32, 34);
     AttentionParams params;
     params.scale = 0.15;
-    params.causal = causal;
+    params.causal = c.causal;
     params.dropout_p = c.dropout;
     params.seed = 8;
-    params.document_ids = Tensor::from_vector(ids, {c.b, c.t});
+    params.document_ids = document_ids(c.b, c.t);
     const Result cpu = run_host_f64(c, q, k, v, dout, params);
     const Result gpu = run(c, q, k, v, dout, params, g);
     test::expect_gpu_close(gpu.out, cpu.out, test::kAbsTol, test::kRelTol, ctx + " out");
@@ -107,7 +120,7 @@ TEST_CASE("cuda attention with document ids matches the host") {
 
 TEST_CASE("cuda attention is bitwise repeatable") {
   const Device g = test::gpu_device();
-  const Case c{2, 21, 4, 2, 48, true, 0.1};
+  const Case c{2, 200, 6, 2, 80, true, 0.1};
   const Tensor q = test::random_tensor({c.b, c.t, c.hq, c.d}, DType::kF32, 11);
   const Tensor k = test::random_tensor({c.b, c.t, c.hkv, c.d}, DType::kF32, 12);
   const Tensor v = test::random_tensor({c.b, c.t, c.hkv, c.d}, DType::kF32, 13);
@@ -116,9 +129,11 @@ TEST_CASE("cuda attention is bitwise repeatable") {
   params.scale = 0.2;
   params.dropout_p = 0.1;
   params.seed = 3;
+  params.document_ids = document_ids(c.b, c.t);
   const Result a = run(c, q, k, v, dout, params, g);
   const Result b = run(c, q, k, v, dout, params, g);
   test::expect_gpu_bitwise(a.out, b.out, "attention out");
+  test::expect_gpu_bitwise(a.lse, b.lse, "attention lse");
   test::expect_gpu_bitwise(a.dq, b.dq, "attention dq");
   test::expect_gpu_bitwise(a.dk, b.dk, "attention dk");
   test::expect_gpu_bitwise(a.dv, b.dv, "attention dv");
