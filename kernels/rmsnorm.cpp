@@ -1,7 +1,10 @@
-// RMSNorm entry points: shape/dtype checks, then the host loops.
+// RMSNorm entry points: shape/dtype checks, then the host loops or the CUDA kernels.
 #include "kernels/rmsnorm.h"
 
 #include "kernels/cpu/rmsnorm.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/rmsnorm.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -26,7 +29,10 @@ void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& 
   constexpr const char* op = "rmsnorm_forward";
   check_common(op, x, weight, rstd);
   check_like(op, "y", y, x);
-  if (!on_cpu(op, x, weight, y, rstd)) throw Error("rmsnorm_forward: no CUDA implementation yet");
+  if (!on_cpu(op, x, weight, y, rstd)) {
+    ME_CUDA_OP(op, cuda::rmsnorm_forward(x, weight, eps, y, rstd));
+    return;
+  }
   cpu::rmsnorm_forward(x, weight, eps, y, rstd);
 }
 
@@ -37,8 +43,10 @@ void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, c
   check_like(op, "dy", dy, x);
   check_like(op, "dx", dx, x);
   check_like(op, "dweight", dweight, weight);
-  if (!on_cpu(op, dy, x, weight, rstd, dx, dweight))
-    throw Error("rmsnorm_backward: no CUDA implementation yet");
+  if (!on_cpu(op, dy, x, weight, rstd, dx, dweight)) {
+    ME_CUDA_OP(op, cuda::rmsnorm_backward(dy, x, weight, rstd, dx, dweight));
+    return;
+  }
   cpu::rmsnorm_backward(dy, x, weight, rstd, dx, dweight);
 }
 

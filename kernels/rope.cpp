@@ -1,11 +1,14 @@
 // RoPE entry points: the inverse frequencies (host math shared by every backend), shape/dtype
-// checks, then the host loops.
+// checks, then the host loops or the CUDA kernels.
 #include "kernels/rope.h"
 
 #include <cmath>
 #include <numbers>
 
 #include "kernels/cpu/rope.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/rope.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -58,8 +61,10 @@ void rope_forward(const Tensor& x, const Tensor& position_ids, const Tensor& inv
                   bool interleaved, Tensor& y) {
   constexpr const char* op = "rope_forward";
   check_args(op, x, position_ids, inv_freq, y);
-  if (!on_cpu(op, x, position_ids, inv_freq, y))
-    throw Error("rope_forward: no CUDA implementation yet");
+  if (!on_cpu(op, x, position_ids, inv_freq, y)) {
+    ME_CUDA_OP(op, cuda::rope_rotate(x, position_ids, inv_freq, interleaved, 1.0f, y));
+    return;
+  }
   cpu::rope_rotate(x, position_ids, inv_freq, interleaved, 1.0, y);
 }
 
@@ -67,8 +72,10 @@ void rope_backward(const Tensor& dy, const Tensor& position_ids, const Tensor& i
                    bool interleaved, Tensor& dx) {
   constexpr const char* op = "rope_backward";
   check_args(op, dy, position_ids, inv_freq, dx);
-  if (!on_cpu(op, dy, position_ids, inv_freq, dx))
-    throw Error("rope_backward: no CUDA implementation yet");
+  if (!on_cpu(op, dy, position_ids, inv_freq, dx)) {
+    ME_CUDA_OP(op, cuda::rope_rotate(dy, position_ids, inv_freq, interleaved, -1.0f, dx));
+    return;
+  }
   cpu::rope_rotate(dy, position_ids, inv_freq, interleaved, -1.0, dx);
 }
 

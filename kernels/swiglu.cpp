@@ -1,7 +1,10 @@
-// SwiGLU entry points: shape/dtype checks, then the host loops.
+// SwiGLU entry points: shape/dtype checks, then the host loops or the CUDA kernels.
 #include "kernels/swiglu.h"
 
 #include "kernels/cpu/swiglu.h"
+#ifdef ME_WITH_CUDA
+#include "kernels/cuda/swiglu.h"
+#endif
 #include "kernels/op_checks.h"
 
 namespace me {
@@ -23,7 +26,10 @@ void check_pair(const char* op, const Tensor& x, const Tensor& out) {
 void swiglu_forward(const Tensor& x, Tensor& out) {
   constexpr const char* op = "swiglu_forward";
   check_pair(op, x, out);
-  if (!on_cpu(op, x, out)) throw Error("swiglu_forward: no CUDA implementation yet");
+  if (!on_cpu(op, x, out)) {
+    ME_CUDA_OP(op, cuda::swiglu_forward(x, out));
+    return;
+  }
   cpu::swiglu_forward(x, out);
 }
 
@@ -31,7 +37,10 @@ void swiglu_backward(const Tensor& x, const Tensor& dout, Tensor& dx) {
   constexpr const char* op = "swiglu_backward";
   check_pair(op, x, dout);
   check_like(op, "dx", dx, x);
-  if (!on_cpu(op, x, dout, dx)) throw Error("swiglu_backward: no CUDA implementation yet");
+  if (!on_cpu(op, x, dout, dx)) {
+    ME_CUDA_OP(op, cuda::swiglu_backward(x, dout, dx));
+    return;
+  }
   cpu::swiglu_backward(x, dout, dx);
 }
 

@@ -1,0 +1,14 @@
+// CUDA RMSNorm (a warp per row; weight grad by fixed-order column sums): the CUDA side of
+// kernels/rmsnorm.h.
+#pragma once
+
+#include "engine/core/tensor.h"
+
+namespace me::cuda {
+
+// Arguments already checked by the me:: entry points; f32 only.
+void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& y, Tensor& rstd);
+void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd,
+                      Tensor& dx, Tensor& dweight);
+
+}  // namespace me::cuda
