@@ -113,6 +113,44 @@ TrainingState state_from_yaml(const YAML::Node& n) {
   return s;
 }
 
+// The manifest's fields, checked; YAML errors (missing or mistyped fields) propagate to read_manifest.
+CheckpointManifest parse_manifest(const std::string& iteration_dir, const YAML::Node& manifest) {
+  const fs::path path = fs::path(iteration_dir) / "manifest.yaml";
+  if (!manifest["format"] || manifest["format"].as<std::string>() != kFormat) {
+    throw Error(
+        fmt::format("not a megatron-engine checkpoint manifest (format is not '{}')", kFormat),
+        path.string());
+  }
+  if (manifest["format_version"].as<int>() != kFormatVersion) {
+    throw Error(fmt::format("checkpoint format version {} is not supported (this engine reads {})",
+                            manifest["format_version"].as<int>(), kFormatVersion),
+                path.string());
+  }
+  for (const auto& shard : manifest["shards"]) {
+    const fs::path file = fs::path(iteration_dir) / shard["file"].as<std::string>();
+    if (!fs::exists(file)) throw Error("checkpoint shard is missing", file.string());
+    if (sha256_file(file.string()) != shard["sha256"].as<std::string>()) {
+      throw Error("checkpoint shard does not match the sha256 in its manifest (damaged)",
+                  file.string());
+    }
+  }
+  CheckpointManifest m;
+  m.directory = iteration_dir;
+  m.state = state_from_yaml(manifest["state"]);
+  m.optimizer = manifest["optimizer"].as<std::string>();
+  m.has_optimizer = !m.optimizer.empty();
+  const YAML::Node layout = manifest["layout"];
+  m.world_size = layout["world_size"].as<int64_t>();
+  m.tensor_model_parallel_size = layout["tensor_model_parallel_size"].as<int64_t>();
+  m.pipeline_model_parallel_size = layout["pipeline_model_parallel_size"].as<int64_t>();
+  m.data_parallel_size = layout["data_parallel_size"].as<int64_t>();
+  for (const auto& shard : manifest["shards"]) m.shards.push_back(shard["file"].as<std::string>());
+  YAML::Emitter out;
+  out << manifest["recipe"];
+  m.recipe_yaml = out.c_str();
+  return m;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
@@ -197,40 +235,11 @@ std::optional<std::string> find_checkpoint(const std::string& root) {
 
 CheckpointManifest read_manifest(const std::string& iteration_dir) {
   const fs::path path = fs::path(iteration_dir) / "manifest.yaml";
-  YAML::Node manifest;
   try {
-    manifest = YAML::LoadFile(path.string());
-  } catch (const YAML::Exception& e) {
-    throw Error(fmt::format("unreadable checkpoint manifest: {}", e.what()), path.string());
+    return parse_manifest(iteration_dir, YAML::LoadFile(path.string()));
+  } catch (const YAML::Exception& e) {  // unparseable, or a field missing or of the wrong type
+    throw Error(fmt::format("malformed checkpoint manifest: {}", e.what()), path.string());
   }
-  if (!manifest["format"] || manifest["format"].as<std::string>() != kFormat) {
-    throw Error(
-        fmt::format("not a megatron-engine checkpoint manifest (format is not '{}')", kFormat),
-        path.string());
-  }
-  if (manifest["format_version"].as<int>() != kFormatVersion) {
-    throw Error(fmt::format("checkpoint format version {} is not supported (this engine reads {})",
-                            manifest["format_version"].as<int>(), kFormatVersion),
-                path.string());
-  }
-  for (const auto& shard : manifest["shards"]) {
-    const fs::path file = fs::path(iteration_dir) / shard["file"].as<std::string>();
-    if (!fs::exists(file)) throw Error("checkpoint shard is missing", file.string());
-    if (sha256_file(file.string()) != shard["sha256"].as<std::string>()) {
-      throw Error("checkpoint shard does not match the sha256 in its manifest (damaged)",
-                  file.string());
-    }
-  }
-  CheckpointManifest m;
-  m.directory = iteration_dir;
-  m.state = state_from_yaml(manifest["state"]);
-  m.optimizer = manifest["optimizer"].as<std::string>();
-  m.has_optimizer = !m.optimizer.empty();
-  m.world_size = manifest["layout"]["world_size"].as<int64_t>();
-  YAML::Emitter out;
-  out << manifest["recipe"];
-  m.recipe_yaml = out.c_str();
-  return m;
 }
 
 void check_model_compatible(const CheckpointManifest& manifest, const Recipe& recipe,

@@ -38,6 +38,10 @@ struct CheckpointManifest {
   bool has_optimizer = false;
   std::string optimizer;  // registered name of the optimizer whose state is stored
   int64_t world_size = 1;
+  int64_t tensor_model_parallel_size = 1;
+  int64_t pipeline_model_parallel_size = 1;
+  int64_t data_parallel_size = 1;
+  std::vector<std::string> shards;  // file names, each verified against its sha256
 };
 
 // Saves into root/iter_<iteration>; every rank writes its shard, rank 0 the manifest and latest.

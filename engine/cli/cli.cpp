@@ -1,6 +1,6 @@
 // The megatron-engine command line: global flags (--help, --version, --list), then a subcommand
-// (train is the default). Every me::Error becomes one message per line and exit code 1; under MPI
-// the message names the rank and all ranks are aborted, so none hangs.
+// (train is the default). Every me::Error becomes one message per line and its ExitCode (README
+// "Exit codes"); under MPI the message names the rank and all ranks are aborted, so none hangs.
 #include "engine/cli/cli.h"
 
 #include <fmt/format.h>
@@ -28,6 +28,7 @@ Usage:
   megatron-engine convert --from hf DIR --to CKPT | --from CKPT --to hf DIR [...]
   megatron-engine plan --recipe FILE [--set ...] [--world-size N]
   megatron-engine merge A.h5 B.h5 ... -o OUT.h5
+  megatron-engine inspect CKPT | DATA.h5
   megatron-engine --list | --version | --help
 
 Subcommands (each takes --help):
@@ -37,6 +38,8 @@ Subcommands (each takes --help):
   convert    import or export Hugging Face models (safetensors)
   plan       parameters, FLOPs, memory and communication per rank for a recipe and layout
   merge      concatenate HDF5 token datasets that share a tokenizer
+  inspect    what a checkpoint (state, layout, model, tensors and their norms; sha256 checked)
+             or a token dataset (tokenizer, documents, tokens, sources) holds
 
 Global flags:
   --help     this message
@@ -58,6 +61,7 @@ constexpr Subcommand kSubcommands[] = {
     {"convert", convert_command},
     {"plan", plan_command},
     {"merge", merge_command},
+    {"inspect", inspect_command},
 };
 
 int print_list() {
@@ -89,7 +93,7 @@ int dispatch(const std::vector<std::string>& args) {
     if (first.rfind("-", 0) != 0) {
       std::string message = "unknown subcommand '" + first + "'";
       if (auto near = closest_match(first, names)) message += "; did you mean '" + *near + "'?";
-      throw Error(message + " (see megatron-engine --help)");
+      throw Error(message + " (see megatron-engine --help)", "", ExitCode::kConfig);
     }
   }
   return train_command(args);
@@ -101,12 +105,15 @@ int run_cli(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   const bool under_mpi = launched_by_mpi();
   const std::string prefix = under_mpi ? fmt::format("[rank {}] ", launcher_rank()) : "";
+  ExitCode code = ExitCode::kGeneric;
   try {
     return dispatch(args);
   } catch (const ErrorList& e) {
     for (const auto& error : e.errors()) std::cerr << prefix << error.what() << "\n";
+    code = e.code();
   } catch (const Error& e) {
     std::cerr << prefix << e.what() << "\n";
+    code = e.code();
   } catch (const InternalError& e) {
     std::cerr << prefix << "internal error (a bug in megatron-engine, please report): " << e.what()
               << "\n";
@@ -115,9 +122,9 @@ int run_cli(int argc, char** argv) {
   }
   if (under_mpi) {
     std::cerr << "aborting all ranks after the error above\n";
-    abort_world(1);
+    abort_world(static_cast<int>(code));
   }
-  return 1;
+  return static_cast<int>(code);
 }
 
 }  // namespace me

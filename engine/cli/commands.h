@@ -13,5 +13,6 @@ int generate_command(const std::vector<std::string>& args);
 int convert_command(const std::vector<std::string>& args);
 int plan_command(const std::vector<std::string>& args);
 int merge_command(const std::vector<std::string>& args);
+int inspect_command(const std::vector<std::string>& args);
 
 }  // namespace me

@@ -25,9 +25,11 @@ po::variables_map parse_flags(const po::options_description& options,
     if (auto near = closest_match(e.get_option_name(), known)) {
       message += fmt::format("; did you mean '{}'?", *near);
     }
-    throw Error(message + fmt::format(" (see megatron-engine {} --help)", command));
+    throw Error(message + fmt::format(" (see megatron-engine {} --help)", command), "",
+                ExitCode::kConfig);
   } catch (const po::error& e) {
-    throw Error(fmt::format("{}: {} (see megatron-engine {} --help)", command, e.what(), command));
+    throw Error(fmt::format("{}: {} (see megatron-engine {} --help)", command, e.what(), command),
+                "", ExitCode::kConfig);
   }
   return vm;
 }

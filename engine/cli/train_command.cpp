@@ -28,7 +28,9 @@ int train_command(const std::vector<std::string>& args) {
     std::cout << options << "\nRecipe fields are documented in docs/recipes.md.\n";
     return 0;
   }
-  if (!vm.count("recipe")) throw Error("train needs --recipe FILE (see megatron-engine --help)");
+  if (!vm.count("recipe")) {
+    throw Error("train needs --recipe FILE (see megatron-engine --help)", "", ExitCode::kConfig);
+  }
   const auto overrides =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (vm.count("print-recipe")) {

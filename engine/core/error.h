@@ -1,5 +1,5 @@
 // Errors: me::Error for failures a user can cause (bad recipe, file, flag), ME_CHECK for internal
-// invariants. main() catches me::Error, prints it and exits non-zero; nothing here aborts.
+// invariants. main() catches me::Error, prints it and exits with its ExitCode; nothing here aborts.
 #pragma once
 
 #include <fmt/format.h>
@@ -10,26 +10,49 @@
 
 namespace me {
 
+// Process exit codes (README "Exit codes"), so a scheduler's wrapper can tell a run to resume
+// from one that needs a person: a bad recipe or flag, bad data, a NaN, a broken checkpoint.
+enum class ExitCode : int {
+  kSuccess = 0,
+  kGeneric = 1,
+  kConfig = 2,
+  kData = 3,
+  kNonFinite = 4,
+  kCheckpoint = 5,
+};
+
 // A user-caused failure. `where` is "file:line:col", "file", a recipe key or empty; what() is the
 // full one-line message "where: error: message".
 class Error : public std::runtime_error {
  public:
-  explicit Error(std::string message, std::string where = "")
+  explicit Error(std::string message, std::string where = "", ExitCode code = ExitCode::kGeneric)
       : std::runtime_error(where.empty() ? message : where + ": error: " + message),
         where_(std::move(where)),
-        message_(std::move(message)) {}
+        message_(std::move(message)),
+        code_(code) {}
   const std::string& where() const { return where_; }
   const std::string& message() const { return message_; }
+  ExitCode code() const { return code_; }
+  // The same error under `code` when it has none yet: a caller that knows which input failed
+  // (the data, a checkpoint) classifies errors thrown by code that does not.
+  Error classified(ExitCode code) const {
+    Error copy = *this;
+    if (copy.code_ == ExitCode::kGeneric) copy.code_ = code;
+    return copy;
+  }
 
  private:
   std::string where_;
   std::string message_;
+  ExitCode code_;
 };
 
-// Several user errors reported together (a recipe with three mistakes names all three).
+// Several user errors reported together (a recipe with three mistakes names all three); they come
+// from reading a recipe, so they exit as config errors.
 class ErrorList : public Error {
  public:
-  explicit ErrorList(std::vector<Error> errors) : Error(join(errors)), errors_(std::move(errors)) {}
+  explicit ErrorList(std::vector<Error> errors)
+      : Error(join(errors), "", ExitCode::kConfig), errors_(std::move(errors)) {}
   const std::vector<Error>& errors() const { return errors_; }
 
  private:
@@ -49,6 +72,19 @@ class InternalError : public std::logic_error {
  public:
   using std::logic_error::logic_error;
 };
+
+// Runs f, re-throwing a me::Error it raises under `code` (README "Exit codes") unless the error
+// already carries one; error lists keep theirs.
+template <typename F>
+auto with_exit_code(ExitCode code, F&& f) {
+  try {
+    return f();
+  } catch (const ErrorList&) {
+    throw;
+  } catch (const Error& e) {
+    throw e.classified(code);
+  }
+}
 
 }  // namespace me
 

@@ -96,6 +96,8 @@ struct TrainConfig {
   bool exit_signal_handler;
   bool deterministic_mode;
   bool calculate_per_token_loss;
+  bool check_for_nan_in_loss_and_grad;
+  std::optional<int64_t> inject_nan_at_iteration;  // test-only
 
   bool operator==(const TrainConfig&) const;
 };

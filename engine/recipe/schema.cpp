@@ -299,6 +299,16 @@ std::vector<Field> build_schema() {
       ME_FIELD(train, calculate_per_token_loss)
           .def("false")
           .describe("Normalise the loss by the global token count instead of per micro-batch."),
+      ME_FIELD(train, check_for_nan_in_loss_and_grad)
+          .def("true")
+          .describe("Stop with exit code 4 when the loss or a gradient is NaN/Inf, naming the "
+                    "iteration, rank and first parameter whose gradient went bad; nothing is "
+                    "saved after it."),
+      ME_FIELD(train, inject_nan_at_iteration)
+          .def("null")
+          .in(kPositive)
+          .engine_only()
+          .describe("test-only: poison the loss gradient at this iteration"),
       // optimizer
       ME_FIELD(optimizer, optimizer)
           .def("adam")

@@ -12,6 +12,7 @@
 #include "engine/models/padded_vocab.h"
 #include "engine/optim/grad_clip.h"
 #include "engine/train/exit_signal.h"
+#include "engine/train/nan_guard.h"
 #include "kernels/elementwise.h"
 
 namespace me {
@@ -82,7 +83,7 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
       comm_(comm),
       topology_(Topology::build(recipe_, comm.size(), comm.rank())),
       device_(device_from_recipe(recipe_, topology_)),
-      vocabulary_(resolve_vocabulary(recipe_)),
+      vocabulary_(with_exit_code(ExitCode::kData, [&] { return resolve_vocabulary(recipe_); })),
       metrics_(recipe_.logging.metrics_file, topology_.is_last_rank()) {
   model_ =
       ModelRegistry::instance().create(recipe_.model.type, recipe_, vocabulary_.padded_vocab_size);
@@ -91,20 +92,22 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
       OptimizerRegistry::instance().create(recipe_.optimizer.optimizer, *buffers_, recipe_);
   scheduler_ = std::make_unique<OptimizerParamScheduler>(recipe_);
   const int64_t gbs = recipe_.derived.global_batch_size;
-  train_data_ = DatasetRegistry::instance().create(
-      gpt_dataset_type(recipe_.data, Split::kTrain),
-      DatasetRequest{recipe_, Split::kTrain, *recipe_.train.train_iters * gbs});
-  if (recipe_.train.eval_iters > 0) {
-    valid_data_ = DatasetRegistry::instance().create(
-        gpt_dataset_type(recipe_.data, Split::kValid),
-        DatasetRequest{recipe_, Split::kValid, valid_samples_needed(recipe_)});
-  }
+  with_exit_code(ExitCode::kData, [&] {
+    train_data_ = DatasetRegistry::instance().create(
+        gpt_dataset_type(recipe_.data, Split::kTrain),
+        DatasetRequest{recipe_, Split::kTrain, *recipe_.train.train_iters * gbs});
+    if (recipe_.train.eval_iters > 0) {
+      valid_data_ = DatasetRegistry::instance().create(
+          gpt_dataset_type(recipe_.data, Split::kValid),
+          DatasetRequest{recipe_, Split::kValid, valid_samples_needed(recipe_)});
+    }
+  });
   int64_t num_params = 0;
   for (const Parameter* p : buffers_->parameters()) num_params += p->numel();
   spdlog::info("{}: model '{}' with {} parameters ({:.2f} M), vocabulary {} padded to {}, {}",
                topology_.describe(), recipe_.model.type, num_params, num_params / 1e6,
                vocabulary_.vocab_size, vocabulary_.padded_vocab_size, device_.str());
-  load_or_initialize();
+  with_exit_code(ExitCode::kCheckpoint, [&] { load_or_initialize(); });
 }
 
 void Trainer::load_or_initialize() {
@@ -161,6 +164,7 @@ Trainer::StepResult Trainer::train_step() {
   StepResult result;
   buffers_->zero_grads();
   const int64_t num_microbatches = recipe_.derived.num_microbatches;
+  const bool poison = recipe_.train.inject_nan_at_iteration == state_.iteration + 1;
   for (int64_t m = 0; m < num_microbatches; ++m) {
     const Batch batch = micro_batch(*train_data_, state_.consumed_train_samples, m);
     MicroBatchContext ctx(true, static_cast<uint64_t>(state_.seed),
@@ -168,19 +172,19 @@ Trainer::StepResult Trainer::train_step() {
     const LossSums sums = model_->forward(batch, ctx);
     // Megatron's default normalisation: each micro-batch's mean token loss, averaged over the
     // micro-batches (calculate_per_token_loss instead divides by the global token count later).
-    const double grad = recipe_.train.calculate_per_token_loss
-                            ? 1.0
-                            : 1.0 / (std::max(sums.num_tokens, 1.0) * num_microbatches);
+    const double grad = (poison ? std::nan("") : 1.0) *
+                        (recipe_.train.calculate_per_token_loss
+                             ? 1.0
+                             : 1.0 / (std::max(sums.num_tokens, 1.0) * num_microbatches));
     model_->backward(grad, ctx);
     result.loss_sum += sums.loss_sum;
     result.num_tokens += sums.num_tokens;
   }
   finalize_grads(result);
-  if (!std::isfinite(result.grad_norm) || !std::isfinite(result.loss_sum)) {
-    throw Error(
-        fmt::format("loss or gradient is not finite at iteration {} (loss sum {}, grad "
-                    "norm {})",
-                    state_.iteration + 1, result.loss_sum, result.grad_norm));
+  if (recipe_.train.check_for_nan_in_loss_and_grad &&
+      (!std::isfinite(result.grad_norm) || !std::isfinite(result.loss_sum))) {
+    throw non_finite_error(state_.iteration + 1, topology_.describe(), result.loss_sum,
+                           result.grad_norm, *buffers_);
   }
   optimizer_->step(scheduler_->lr(), scheduler_->weight_decay());
   scheduler_->step(recipe_.derived.global_batch_size);
@@ -234,8 +238,11 @@ double Trainer::evaluate() {
 void Trainer::save() {
   if (!recipe_.checkpoint.save) return;
   state_.scheduler_num_steps = scheduler_->num_steps();
-  save_checkpoint(*recipe_.checkpoint.save, recipe_, state_, *buffers_,
-                  recipe_.checkpoint.no_save_optim ? nullptr : optimizer_.get(), topology_, comm_);
+  with_exit_code(ExitCode::kCheckpoint, [&] {
+    save_checkpoint(*recipe_.checkpoint.save, recipe_, state_, *buffers_,
+                    recipe_.checkpoint.no_save_optim ? nullptr : optimizer_.get(), topology_,
+                    comm_);
+  });
 }
 
 bool Trainer::should_exit(const char** reason) {

@@ -20,7 +20,8 @@ TEST_CASE("every field has a known section, a unique key, a doc and an allowed d
     if (f.default_value) CHECK(check_allowed(f, *f.default_value) == "");
     if (!f.choices.empty()) CHECK(f.type.base == FieldType::kString);
   }
-  CHECK(recipe_schema().size() == 100);  // 87 + 3 per-split data paths + 10 Llama fields
+  // 87 + 3 per-split data paths + 10 Llama fields + 2 NaN guard fields
+  CHECK(recipe_schema().size() == 102);
 }
 
 TEST_CASE("required fields are exactly the ones without a sensible default") {
