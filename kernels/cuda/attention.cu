@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/lane_reduce.cuh"
 #include "kernels/dropout_keep.h"
 
 namespace me::cuda {
@@ -57,17 +58,9 @@ __device__ void load_tile(float* dst, const float* src, int64_t row0, int64_t t,
   }
 }
 
-// Reduction over the 16 threads (half a warp) that share a score row.
-__device__ float row_max(float v) {
-  for (int offset = kSide / 2; offset > 0; offset /= 2)
-    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
-}
-__device__ float row_sum(float v) {
-  for (int offset = kSide / 2; offset > 0; offset /= 2)
-    v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
+// Reductions over the kSide threads (half a warp) that share a score row.
+__device__ float row_max(float v) { return lane_max<kSide>(v); }
+__device__ float row_sum(float v) { return lane_sum<kSide>(v); }
 
 // sc[r][c] += a_row . b_col over d for this thread's rows (ty + 16r) of tile a and rows
 // (tx + 16c) of tile b: a score block of a * b^T.
@@ -220,7 +213,7 @@ __global__ void attention_delta_kernel(const float* out, const float* dout, floa
   const int64_t at = ((bi * s.t + i) * s.hq + h) * s.d;
   float acc = 0.0f;
   for (int x = lane; x < s.d; x += 32) acc = fmaf(out[at + x], dout[at + x], acc);
-  for (int offset = 16; offset > 0; offset /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, offset);
+  acc = lane_sum(acc);
   if (lane == 0) delta[r] = acc;
 }
 

@@ -2,6 +2,7 @@
 // sums and the order is fixed); dweight and dbias by the deterministic column sums of
 // column_sum.cuh. Same formulas as the CPU reference (biased variance, two-pass mean/variance).
 #include "kernels/cuda/column_sum.cuh"
+#include "kernels/cuda/lane_reduce.cuh"
 #include "kernels/cuda/layernorm.h"
 
 namespace me::cuda {
@@ -9,12 +10,6 @@ namespace {
 
 constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = kThreads / kWarp;
-
-__device__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
-    v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 __global__ void layernorm_forward_kernel(const float* x, const float* weight, const float* bias,
                                          float eps, float* y, float* mean, float* rstd, int64_t n,
@@ -25,10 +20,10 @@ __global__ void layernorm_forward_kernel(const float* x, const float* weight, co
   const float* xr = x + row * c;
   float sum = 0.0f;
   for (int64_t j = lane; j < c; j += kWarp) sum += xr[j];
-  const float m = warp_sum(sum) / static_cast<float>(c);
+  const float m = lane_sum(sum) / static_cast<float>(c);
   float var = 0.0f;
   for (int64_t j = lane; j < c; j += kWarp) var += (xr[j] - m) * (xr[j] - m);
-  const float s = 1.0f / sqrtf(warp_sum(var) / static_cast<float>(c) + eps);
+  const float s = 1.0f / sqrtf(lane_sum(var) / static_cast<float>(c) + eps);
   float* yr = y + row * c;
   for (int64_t j = lane; j < c; j += kWarp) yr[j] = (xr[j] - m) * s * weight[j] + bias[j];
   if (lane == 0) {
@@ -53,8 +48,8 @@ __global__ void layernorm_dx_kernel(const float* dy, const float* x, const float
     dnorm_sum += dnorm;
     dnorm_xhat_sum += dnorm * (xr[j] - m) * s;
   }
-  const float dnorm_mean = warp_sum(dnorm_sum) / static_cast<float>(c);
-  const float dnorm_xhat_mean = warp_sum(dnorm_xhat_sum) / static_cast<float>(c);
+  const float dnorm_mean = lane_sum(dnorm_sum) / static_cast<float>(c);
+  const float dnorm_xhat_mean = lane_sum(dnorm_xhat_sum) / static_cast<float>(c);
   float* dxr = dx + row * c;
   for (int64_t j = lane; j < c; j += kWarp) {
     const float xhat = (xr[j] - m) * s;

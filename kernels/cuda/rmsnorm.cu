@@ -2,6 +2,7 @@
 // and the order is fixed); dweight by the deterministic column sums of column_sum.cuh. Same
 // formulas as the CPU reference: rstd = 1/sqrt(mean(x^2) + eps), y = x * rstd * weight.
 #include "kernels/cuda/column_sum.cuh"
+#include "kernels/cuda/lane_reduce.cuh"
 #include "kernels/cuda/rmsnorm.h"
 
 namespace me::cuda {
@@ -9,12 +10,6 @@ namespace {
 
 constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = kThreads / kWarp;
-
-__device__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
-    v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 __global__ void rmsnorm_forward_kernel(const float* x, const float* weight, float eps, float* y,
                                        float* rstd, int64_t n, int64_t c) {
@@ -24,7 +19,7 @@ __global__ void rmsnorm_forward_kernel(const float* x, const float* weight, floa
   const float* xr = x + row * c;
   float sq = 0.0f;
   for (int64_t j = lane; j < c; j += kWarp) sq += xr[j] * xr[j];
-  const float s = 1.0f / sqrtf(warp_sum(sq) / static_cast<float>(c) + eps);
+  const float s = 1.0f / sqrtf(lane_sum(sq) / static_cast<float>(c) + eps);
   float* yr = y + row * c;
   for (int64_t j = lane; j < c; j += kWarp) yr[j] = xr[j] * s * weight[j];
   if (lane == 0) rstd[row] = s;
@@ -41,7 +36,7 @@ __global__ void rmsnorm_dx_kernel(const float* dy, const float* x, const float* 
   const float s = rstd[row];
   float g_xhat_sum = 0.0f;
   for (int64_t j = lane; j < c; j += kWarp) g_xhat_sum += weight[j] * dyr[j] * xr[j] * s;
-  const float g_xhat_mean = warp_sum(g_xhat_sum) / static_cast<float>(c);
+  const float g_xhat_mean = lane_sum(g_xhat_sum) / static_cast<float>(c);
   float* dxr = dx + row * c;
   for (int64_t j = lane; j < c; j += kWarp) {
     dxr[j] = (weight[j] * dyr[j] - xr[j] * s * g_xhat_mean) * s;
