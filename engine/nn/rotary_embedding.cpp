@@ -42,9 +42,12 @@ RotaryEmbedding::RotaryEmbedding(int64_t rotary_dim, double base, bool interleav
                                  const std::optional<RopeScaling>& scaling)
     : inv_freq_(rope_inverse_frequencies(rotary_dim, base, scaling)), interleaved_(interleaved) {}
 
-Tensor RotaryEmbedding::frequencies(DType dtype, Device device) const {
-  const Tensor f64 = Tensor::from_vector(inv_freq_, {static_cast<int64_t>(inv_freq_.size())});
-  return f64.cast(dtype).to(device);
+const Tensor& RotaryEmbedding::frequencies(DType dtype, Device device) const {
+  if (!frequencies_.defined() || frequencies_.dtype() != dtype || frequencies_.device() != device) {
+    const Tensor f64 = Tensor::from_vector(inv_freq_, {static_cast<int64_t>(inv_freq_.size())});
+    frequencies_ = f64.cast(dtype).to(device);
+  }
+  return frequencies_;
 }
 
 void RotaryEmbedding::forward(Tensor& x, const Tensor& position_ids) const {

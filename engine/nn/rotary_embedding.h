@@ -29,10 +29,13 @@ class RotaryEmbedding {
   int64_t rotary_dim() const { return 2 * static_cast<int64_t>(inv_freq_.size()); }
 
  private:
-  Tensor frequencies(DType dtype, Device device) const;  // (rotary_dim / 2)
+  // (rotary_dim / 2) in the input's dtype on its device; converted and copied once, then reused,
+  // so the per-layer calls do no host-to-device copy.
+  const Tensor& frequencies(DType dtype, Device device) const;
 
   std::vector<double> inv_freq_;
   bool interleaved_;
+  mutable Tensor frequencies_;
 };
 
 }  // namespace me
