@@ -10,6 +10,7 @@
 #include <queue>
 
 #include "datasets/gpt2_pretokenizer.h"
+#include "datasets/tiktoken_pretokenizer.h"
 #include "engine/core/error.h"
 
 namespace me {
@@ -80,10 +81,23 @@ BpeTokenizer::BpeTokenizer(const BpeModel& model, std::string type)
       files_sha256_(model.files_sha256),
       eod_id_(model.eod_id),
       add_prefix_space_(model.add_prefix_space),
-      ignore_merges_(model.ignore_merges) {
+      ignore_merges_(model.ignore_merges),
+      pretokenize_(model.pre_tokenizer == BpePreTokenizer::kLlama3 ? tiktoken_pretokenize
+                                                                   : gpt2_pretokenize),
+      prefix_ids_(model.prefix_ids),
+      suffix_ids_(model.suffix_ids) {
   build_vocabulary(model);
   build_merges(model);
   ME_CHECK(eod_id_ >= 0 && eod_id_ < vocab_size(), "eod id {} outside the vocabulary", eod_id_);
+  for (const auto* ids : {&prefix_ids_, &suffix_ids_}) {
+    for (int32_t id : *ids) {
+      if (id < 0 || id >= vocab_size() || !id_known_[id]) {
+        throw Error(
+            fmt::format("the post-processor adds id {}, which is not in the vocabulary", id),
+            model.vocab_where);
+      }
+    }
+  }
 }
 
 void BpeTokenizer::build_vocabulary(const BpeModel& model) {
@@ -164,7 +178,8 @@ void BpeTokenizer::build_merges(const BpeModel& model) {
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
   std::vector<int32_t> out;
-  out.reserve(text.size() / 3 + 1);
+  out.reserve(text.size() / 3 + 1 + prefix_ids_.size() + suffix_ids_.size());
+  out.insert(out.end(), prefix_ids_.begin(), prefix_ids_.end());
   for (size_t pos = 0; pos < text.size();) {
     const BpeModel::AddedToken* hit = nullptr;
     const size_t at = find_added_token(text, pos, hit);
@@ -176,6 +191,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
     out.push_back(hit->id);
     pos = at + hit->content.size();
   }
+  out.insert(out.end(), suffix_ids_.begin(), suffix_ids_.end());
   return out;
 }
 
@@ -203,7 +219,7 @@ void BpeTokenizer::encode_segment(std::string_view segment, std::vector<int32_t>
     segment = prefixed;
   }
   std::vector<std::string_view> words;
-  gpt2_pretokenize(segment, words);
+  pretokenize_(segment, words);
   for (std::string_view word : words) encode_word(word, out);
 }
 

@@ -2,12 +2,14 @@
 // of GPT2BPETokenizer (vocab.json + merges.txt) and HuggingFaceTokenizer (tokenizer.json).
 //
 // encode(): added tokens (e.g. "<|endoftext|>") are found in the raw text first, leftmost-longest,
-// and map straight to their ids; the text between them is pre-tokenized
-// (datasets/gpt2_pretokenizer.h) and each piece is merged. No BOS/EOS is added. Input need not be
-// valid UTF-8: every byte has a symbol, so an ill-formed byte is a one-byte "other" character and
-// decode(encode(x)) == x holds for any byte string (Hugging Face `tokenizers` itself only accepts
-// valid UTF-8). decode() concatenates the bytes of each id; an id outside the vocabulary is a
-// me::Error. Thread-safe: encode() may run concurrently (the per-word cache is guarded).
+// and map straight to their ids; the text between them is pre-tokenized (GPT-2's regex,
+// datasets/gpt2_pretokenizer.h, or Llama-3's, datasets/tiktoken_pretokenizer.h) and each piece is
+// merged. The model's prefix_ids / suffix_ids (a tokenizer.json post-processor's BOS) surround
+// each encoding; GPT-2 files add nothing. Input need not be valid UTF-8: every byte has a symbol,
+// so an ill-formed byte is a one-byte "other" character and decode(encode(x)) == x holds for any
+// byte string, less the prefix and suffix ids (Hugging Face `tokenizers` itself only accepts valid
+// UTF-8). decode() concatenates the bytes of each id; an id outside the vocabulary is a me::Error.
+// Thread-safe: encode() may run concurrently (the per-word cache is guarded).
 #pragma once
 
 #include <array>
@@ -22,6 +24,12 @@
 #include "datasets/tokenizer.h"
 
 namespace me {
+
+// The regex that splits text into pieces before merging.
+enum class BpePreTokenizer {
+  kGpt2,    // GPT-2's (ByteLevel with use_regex)
+  kLlama3,  // Llama-3 / cl100k's (Split with that pattern, then ByteLevel without regex)
+};
 
 // A BPE model as read from its files, in byte-level alphabet strings (space is "Ġ").
 struct BpeModel {
@@ -41,6 +49,8 @@ struct BpeModel {
   std::string files_sha256;       // Tokenizer::files_sha256() of the files it came from
   bool add_prefix_space = false;  // prepend " " to each text segment not starting with one
   bool ignore_merges = false;     // a whole pre-token found in the vocabulary is one token
+  BpePreTokenizer pre_tokenizer = BpePreTokenizer::kGpt2;
+  std::vector<int32_t> prefix_ids, suffix_ids;  // put around every encoding (e.g. BOS)
 };
 
 class BpeTokenizer : public Tokenizer {
@@ -83,6 +93,8 @@ class BpeTokenizer : public Tokenizer {
   int32_t eod_id_ = -1;
   bool add_prefix_space_ = false;
   bool ignore_merges_ = false;
+  void (*pretokenize_)(std::string_view, std::vector<std::string_view>&) = nullptr;
+  std::vector<int32_t> prefix_ids_, suffix_ids_;
   std::array<int32_t, 256> byte_ids_{};   // id of each byte's one-symbol token
   std::vector<std::string> id_to_bytes_;  // decoded bytes of each id
   std::vector<bool> id_known_;            // ids with a token (vocabularies may have gaps)

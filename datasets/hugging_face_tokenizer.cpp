@@ -1,11 +1,13 @@
-// HuggingFaceTokenizer (Megatron's name) for byte-level BPE tokenizer.json files (GPT-2 style:
-// model.type "BPE", a ByteLevel pre-tokenizer, no normalizer). Anything else is refused with an
-// error naming the file and the unsupported part, rather than tokenized differently.
+// HuggingFaceTokenizer (Megatron's name) for byte-level BPE tokenizer.json files: GPT-2 style
+// (ByteLevel pre-tokenizer) and Llama-3 style (its Split regex, special tokens, BOS template); the
+// supported pipelines are in datasets/hugging_face_pipeline.h. Anything else is refused with an
+// error naming the file and the JSON path of the unsupported part, rather than tokenized otherwise.
 #include <fmt/format.h>
 
 #include <filesystem>
 
 #include "datasets/bpe_tokenizer.h"
+#include "datasets/hugging_face_pipeline.h"
 #include "datasets/tokenizer_files.h"
 #include "engine/core/error.h"
 
@@ -28,20 +30,11 @@ void check_supported(const json& root, const std::string& path) {
                             type_of(model), kType),
                 path);
   }
-  if (root.contains("normalizer") && !root["normalizer"].is_null()) {
-    throw Error(fmt::format("normalizer '{}' is not supported (byte-level BPE has none)",
-                            type_of(root["normalizer"])),
-                path);
-  }
-  const json& pre = root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json();
-  if (pre.is_null() || type_of(pre) != "ByteLevel" || !pre.value("use_regex", true)) {
-    throw Error(fmt::format("pre_tokenizer '{}' is not supported; expected ByteLevel with the "
-                            "GPT-2 regex",
-                            pre.is_null() ? "null" : type_of(pre)),
-                path);
-  }
   if (model.contains("dropout") && !model["dropout"].is_null()) {
     throw Error("model.dropout is not supported (tokenization would be random)", path);
+  }
+  if (model.value("byte_fallback", false)) {
+    throw Error("model.byte_fallback true is not supported in byte-level BPE", path);
   }
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     if (model.contains(key) && !model[key].is_null() && model[key] != "") {
@@ -72,14 +65,16 @@ void read_model(const json& root, const std::string& path, BpeModel& model) {
     model.merges.push_back({text.substr(0, space), text.substr(space + 1), where});
   }
   model.ignore_merges = bpe.value("ignore_merges", false);
-  model.add_prefix_space = root["pre_tokenizer"].value("add_prefix_space", false);
 
-  for (const json& added : root.value("added_tokens", json::array())) {
+  const json added_tokens = root.value("added_tokens", json::array());
+  for (size_t i = 0; i < added_tokens.size(); ++i) {
+    const json& added = added_tokens[i];
     const std::string content = added.at("content").get<std::string>();
     for (const char* flag : {"lstrip", "rstrip", "single_word"}) {
       if (added.value(flag, false)) {
-        throw Error(fmt::format("added token '{}' sets {}, which is not supported", content, flag),
-                    path);
+        throw Error(
+            fmt::format("added_tokens[{}].{} (token '{}') is not supported", i, flag, content),
+            path);
       }
     }
     model.added_tokens.push_back({content, added.at("id").get<int32_t>()});
@@ -136,6 +131,7 @@ BpeModel load_tokenizer_json(const TokenizerFiles& files) {
       throw Error("expected a Hugging Face tokenizer.json (an object with a 'model')", path);
     }
     check_supported(root, path);
+    read_hugging_face_pipeline(root, path, model);
     read_model(root, path, model);
     model.eod_id = find_eod(root, model, path);
   } catch (const json::exception& e) {

@@ -13,7 +13,7 @@ namespace me {
 
 namespace {
 
-// q (B, T, Hq, D); k, v (B, T, Hkv, D), Hq % Hkv == 0; lse (B, Hq, T); one float dtype.
+// q (B, T, Hq, D); k, v (B, T, Hkv, D), Hq % Hkv == 0; lse (B, Hq, T) in accum_dtype.
 void check_args(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
                 const Tensor& out, const Tensor& lse, const AttentionParams& params) {
   check_float(op, "q", q);
@@ -25,7 +25,7 @@ void check_args(const char* op, const Tensor& q, const Tensor& k, const Tensor& 
            q.describe());
   check_like(op, "v", v, k);
   check_like(op, "out", out, q);
-  check_dtype(op, "lse", lse, q.dtype());
+  check_dtype(op, "lse", lse, accum_dtype(q.dtype()));
   check_shape(op, "lse", lse, {q.dim(0), q.dim(2), q.dim(1)});
   if (params.document_ids.defined()) {
     check_dtype(op, "document_ids", params.document_ids, DType::kI32);

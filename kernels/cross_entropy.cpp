@@ -13,14 +13,14 @@ namespace me {
 
 namespace {
 
-// logits (N, V) f32/f64; targets (N) i32; every (N) vector in the logits' dtype.
+// logits (N, V); targets (N) i32; every (N) vector in accum_dtype of the logits.
 void check_args(const char* op, const Tensor& logits, const Tensor& targets, const Tensor& lse) {
   check_float(op, "logits", logits);
   ME_CHECK(logits.ndim() == 2 && logits.dim(1) > 0, "{}: logits is {}, expected (N, V > 0)", op,
            logits.describe());
   check_dtype(op, "targets", targets, DType::kI32);
   check_shape(op, "targets", targets, {logits.dim(0)});
-  check_dtype(op, "lse", lse, logits.dtype());
+  check_dtype(op, "lse", lse, accum_dtype(logits.dtype()));
   check_shape(op, "lse", lse, {logits.dim(0)});
 }
 

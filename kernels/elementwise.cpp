@@ -22,7 +22,7 @@ void add_bias(Tensor& y, const Tensor& bias) {
 
 void bias_backward(const Tensor& dy, Tensor& dbias) {
   check_float("bias_backward", "dy", dy);
-  check_dtype("bias_backward", "dbias", dbias, dy.dtype());
+  check_dtype("bias_backward", "dbias", dbias, accum_dtype(dy.dtype()));
   check_shape("bias_backward", "dbias", dbias, {dy.dim(-1)});
   if (!on_cpu("bias_backward", dy, dbias)) {
     ME_CUDA_OP("bias_backward", cuda::bias_backward(dy, dbias));
@@ -71,6 +71,17 @@ void fill(Tensor& x, double value) {
     return;
   }
   cpu::fill(x, value);
+}
+
+void cast_into(const Tensor& src, Tensor& dst) {
+  check_float("cast_into", "src", src);
+  check_float("cast_into", "dst", dst);
+  check_shape("cast_into", "dst", dst, src.shape());
+  if (!on_cpu("cast_into", src, dst)) {
+    ME_CUDA_OP("cast_into", cuda::cast(src, dst));
+    return;
+  }
+  dst.copy_from(src.cast(dst.dtype()));
 }
 
 double sum_of_squares(const Tensor& x) {

@@ -12,6 +12,8 @@ void add(const Tensor& a, const Tensor& b, Tensor& out);  // out = a + b (same s
 void add_into(Tensor& out, const Tensor& a);              // out += a
 void scale(Tensor& x, double alpha);                      // x *= alpha
 void fill(Tensor& x, double value);
+// dst = src rounded to dst's float dtype (same shape; e.g. the bf16 model copy of fp32 weights).
+void cast_into(const Tensor& src, Tensor& dst);
 double sum_of_squares(const Tensor& x);  // accumulated in f64, in a fixed order
 bool all_finite(const Tensor& x);
 

@@ -13,12 +13,14 @@ namespace me {
 
 namespace {
 
+// ids (N) i32, table (V, C), rows (N, C); the table is in rows' dtype, or their accum_dtype when it
+// is a gradient table (embedding_backward).
 void check_args(const char* op, const Tensor& ids, const Tensor& table, const Tensor& rows) {
   check_dtype(op, "ids", ids, DType::kI32);
   ME_CHECK(ids.ndim() == 1, "{}: ids is {}, expected (N)", op, ids.describe());
-  check_float(op, "table", table);
+  check_float(op, "rows", rows);
   ME_CHECK(table.ndim() == 2, "{}: table is {}, expected (V, C)", op, table.describe());
-  check_dtype(op, "rows", rows, table.dtype());
+  if (table.dtype() != rows.dtype()) check_dtype(op, "table", table, accum_dtype(rows.dtype()));
   check_shape(op, "rows", rows, {ids.dim(0), table.dim(1)});
 }
 

@@ -20,9 +20,9 @@ void check_common(const char* op, const Tensor& x, const Tensor& weight, const T
   const int64_t n = c == 0 ? 0 : x.numel() / c;
   check_dtype(op, "weight", weight, x.dtype());
   check_shape(op, "weight", weight, {c});
-  check_dtype(op, "mean", mean, x.dtype());
+  check_dtype(op, "mean", mean, accum_dtype(x.dtype()));
   check_shape(op, "mean", mean, {n});
-  check_dtype(op, "rstd", rstd, x.dtype());
+  check_dtype(op, "rstd", rstd, accum_dtype(x.dtype()));
   check_shape(op, "rstd", rstd, {n});
 }
 
@@ -47,8 +47,8 @@ void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
   check_common(op, x, weight, mean, rstd);
   check_like(op, "dy", dy, x);
   check_like(op, "dx", dx, x);
-  check_like(op, "dweight", dweight, weight);
-  check_like(op, "dbias", dbias, weight);
+  check_accum_like(op, "dweight", dweight, weight);
+  check_accum_like(op, "dbias", dbias, weight);
   if (!on_cpu(op, dy, x, weight, mean, rstd, dx, dweight, dbias)) {
     ME_CUDA_OP("layernorm_backward",
                cuda::layernorm_backward(dy, x, weight, mean, rstd, dx, dweight, dbias));

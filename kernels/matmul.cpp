@@ -14,7 +14,7 @@ void matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor
   constexpr const char* op = "matmul";
   check_float(op, "a", a);
   check_dtype(op, "b", b, a.dtype());
-  check_dtype(op, "c", c, a.dtype());
+  if (c.dtype() != a.dtype()) check_dtype(op, "c", c, accum_dtype(a.dtype()));
   const int nd = a.ndim();
   ME_CHECK((nd == 2 || nd == 3) && b.ndim() == nd && c.ndim() == nd,
            "matmul: a {}, b {}, c {} must all be 2-D or all 3-D", a.describe(), b.describe(),

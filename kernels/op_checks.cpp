@@ -7,9 +7,16 @@ namespace me {
 
 void check_float(std::string_view op, std::string_view name, const Tensor& t) {
   ME_CHECK(t.defined(), "{}: {} is undefined", op, name);
-  if (t.dtype() != DType::kF32 && t.dtype() != DType::kF64) {
-    throw Error(fmt::format("{}: {} is {}; this op supports f32 and f64", op, name, t.describe()));
+  if (t.dtype() == DType::kF32 || t.dtype() == DType::kF64) return;
+  if (t.dtype() == DType::kBF16 || t.dtype() == DType::kF16) {
+    if (t.device().is_cuda()) return;
+    throw Error(
+        fmt::format("{}: {} is {}; bf16 and f16 compute on CUDA only (the CPU computes in "
+                    "f32 or f64)",
+                    op, name, t.describe()));
   }
+  throw Error(
+      fmt::format("{}: {} is {}; this op supports f32, f64, bf16 and f16", op, name, t.describe()));
 }
 
 void check_dtype(std::string_view op, std::string_view name, const Tensor& t, DType dtype) {
@@ -26,6 +33,12 @@ void check_shape(std::string_view op, std::string_view name, const Tensor& t, co
 
 void check_like(std::string_view op, std::string_view name, const Tensor& t, const Tensor& ref) {
   check_dtype(op, name, t, ref.dtype());
+  check_shape(op, name, t, ref.shape());
+}
+
+void check_accum_like(std::string_view op, std::string_view name, const Tensor& t,
+                      const Tensor& ref) {
+  check_dtype(op, name, t, accum_dtype(ref.dtype()));
   check_shape(op, name, t, ref.shape());
 }
 

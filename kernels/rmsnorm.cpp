@@ -19,7 +19,7 @@ void check_common(const char* op, const Tensor& x, const Tensor& weight, const T
   const int64_t n = c == 0 ? 0 : x.numel() / c;
   check_dtype(op, "weight", weight, x.dtype());
   check_shape(op, "weight", weight, {c});
-  check_dtype(op, "rstd", rstd, x.dtype());
+  check_dtype(op, "rstd", rstd, accum_dtype(x.dtype()));
   check_shape(op, "rstd", rstd, {n});
 }
 
@@ -42,7 +42,7 @@ void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, c
   check_common(op, x, weight, rstd);
   check_like(op, "dy", dy, x);
   check_like(op, "dx", dx, x);
-  check_like(op, "dweight", dweight, weight);
+  check_accum_like(op, "dweight", dweight, weight);
   if (!on_cpu(op, dy, x, weight, rstd, dx, dweight)) {
     ME_CUDA_OP(op, cuda::rmsnorm_backward(dy, x, weight, rstd, dx, dweight));
     return;

@@ -49,7 +49,7 @@ void check_args(const char* op, const Tensor& x, const Tensor& position_ids, con
   check_like(op, "y", y, x);
   check_dtype(op, "position_ids", position_ids, DType::kI32);
   check_shape(op, "position_ids", position_ids, {x.dim(0), x.dim(1)});
-  check_dtype(op, "inv_freq", inv_freq, x.dtype());
+  check_dtype(op, "inv_freq", inv_freq, accum_dtype(x.dtype()));
   ME_CHECK(inv_freq.ndim() == 1 && 2 * inv_freq.dim(0) <= x.dim(3),
            "{}: inv_freq {} rotates more than the head dimension of {}", op, inv_freq.describe(),
            x.describe());

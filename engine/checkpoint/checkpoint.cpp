@@ -12,6 +12,7 @@
 
 #include "datasets/hdf5_file.h"
 #include "datasets/sha256.h"
+#include "engine/checkpoint/optimizer_shards.h"
 #include "engine/core/build_info.h"
 #include "engine/optim/optimizer.h"
 #include "engine/optim/param_buffers.h"
@@ -52,8 +53,7 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
   fsync_path(path.parent_path());
 }
 
-void write_tensor(H5File& file, const std::string& name, const Tensor& tensor) {
-  const Tensor host = tensor.to(Device::cpu());
+void write_tensor(H5File& file, const std::string& name, const Tensor& host) {
   H5Dataset dataset = file.create_dataset(name, H5T_IEEE_F32LE, host.shape());
   if (host.numel() > 0) dataset.write_rows(H5T_NATIVE_FLOAT, 0, host.dim(0), host.data<float>());
 }
@@ -71,18 +71,9 @@ void read_tensor(const H5File& file, const std::string& name, Tensor& into) {
   into.copy_from(host.to(into.device()));
 }
 
-void write_shard(const fs::path& path, ParamBuffers& buffers, Optimizer* optimizer) {
-  H5File file = H5File::create(path.string());
-  for (Parameter* p : buffers.parameters()) write_tensor(file, "model/" + p->name, p->value);
-  if (optimizer) {
-    for (const auto& [state, flat] : optimizer->state_buffers()) {
-      for (const ParamSlot& slot : buffers.layout().slots) {
-        write_tensor(file, "optimizer/" + state + "/" + slot.param->name,
-                     flat->view(slot.offset, slot.param->shape));
-      }
-    }
-  }
-  file.close();
+// A host copy of `tensor` that later updates of the original cannot reach when `copy` is set.
+Tensor host_tensor(const Tensor& tensor, bool copy) {
+  return tensor.device().is_cpu() && copy ? tensor.clone() : tensor.to(Device::cpu());
 }
 
 YAML::Node state_to_yaml(const TrainingState& s) {
@@ -96,6 +87,11 @@ YAML::Node state_to_yaml(const TrainingState& s) {
   n["padded_vocab_size"] = s.padded_vocab_size;
   n["tokenizer_type"] = s.tokenizer_type;
   n["tokenizer_sha256"] = s.tokenizer_sha256;
+  if (s.loss_scaler) {
+    n["loss_scaler"]["scale"] = s.loss_scaler->scale;
+    n["loss_scaler"]["growth_tracker"] = s.loss_scaler->growth_tracker;
+    n["loss_scaler"]["hysteresis_tracker"] = s.loss_scaler->hysteresis_tracker;
+  }
   return n;
 }
 
@@ -110,6 +106,11 @@ TrainingState state_from_yaml(const YAML::Node& n) {
   s.padded_vocab_size = n["padded_vocab_size"].as<int64_t>();
   s.tokenizer_type = n["tokenizer_type"].as<std::string>();
   s.tokenizer_sha256 = n["tokenizer_sha256"].as<std::string>();
+  if (const YAML::Node scaler = n["loss_scaler"]) {
+    s.loss_scaler = LossScalerState{scaler["scale"].as<double>(),
+                                    scaler["growth_tracker"].as<int64_t>(),
+                                    scaler["hysteresis_tracker"].as<int64_t>()};
+  }
   return s;
 }
 
@@ -145,6 +146,7 @@ CheckpointManifest parse_manifest(const std::string& iteration_dir, const YAML::
   m.pipeline_model_parallel_size = layout["pipeline_model_parallel_size"].as<int64_t>();
   m.data_parallel_size = layout["data_parallel_size"].as<int64_t>();
   for (const auto& shard : manifest["shards"]) m.shards.push_back(shard["file"].as<std::string>());
+  m.optimizer_shards = parse_optimizer_shards(manifest["optimizer_shards"]);
   YAML::Emitter out;
   out << manifest["recipe"];
   m.recipe_yaml = out.c_str();
@@ -153,25 +155,32 @@ CheckpointManifest parse_manifest(const std::string& iteration_dir, const YAML::
 
 }  // namespace
 
-void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
-                     ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
-                     Communicator& comm) {
-  const fs::path final_dir = fs::path(root) / iteration_dir_name(state.iteration);
-  const fs::path tmp_dir =
-      fs::path(root) / fmt::format(".{}.tmp", iteration_dir_name(state.iteration));
-  if (comm.rank() == 0) {
-    fs::create_directories(root);
-    fs::remove_all(tmp_dir);  // leftovers of a save that crashed
-    fs::create_directories(tmp_dir);
-  }
-  comm.barrier();
+CheckpointSnapshot snapshot_checkpoint(const std::string& root, const Recipe& recipe,
+                                       const TrainingState& state, ParamBuffers& buffers,
+                                       Optimizer* optimizer, const Topology& topology, bool copy) {
+  CheckpointSnapshot snap;
+  snap.root = root;
+  snap.iteration = state.iteration;
   if (topology.dp_rank == 0 && topology.cp_rank == 0) {
-    const fs::path shard = tmp_dir / shard_name(topology);
-    write_shard(shard, buffers, optimizer);
-    fsync_path(shard);
+    snap.shard = shard_name(topology);
+    for (Parameter* p : buffers.parameters()) {
+      snap.tensors.emplace_back("model/" + p->name, host_tensor(p->main, copy));
+    }
+    if (optimizer && optimizer->shard().size == 1) {  // sharded state: optimizer_shard below
+      for (const auto& [state_name, flat] : optimizer->state_buffers()) {
+        for (const ParamSlot& slot : buffers.layout().slots) {
+          snap.tensors.emplace_back("optimizer/" + state_name + "/" + slot.param->name,
+                                    host_tensor(flat->view(slot.offset, slot.param->shape), copy));
+        }
+      }
+    }
   }
-  comm.barrier();
-  if (comm.rank() == 0) {
+  const bool sharded_optimizer = optimizer && optimizer->shard().size > 1;
+  if (sharded_optimizer && topology.cp_rank == 0) {
+    snap.optimizer_shard = optimizer_shard_file_name(topology, topology.dp_rank);
+    snap.optimizer_tensors = optimizer_piece_tensors(buffers, *optimizer, copy);
+  }
+  if (topology.rank == 0) {
     YAML::Node manifest;
     manifest["format"] = kFormat;
     manifest["format_version"] = kFormatVersion;
@@ -182,35 +191,90 @@ void save_checkpoint(const std::string& root, const Recipe& recipe, const Traini
     manifest["layout"]["tensor_model_parallel_size"] = topology.tp;
     manifest["layout"]["pipeline_model_parallel_size"] = topology.pp;
     manifest["layout"]["data_parallel_size"] = topology.dp;
-    std::vector<std::string> shards;
-    for (const auto& entry : fs::directory_iterator(tmp_dir)) {
-      if (entry.path().extension() == ".h5") shards.push_back(entry.path().filename().string());
-    }
-    std::sort(shards.begin(), shards.end());
-    for (const auto& shard : shards) {
-      YAML::Node s;
-      s["file"] = shard;
-      s["sha256"] = sha256_file((tmp_dir / shard).string());
-      manifest["shards"].push_back(s);
+    manifest["layout"]["use_distributed_optimizer"] = sharded_optimizer;
+    if (sharded_optimizer) {
+      manifest["optimizer_shards"] = optimizer_shards_yaml(buffers.layout(), topology);
     }
     manifest["recipe"] = YAML::Load(recipe_to_yaml(recipe));
     YAML::Emitter out;
     out << manifest;
-    write_file_atomically(tmp_dir / "manifest.yaml", std::string(out.c_str()) + "\n");
-    fsync_path(tmp_dir);
-    // Replacing an existing iter dir (a re-save of the same iteration): move it aside first, so
-    // the directory name always holds a complete checkpoint or nothing.
-    const fs::path old_dir =
-        fs::path(root) / fmt::format(".{}.old", iteration_dir_name(state.iteration));
-    fs::remove_all(old_dir);
-    if (fs::exists(final_dir)) fs::rename(final_dir, old_dir);
-    fs::rename(tmp_dir, final_dir);
-    fsync_path(root);
-    write_file_atomically(fs::path(root) / "latest", iteration_dir_name(state.iteration) + "\n");
-    fs::remove_all(old_dir);
-    spdlog::info("saved checkpoint {}", final_dir.string());
+    snap.manifest_yaml = out.c_str();
+  }
+  return snap;
+}
+
+void start_checkpoint(const CheckpointSnapshot& snap, Communicator& comm) {
+  if (comm.rank() == 0) {
+    const fs::path tmp_dir =
+        fs::path(snap.root) / fmt::format(".{}.tmp", iteration_dir_name(snap.iteration));
+    fs::create_directories(snap.root);
+    fs::remove_all(tmp_dir);  // leftovers of a save that crashed
+    fs::create_directories(tmp_dir);
   }
   comm.barrier();
+}
+
+void write_checkpoint_shard(const CheckpointSnapshot& snap) {
+  const fs::path dir =
+      fs::path(snap.root) / fmt::format(".{}.tmp", iteration_dir_name(snap.iteration));
+  auto write = [&](const std::string& shard, const auto& tensors) {
+    if (shard.empty()) return;
+    H5File file = H5File::create((dir / shard).string());
+    for (const auto& [name, tensor] : tensors) write_tensor(file, name, tensor);
+    file.close();
+    fsync_path(dir / shard);
+  };
+  write(snap.shard, snap.tensors);
+  write(snap.optimizer_shard, snap.optimizer_tensors);
+}
+
+void finish_checkpoint(const CheckpointSnapshot& snap) {
+  const fs::path root(snap.root);
+  const std::string name = iteration_dir_name(snap.iteration);
+  const fs::path tmp_dir = root / fmt::format(".{}.tmp", name);
+  const fs::path final_dir = root / name;
+  YAML::Node manifest = YAML::Load(snap.manifest_yaml);
+  std::vector<std::string> shards;
+  for (const auto& entry : fs::directory_iterator(tmp_dir)) {
+    if (entry.path().extension() == ".h5") shards.push_back(entry.path().filename().string());
+  }
+  std::sort(shards.begin(), shards.end());
+  for (const auto& shard : shards) {
+    YAML::Node s;
+    s["file"] = shard;
+    s["sha256"] = sha256_file((tmp_dir / shard).string());
+    manifest["shards"].push_back(s);
+  }
+  YAML::Emitter out;
+  out << manifest;
+  write_file_atomically(tmp_dir / "manifest.yaml", std::string(out.c_str()) + "\n");
+  fsync_path(tmp_dir);
+  // Replacing an existing iter dir (a re-save of the same iteration): move it aside first, so
+  // the directory name always holds a complete checkpoint or nothing.
+  const fs::path old_dir = root / fmt::format(".{}.old", name);
+  fs::remove_all(old_dir);
+  if (fs::exists(final_dir)) fs::rename(final_dir, old_dir);
+  fs::rename(tmp_dir, final_dir);
+  fsync_path(root);
+  write_file_atomically(root / "latest", name + "\n");
+  fs::remove_all(old_dir);
+  spdlog::info("saved checkpoint {}", final_dir.string());
+}
+
+void publish_checkpoint(const CheckpointSnapshot& snap, Communicator& comm) {
+  comm.barrier();
+  if (comm.rank() == 0) finish_checkpoint(snap);
+  comm.barrier();
+}
+
+void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
+                     ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
+                     Communicator& comm) {
+  const CheckpointSnapshot snap =
+      snapshot_checkpoint(root, recipe, state, buffers, optimizer, topology, false);
+  start_checkpoint(snap, comm);
+  write_checkpoint_shard(snap);
+  publish_checkpoint(snap, comm);
 }
 
 std::optional<std::string> find_checkpoint(const std::string& root) {
@@ -278,9 +342,10 @@ void check_model_compatible(const CheckpointManifest& manifest, const Recipe& re
 
 void load_checkpoint(const CheckpointManifest& manifest, ParamBuffers& buffers,
                      Optimizer* optimizer, const Topology& topology) {
-  const H5File file =
-      H5File::open_read((fs::path(manifest.directory) / shard_name(topology)).string());
-  for (Parameter* p : buffers.parameters()) read_tensor(file, "model/" + p->name, p->value);
+  const std::string model_shard = (fs::path(manifest.directory) / shard_name(topology)).string();
+  const H5File file = H5File::open_read(model_shard);
+  for (Parameter* p : buffers.parameters()) read_tensor(file, "model/" + p->name, p->main);
+  buffers.sync_model_params();
   if (!optimizer) return;
   if (!manifest.has_optimizer) {
     throw Error(
@@ -288,12 +353,9 @@ void load_checkpoint(const CheckpointManifest& manifest, ParamBuffers& buffers,
         "checkpoint.no_load_optim or checkpoint.finetune",
         manifest.directory);
   }
-  for (const auto& [state, flat] : optimizer->state_buffers()) {
-    for (const ParamSlot& slot : buffers.layout().slots) {
-      Tensor view = flat->view(slot.offset, slot.param->shape);
-      read_tensor(file, "optimizer/" + state + "/" + slot.param->name, view);
-    }
-  }
+  // Whole tensors or distributed-optimizer pieces of any dp size, into whole or sharded state.
+  load_optimizer_state(manifest.directory, manifest.optimizer_shards, model_shard, buffers,
+                       *optimizer);
   optimizer->set_step_count(manifest.state.optimizer_steps);
 }
 

@@ -7,8 +7,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "engine/checkpoint/optimizer_shards.h"
+#include "engine/core/tensor.h"
+#include "engine/optim/loss_scaler.h"
 #include "engine/parallel/topology.h"
 #include "engine/recipe/recipe.h"
 
@@ -29,6 +33,7 @@ struct TrainingState {
   int64_t padded_vocab_size = 0;
   std::string tokenizer_type;
   std::string tokenizer_sha256;
+  std::optional<LossScalerState> loss_scaler;  // fp16/bf16 runs with a loss scaler
 };
 
 struct CheckpointManifest {
@@ -42,12 +47,42 @@ struct CheckpointManifest {
   int64_t pipeline_model_parallel_size = 1;
   int64_t data_parallel_size = 1;
   std::vector<std::string> shards;  // file names, each verified against its sha256
+  // Distributed-optimizer state files (empty: the state is whole, inside `shards`).
+  std::vector<OptimizerShardFile> optimizer_shards;
 };
 
 // Saves into root/iter_<iteration>; every rank writes its shard, rank 0 the manifest and latest.
+// Collective: snapshot, start, write and publish below, in one go.
 void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
                      ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
                      Communicator& comm);
+
+// What one rank writes for one checkpoint, captured at one instant: host tensors by HDF5 name and
+// (rank 0) the manifest without its shard list. async_save writes it while training goes on.
+struct CheckpointSnapshot {
+  std::string root;
+  int64_t iteration = 0;
+  std::string shard;  // this rank's shard file; empty when another data-parallel rank writes it
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  // With the distributed optimizer every data-parallel rank also writes its state pieces.
+  std::string optimizer_shard;
+  std::vector<std::pair<std::string, Tensor>> optimizer_tensors;
+  std::string manifest_yaml;
+};
+
+// `copy`: host tensors are cloned too, so later training steps cannot change the snapshot.
+CheckpointSnapshot snapshot_checkpoint(const std::string& root, const Recipe& recipe,
+                                       const TrainingState& state, ParamBuffers& buffers,
+                                       Optimizer* optimizer, const Topology& topology, bool copy);
+// Collective: rank 0 creates the temporary directory (clearing a crashed save's leftovers).
+void start_checkpoint(const CheckpointSnapshot& snapshot, Communicator& comm);
+// Writes and fsyncs this rank's shard; no communication, so any thread may call it.
+void write_checkpoint_shard(const CheckpointSnapshot& snapshot);
+// Rank 0 once every shard is written: manifest with sha256s, atomic rename, `latest`. No
+// communication.
+void finish_checkpoint(const CheckpointSnapshot& snapshot);
+// Collective: waits for every rank's shard, then rank 0 finishes.
+void publish_checkpoint(const CheckpointSnapshot& snapshot, Communicator& comm);
 
 // The newest complete checkpoint under root (by `latest`, else the newest iter_* holding a
 // manifest), or nullopt if there is none. `root` may also name an iter_* directory itself.

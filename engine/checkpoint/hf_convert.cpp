@@ -103,7 +103,7 @@ void fill_parameters(const HfArchitecture& arch, const std::string& hf_dir, cons
     ME_CHECK(value.shape() == rows && rows[0] <= p->shape[0] &&
                  (rows[0] == p->shape[0] || padded > vocab),
              "{}: mapped {} for {}", name, value.describe(), shape_str(p->shape));
-    Tensor target = p->value.view(0, rows);
+    Tensor target = p->main.view(0, rows);
     target.copy_from(value);
     filled.insert(name);
   });
@@ -268,7 +268,7 @@ void export_hf_checkpoint(const std::string& ckpt, const std::string& hf_dir,
   ParamBuffers buffers(model->parameters(), Device::cpu());
   load_checkpoint(manifest, buffers, nullptr, Topology::build(recipe, 1, 0));
   std::map<std::string, Tensor> ours;
-  for (Parameter* p : buffers.parameters()) ours[p->name] = p->value;
+  for (Parameter* p : buffers.parameters()) ours[p->name] = p->main;
   const int64_t vocab = export_vocab_size(recipe, manifest.state, options, padded);
 
   const fs::path iter_dir(*found);

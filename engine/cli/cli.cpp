@@ -25,6 +25,7 @@ Usage:
   megatron-engine [train] --recipe FILE [--set section.key=VALUE ...] [--print-recipe]
   megatron-engine ingest --input FILE... --output OUT.h5 --tokenizer-type TYPE [...]
   megatron-engine generate --load CKPT --prompt TEXT [...]
+  megatron-engine serve --load CKPT [--port 5000] [--host 127.0.0.1] [...]
   megatron-engine convert --from hf DIR --to CKPT | --from CKPT --to hf DIR [...]
   megatron-engine plan --recipe FILE [--set ...] [--world-size N]
   megatron-engine merge A.h5 B.h5 ... -o OUT.h5
@@ -35,6 +36,7 @@ Subcommands (each takes --help):
   train      train a model (the default when no subcommand is named)
   ingest     tokenize JSONL / text files into an HDF5 token dataset
   generate   sample text from a checkpoint
+  serve      HTTP server: Megatron's PUT /api, OpenAI-style completions, a web page
   convert    import or export Hugging Face models (safetensors)
   plan       parameters, FLOPs, memory and communication per rank for a recipe and layout
   merge      concatenate HDF5 token datasets that share a tokenizer
@@ -58,6 +60,7 @@ constexpr Subcommand kSubcommands[] = {
     {"train", train_command},
     {"ingest", ingest_command},
     {"generate", generate_command},
+    {"serve", serve_command},
     {"convert", convert_command},
     {"plan", plan_command},
     {"merge", merge_command},

@@ -10,6 +10,7 @@ namespace me {
 int train_command(const std::vector<std::string>& args);
 int ingest_command(const std::vector<std::string>& args);
 int generate_command(const std::vector<std::string>& args);
+int serve_command(const std::vector<std::string>& args);
 int convert_command(const std::vector<std::string>& args);
 int plan_command(const std::vector<std::string>& args);
 int merge_command(const std::vector<std::string>& args);

@@ -1,52 +1,31 @@
 // `megatron-engine generate --load CKPT --prompt TEXT`: loads a checkpoint's model and tokenizer
-// and prints the prompt followed by the sampled continuation.
-#include <filesystem>
+// and prints the prompt followed by the sampled continuation (KV-cache generation).
+#include <chrono>
 #include <iostream>
 
-#include "datasets/tokenizer.h"
-#include "engine/checkpoint/checkpoint.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/flags.h"
-#include "engine/inference/generator.h"
-#include "engine/optim/param_buffers.h"
-#include "engine/parallel/communicator.h"
+#include "engine/cli/inference_flags.h"
+#include "engine/inference/checkpoint_model.h"
 
 namespace me {
 namespace po = boost::program_options;
+
 namespace {
-
-// A tokenizer file the recipe names that is gone (the checkpoint was moved) but has a copy beside
-// the manifest (convert --from hf carries the tokenizer files there): use the copy.
-std::optional<std::string> beside_checkpoint(const std::optional<std::string>& path,
-                                             const CheckpointManifest& manifest) {
-  if (!path || std::filesystem::exists(*path)) return path;
-  const auto local =
-      std::filesystem::path(manifest.directory) / std::filesystem::path(*path).filename();
-  return std::filesystem::exists(local) ? std::optional<std::string>(local.string()) : path;
+// Decode tokens are those after each row's first, which the prefill step produces.
+void print_timings(const GenerationTimings& t, const std::vector<GenerationResult>& results) {
+  int64_t generated = 0;
+  for (const auto& r : results) generated += static_cast<int64_t>(r.tokens.size());
+  const int64_t decoded = generated - static_cast<int64_t>(results.size());
+  std::cout << fmt::format(
+                   R"({{"batch": {}, "prompt_tokens": {}, "time_to_first_token_s": {:.4f}, )"
+                   R"("prefill_tokens_per_s": {:.1f}, "decode_steps": {}, "decode_tokens": {}, )"
+                   R"("decode_tokens_per_s": {:.1f}}})",
+                   results.size(), t.prefill_tokens, t.prefill_seconds,
+                   t.prefill_tokens / t.prefill_seconds, t.decode_steps, decoded,
+                   t.decode_seconds > 0 ? decoded / t.decode_seconds : 0.0)
+            << std::endl;
 }
-
-std::unique_ptr<Tokenizer> checkpoint_tokenizer(const Recipe& recipe,
-                                                const CheckpointManifest& manifest,
-                                                const po::variables_map& vm) {
-  const TrainingState& state = manifest.state;
-  const std::string type =
-      vm.count("tokenizer-type") ? vm["tokenizer-type"].as<std::string>() : state.tokenizer_type;
-  TokenizerFiles files{beside_checkpoint(recipe.tokenizer.vocab_file, manifest),
-                       beside_checkpoint(recipe.tokenizer.merge_file, manifest),
-                       beside_checkpoint(recipe.tokenizer.tokenizer_model, manifest)};
-  if (vm.count("vocab-file")) files.vocab_file = vm["vocab-file"].as<std::string>();
-  if (vm.count("merge-file")) files.merge_file = vm["merge-file"].as<std::string>();
-  if (vm.count("tokenizer-model")) files.tokenizer_model = vm["tokenizer-model"].as<std::string>();
-  auto tokenizer = TokenizerRegistry::instance().create(type, files);
-  if (tokenizer->files_sha256() != state.tokenizer_sha256) {
-    throw Error(fmt::format("tokenizer files differ from the ones the model was trained with "
-                            "(sha256 {} vs {})",
-                            tokenizer->files_sha256(), state.tokenizer_sha256),
-                "--tokenizer-model / --vocab-file");
-  }
-  return tokenizer;
-}
-
 }  // namespace
 
 int generate_command(const std::vector<std::string>& args) {
@@ -62,12 +41,14 @@ int generate_command(const std::vector<std::string>& args) {
       ("top-p", po::value<double>()->default_value(0.0), "nucleus sampling mass (0 = off)")
       ("greedy", "always take the likeliest token (same as --temperature 0)")
       ("seed", po::value<uint64_t>()->default_value(1234), "random seed for sampling")
-      ("device", po::value<std::string>()->default_value("cpu"), "cpu or cuda")
-      ("tokenizer-type", po::value<std::string>(), "override the checkpoint's tokenizer type")
-      ("vocab-file", po::value<std::string>(), "tokenizer vocab.json (GPT2BPETokenizer)")
-      ("merge-file", po::value<std::string>(), "tokenizer merges.txt (GPT2BPETokenizer)")
-      ("tokenizer-model", po::value<std::string>(), "tokenizer.json (HuggingFaceTokenizer)");
+      ("stop", po::value<std::vector<std::string>>(), "stop after this text (repeatable)")
+      ("ignore-eos", "keep generating past the end-of-document token")
+      ("batch", po::value<int64_t>()->default_value(1),
+       "generate this many copies of the prompt together (seeds seed, seed+1, ...)")
+      ("timings", "print time to first token and prefill/decode tokens/s as a JSON line")
+      ("no-kv-cache", "recompute the whole sequence for every token (the reference; slow)");
   // clang-format on
+  add_inference_flags(options);
   const po::variables_map vm = parse_flags(options, args, "generate");
   if (vm.count("help")) {
     std::cout << options;
@@ -80,33 +61,47 @@ int generate_command(const std::vector<std::string>& args) {
   if (temperature < 0.0) throw Error("must be >= 0", "--temperature");
   if (vm["tokens-to-generate"].as<int64_t>() < 0)
     throw Error("must be >= 0", "--tokens-to-generate");
-  const std::string device_name = vm["device"].as<std::string>();
-  if (device_name != "cpu" && device_name != "cuda") throw Error("must be cpu or cuda", "--device");
-  const Device device = device_name == "cpu" ? Device::cpu() : Device::cuda(0);
-
-  const std::string root = vm["load"].as<std::string>();
-  const auto found = find_checkpoint(root);
-  if (!found) throw Error("no checkpoint found there", root);
-  const CheckpointManifest manifest = read_manifest(*found);
-  const Recipe recipe = parse_recipe(manifest.recipe_yaml, *found + "/manifest.yaml");
-  auto model =
-      ModelRegistry::instance().create(recipe.model.type, recipe, manifest.state.padded_vocab_size);
-  ParamBuffers buffers(model->parameters(), device);
-  load_checkpoint(manifest, buffers, nullptr, Topology::build(recipe, 1, 0));
-  const auto tokenizer = checkpoint_tokenizer(recipe, manifest, vm);
+  const CheckpointModel loaded =
+      load_checkpoint_model(vm["load"].as<std::string>(), device_flag(vm), tokenizer_overrides(vm));
 
   GenerationRequest request;
-  request.prompt = tokenizer->encode(vm["prompt"].as<std::string>());
+  const std::string prompt = vm["prompt"].as<std::string>();
+  request.prompt = loaded.tokenizer->encode(prompt);
   request.tokens_to_generate = vm["tokens-to-generate"].as<int64_t>();
-  request.max_positions = recipe.model.max_position_embeddings;
-  request.vocab_size = tokenizer->vocab_size();
-  request.stop_token = tokenizer->eod_id();
+  if (!vm.count("ignore-eos")) request.stop_tokens = {loaded.tokenizer->eod_id()};
+  if (vm.count("stop")) request.stop_strings = vm["stop"].as<std::vector<std::string>>();
   request.sampling.temperature = vm.count("greedy") ? 0.0 : temperature;
   request.sampling.top_k = vm["top-k"].as<int64_t>();
   request.sampling.top_p = top_p;
   request.sampling.seed = vm["seed"].as<uint64_t>();
-  const std::vector<int32_t> generated = generate(*model, device, request);
-  std::cout << vm["prompt"].as<std::string>() << tokenizer->decode(generated) << std::endl;
+  const int64_t batch = vm["batch"].as<int64_t>();
+  if (batch < 1 || batch > 4096) throw Error("must be in [1, 4096]", "--batch");
+  std::vector<GenerationRequest> requests(static_cast<size_t>(batch), request);
+  for (int64_t i = 0; i < batch; ++i) requests[i].sampling.seed += static_cast<uint64_t>(i);
+  GenerationTimings timings;
+  GenerationSetup setup = loaded.generation_setup();
+  setup.timings = &timings;
+  const auto started = std::chrono::steady_clock::now();
+  const std::vector<GenerationResult> results =
+      vm.count("no-kv-cache") ? generate_recompute(*loaded.model, setup, requests)
+                              : generate(*loaded.model, setup, requests);
+  const std::chrono::duration<double> total = std::chrono::steady_clock::now() - started;
+  if (vm.count("timings")) {
+    if (vm.count("no-kv-cache")) {
+      std::cout << fmt::format(R"({{"batch": {}, "recompute_seconds": {:.4f}}})", batch,
+                               total.count())
+                << std::endl;
+    } else {
+      print_timings(timings, results);
+    }
+  }
+  const GenerationResult& result = results.front();
+  std::string text = loaded.tokenizer->decode(result.tokens);
+  for (const auto& stop : request.stop_strings) {
+    const size_t at = text.find(stop);
+    if (at != std::string::npos) text.resize(at);
+  }
+  std::cout << prompt << text << std::endl;
   return 0;
 }
 

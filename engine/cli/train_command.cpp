@@ -40,6 +40,7 @@ int train_command(const std::vector<std::string>& args) {
   }
   std::unique_ptr<Communicator> world = make_world_communicator();
   const Recipe recipe = load_recipe(vm["recipe"].as<std::string>(), overrides, world->size());
+  world->set_timeout(recipe.parallel.distributed_timeout_minutes * 60.0);
   Trainer trainer(recipe, *world);
   return trainer.run();
 }

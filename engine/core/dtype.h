@@ -38,6 +38,10 @@ constexpr bool dtype_is_float(DType t) {
   return t == DType::kF32 || t == DType::kF64 || t == DType::kBF16 || t == DType::kF16;
 }
 
+// The dtype of the statistics, losses and parameter gradients that go with data of dtype `t`: f64
+// for the f64 reference, f32 otherwise (bf16/f16 compute keeps them in f32, as Megatron does).
+constexpr DType accum_dtype(DType t) { return t == DType::kF64 ? DType::kF64 : DType::kF32; }
+
 std::string_view dtype_name(DType t);
 DType dtype_from_name(std::string_view name);  // throws me::Error on an unknown name
 

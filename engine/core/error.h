@@ -19,6 +19,7 @@ enum class ExitCode : int {
   kData = 3,
   kNonFinite = 4,
   kCheckpoint = 5,
+  kTimeout = 6,  // a collective stalled past parallel.distributed_timeout_minutes
 };
 
 // A user-caused failure. `where` is "file:line:col", "file", a recipe key or empty; what() is the

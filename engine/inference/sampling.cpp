@@ -50,4 +50,13 @@ int32_t sample_token(std::span<const float> logits, const SamplingParams& params
   return order[keep - 1];
 }
 
+double token_logprob(std::span<const float> logits, int32_t token) {
+  ME_CHECK(token >= 0 && static_cast<size_t>(token) < logits.size(), "token {} outside {} logits",
+           token, logits.size());
+  const double max_logit = *std::max_element(logits.begin(), logits.end());
+  double total = 0.0;
+  for (const float l : logits) total += std::exp(static_cast<double>(l) - max_logit);
+  return static_cast<double>(logits[token]) - max_logit - std::log(total);
+}
+
 }  // namespace me

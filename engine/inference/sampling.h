@@ -1,5 +1,5 @@
 // Next-token choice from one row of logits: greedy, temperature, top-k and top-p (nucleus),
-// with randomness from Philox keyed by (seed, position) so a seed reproduces a sample.
+// with randomness from Philox keyed by (seed, position) so a seed reproduces a sample; log-probs.
 #pragma once
 
 #include <cstdint>
@@ -17,5 +17,8 @@ struct SamplingParams {
 // logits: the real (unpadded) vocabulary's scores. `position` keys the random draw.
 int32_t sample_token(std::span<const float> logits, const SamplingParams& params,
                      uint64_t position);
+
+// log softmax(logits)[token] in double: the model's log-probability of `token` (temperature 1).
+double token_logprob(std::span<const float> logits, int32_t token);
 
 }  // namespace me

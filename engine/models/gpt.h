@@ -46,6 +46,7 @@ class GptModel final : public Model {
   LossSums forward(const Batch& batch, MicroBatchContext& ctx) override;
   void backward(double loss_sum_grad, MicroBatchContext& ctx) override;
   Tensor logits(const Tensor& tokens) override;  // (B, T) -> (B, T, V) f32
+  Tensor logits(const Tensor& tokens, KvCache& cache) override;  // gpt_decode.cpp
 
  private:
   Tensor decode(const Tensor& tokens, SequenceInfo sequence, MicroBatchContext& ctx);

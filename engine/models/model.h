@@ -11,6 +11,8 @@
 
 namespace me {
 
+class KvCache;
+
 // Sums over the micro-batch's unmasked tokens; loss = loss_sum / num_tokens.
 struct LossSums {
   double loss_sum = 0.0;
@@ -29,6 +31,9 @@ class Model : public Module {
   virtual void backward(double loss_sum_grad, MicroBatchContext& ctx) = 0;
   // Inference: logits (B, T, padded vocab) f32 for tokens (B, T); nothing saved.
   virtual Tensor logits(const Tensor& tokens) = 0;
+  // Incremental inference: tokens (B, Tn) at positions cache.lengths()[b] + i, reading and
+  // extending the cache (the caller advances its lengths). Models without it throw.
+  virtual Tensor logits(const Tensor& tokens, KvCache& cache);
 };
 
 // Models are built from (recipe, padded vocabulary size).

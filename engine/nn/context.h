@@ -15,6 +15,7 @@
 
 namespace me {
 
+class KvCache;
 class Module;
 
 // Per-token facts of a micro-batch that layers past the embedding need; the model sets them
@@ -22,6 +23,8 @@ class Module;
 struct SequenceInfo {
   Tensor position_ids;  // RoPE angles (reset_position_ids restarts them)
   Tensor document_ids;  // optional: attention stays inside a document (reset_attention_mask)
+  // Incremental decoding (engine/inference/kv_cache.h): attention reads and extends this cache.
+  KvCache* kv_cache = nullptr;
 };
 
 class MicroBatchContext {

@@ -22,7 +22,7 @@ Tensor LayerNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
   const Tensor x2 = x.flatten_to_2d();
   const int64_t rows = x2.dim(0);
   // Statistics in f32, or f64 when the model computes in f64 (gradient checks).
-  const DType stat_dtype = x.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
+  const DType stat_dtype = accum_dtype(x.dtype());
   Tensor y = Tensor::empty(x2.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty({rows}, stat_dtype, x.device());
   Tensor rstd = Tensor::empty({rows}, stat_dtype, x.device());

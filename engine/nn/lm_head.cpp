@@ -39,7 +39,7 @@ LossSums LanguageModelHead::forward(const Tensor& hidden, const Tensor& labels,
   const int64_t n = labels.numel();
   const Tensor logits2 = logits(hidden).reshape({n, vocab_size_});
   const Tensor targets = as_int32(labels).reshape({n});
-  const DType loss_dtype = hidden.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
+  const DType loss_dtype = accum_dtype(hidden.dtype());
   Tensor losses = Tensor::empty({n}, loss_dtype, hidden.device());
   Tensor lse = Tensor::empty({n}, loss_dtype, hidden.device());
   cross_entropy_forward(logits2, targets, losses, lse);

@@ -25,7 +25,7 @@ Parameter& Module::add_parameter(const std::string& local_name, Shape shape, Par
 }
 
 void initialize_parameter(Parameter& param, uint64_t seed) {
-  ME_CHECK(param.value.defined(), "parameter '{}' initialised before binding", param.name);
+  ME_CHECK(param.main.defined(), "parameter '{}' initialised before binding", param.name);
   Tensor host = Tensor::empty(param.shape, DType::kF32);
   float* data = host.data<float>();
   const int64_t n = param.numel();
@@ -43,7 +43,7 @@ void initialize_parameter(Parameter& param, uint64_t seed) {
         break;
     }
   }
-  param.value.copy_from(host.cast(param.value.dtype()).to(param.value.device()));
+  param.main.copy_from(host.cast(param.main.dtype()).to(param.main.device()));
 }
 
 }  // namespace me

@@ -1,5 +1,5 @@
 // A named parameter: its shape, how it is initialised, whether weight decay applies, and (once the
-// flat buffers are bound) views of its value and fp32 gradient inside them.
+// flat buffers are bound) views of its compute value, fp32 main value and fp32 gradient.
 #pragma once
 
 #include <string>
@@ -23,13 +23,16 @@ struct Parameter {
   Shape shape;
   ParamInit init;
   bool weight_decay = true;  // false for biases and norm weights (Megatron's wd_mult = 0)
-  Tensor value;              // view into the flat parameter buffer
-  Tensor grad;               // view into the flat fp32 gradient buffer (accumulated by backward)
+  // What the modules compute with, in the model's dtype: the fp32 main value itself, or (with
+  // bf16/f16 mixed precision) a view of the model copy the optimizer refreshes after each step.
+  Tensor value;
+  Tensor main;  // view into the flat fp32 parameter buffer: what optimizers and checkpoints own
+  Tensor grad;  // view into the flat fp32 gradient buffer (accumulated by backward)
 
   int64_t numel() const { return shape_numel(shape); }
 };
 
-// Fills a parameter's value by its init rule from Philox keyed by (seed, parameter name), so the
+// Fills a parameter's main value by its init rule from Philox keyed by (seed, parameter name), so the
 // result is independent of layout, thread count and device.
 void initialize_parameter(Parameter& param, uint64_t seed);
 

@@ -21,7 +21,7 @@ Tensor RmsNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
            x.describe(), hidden_size_);
   const Tensor x2 = x.flatten_to_2d();
   // rstd in f32, or f64 when the model computes in f64 (gradient checks).
-  const DType stat_dtype = x.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
+  const DType stat_dtype = accum_dtype(x.dtype());
   Tensor y = Tensor::empty(x2.shape(), x.dtype(), x.device());
   Tensor rstd = Tensor::empty({x2.dim(0)}, stat_dtype, x.device());
   rmsnorm_forward(x2, weight_.value, epsilon_, y, rstd);

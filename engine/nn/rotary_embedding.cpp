@@ -51,11 +51,11 @@ const Tensor& RotaryEmbedding::frequencies(DType dtype, Device device) const {
 }
 
 void RotaryEmbedding::forward(Tensor& x, const Tensor& position_ids) const {
-  rope_forward(x, as_int32(position_ids), frequencies(x.dtype(), x.device()), interleaved_, x);
+  rope_forward(x, as_int32(position_ids), frequencies(accum_dtype(x.dtype()), x.device()), interleaved_, x);
 }
 
 void RotaryEmbedding::backward(Tensor& dx, const Tensor& position_ids) const {
-  rope_backward(dx, as_int32(position_ids), frequencies(dx.dtype(), dx.device()), interleaved_, dx);
+  rope_backward(dx, as_int32(position_ids), frequencies(accum_dtype(dx.dtype()), dx.device()), interleaved_, dx);
 }
 
 }  // namespace me

@@ -82,6 +82,7 @@ const Tensor& positions(const MicroBatchContext& ctx, const std::string& name) {
 
 Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() == 3, "{}: input {} is not (B, T, C)", name(), x.describe());
+  if (ctx.sequence().kv_cache) return forward_cached(x, ctx);
   const int64_t b = x.dim(0), t = x.dim(1);
   const Tensor qkv = linear_qkv_.forward(x, ctx);
   Tensor q = Tensor::empty({b, t, num_heads_, kv_channels_}, x.dtype(), x.device());
@@ -97,7 +98,7 @@ Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
     rotary_->forward(k, positions(ctx, name()));
   }
 
-  const DType lse_dtype = x.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
+  const DType lse_dtype = accum_dtype(x.dtype());
   Tensor out = Tensor::empty(q.shape(), x.dtype(), x.device());
   Tensor lse = Tensor::empty({b, num_heads_, t}, lse_dtype, x.device());
   const AttentionParams params =

@@ -31,6 +31,9 @@ class SelfAttention final : public Layer {
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (B, T, C)
 
  private:
+  // Incremental decoding against ctx.sequence().kv_cache (self_attention_decode.cpp).
+  Tensor forward_cached(const Tensor& x, MicroBatchContext& ctx);
+
   int64_t num_heads_;
   int64_t num_query_groups_;
   int64_t kv_channels_;

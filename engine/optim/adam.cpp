@@ -18,16 +18,17 @@ void check_beta(double beta, const char* field) {
 
 }  // namespace
 
-Adam::Adam(ParamBuffers& buffers, const Recipe& recipe)
+Adam::Adam(ParamBuffers& buffers, const Recipe& recipe, const OptimizerShard& shard)
     : buffers_(buffers),
+      shard_(shard),
       beta1_(recipe.optimizer.adam_beta1),
       beta2_(recipe.optimizer.adam_beta2),
       eps_(recipe.optimizer.adam_eps),
-      runs_(update_runs(buffers.layout())) {
+      runs_(update_runs(buffers.layout(), shard)) {
   check_beta(beta1_, "optimizer.adam_beta1");
   check_beta(beta2_, "optimizer.adam_beta2");
   if (!(eps_ > 0.0)) throw Error(fmt::format("must be > 0, got {}", eps_), "optimizer.adam_eps");
-  const int64_t n = buffers_.layout().total_elems;
+  const int64_t n = shard_elems(buffers_.layout(), shard_);
   exp_avg_ = Tensor::zeros({n}, DType::kF32, buffers_.device());
   exp_avg_sq_ = Tensor::zeros({n}, DType::kF32, buffers_.device());
 }
@@ -38,8 +39,8 @@ void Adam::step(double lr, double weight_decay) {
     const Shape shape{run.end - run.begin};
     Tensor param = buffers_.params().view(run.begin, shape);
     Tensor grad = buffers_.grads().view(run.begin, shape);
-    Tensor exp_avg = exp_avg_.view(run.begin, shape);
-    Tensor exp_avg_sq = exp_avg_sq_.view(run.begin, shape);
+    Tensor exp_avg = exp_avg_.view(run.state_begin, shape);
+    Tensor exp_avg_sq = exp_avg_sq_.view(run.state_begin, shape);
     const AdamWStep update{lr,         beta1_, beta2_, eps_, run.weight_decay ? weight_decay : 0.0,
                            step_count_};
     adamw_update(param, grad, exp_avg, exp_avg_sq, update);

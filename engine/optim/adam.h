@@ -8,15 +8,17 @@ namespace me {
 
 class Adam final : public Optimizer {
  public:
-  Adam(ParamBuffers& buffers, const Recipe& recipe);
+  Adam(ParamBuffers& buffers, const Recipe& recipe, const OptimizerShard& shard);
 
   void step(double lr, double weight_decay) override;
   std::vector<std::pair<std::string, Tensor*>> state_buffers() override;
+  OptimizerShard shard() const override { return shard_; }
   int64_t step_count() const override { return step_count_; }
   void set_step_count(int64_t steps) override { step_count_ = steps; }
 
  private:
   ParamBuffers& buffers_;
+  OptimizerShard shard_;
   double beta1_;
   double beta2_;
   double eps_;

@@ -8,14 +8,16 @@
 
 namespace me {
 
-Sgd::Sgd(ParamBuffers& buffers, const Recipe& recipe)
+Sgd::Sgd(ParamBuffers& buffers, const Recipe& recipe, const OptimizerShard& shard)
     : buffers_(buffers),
+      shard_(shard),
       momentum_(recipe.optimizer.sgd_momentum),
-      runs_(update_runs(buffers.layout())) {
+      runs_(update_runs(buffers.layout(), shard)) {
   if (!(momentum_ >= 0.0)) {
     throw Error(fmt::format("must be >= 0, got {}", momentum_), "optimizer.sgd_momentum");
   }
-  momentum_buffer_ = Tensor::zeros({buffers_.layout().total_elems}, DType::kF32, buffers_.device());
+  momentum_buffer_ =
+      Tensor::zeros({shard_elems(buffers_.layout(), shard_)}, DType::kF32, buffers_.device());
 }
 
 void Sgd::step(double lr, double weight_decay) {
@@ -26,7 +28,7 @@ void Sgd::step(double lr, double weight_decay) {
     const Shape shape{run.end - run.begin};
     Tensor param = buffers_.params().view(run.begin, shape);
     Tensor grad = buffers_.grads().view(run.begin, shape);
-    Tensor buffer = momentum_buffer_.view(run.begin, shape);
+    Tensor buffer = momentum_buffer_.view(run.state_begin, shape);
     sgd_update(param, grad, buffer, lr, momentum_, run.weight_decay ? weight_decay : 0.0,
                first_step);
   }

@@ -16,8 +16,21 @@ class Communicator {
   virtual void all_reduce_sum(double* values, int64_t count) = 0;
   virtual void all_reduce_sum(float* values, int64_t count) = 0;
   virtual void all_reduce_max(double* values, int64_t count) = 0;
+  // In place over `count` floats, count a multiple of size(): afterwards this rank's chunk
+  // [rank * count / size, (rank + 1) * count / size) holds that chunk summed over all ranks; the
+  // rest of the buffer is unspecified (NCCL's in-place convention).
+  virtual void reduce_scatter_sum(float* values, int64_t count) = 0;
+  // In place: every rank's chunk (as above) lands in every rank's buffer.
+  virtual void all_gather(float* values, int64_t count) = 0;
   virtual void broadcast(void* data, int64_t bytes, int64_t root) = 0;
   virtual void barrier() = 0;
+  // True when the float collectives take CUDA device pointers (NCCL) rather than host pointers.
+  virtual bool takes_device_memory() const { return false; }
+  // A collective that has not completed after this many seconds ends the job with a report of
+  // every rank's progress (ExitCode::kTimeout); <= 0 waits forever.
+  virtual void set_timeout(double seconds) {}
+  // The training iteration this rank is in, for that report.
+  virtual void set_step(int64_t step) {}
   // Ends every rank's process (MPI_Abort) after a fatal error on one, so no rank hangs.
   [[noreturn]] virtual void abort(int exit_code) = 0;
 };
@@ -29,6 +42,8 @@ class SelfCommunicator final : public Communicator {
   void all_reduce_sum(double*, int64_t) override {}
   void all_reduce_sum(float*, int64_t) override {}
   void all_reduce_max(double*, int64_t) override {}
+  void reduce_scatter_sum(float*, int64_t) override {}
+  void all_gather(float*, int64_t) override {}
   void broadcast(void*, int64_t, int64_t) override {}
   void barrier() override {}
   [[noreturn]] void abort(int exit_code) override;

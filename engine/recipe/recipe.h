@@ -53,6 +53,9 @@ struct ParallelConfig {
   int64_t context_parallel_size;
   bool sequence_parallel;
   bool use_distributed_optimizer;
+  bool overlap_grad_reduce;
+  std::optional<int64_t> ddp_bucket_size;  // None -> one bucket, or Megatron's size when overlapping
+  double distributed_timeout_minutes;      // fractions allowed (tests stall for seconds)
 
   bool operator==(const ParallelConfig&) const;
 };
@@ -98,6 +101,12 @@ struct TrainConfig {
   bool calculate_per_token_loss;
   bool check_for_nan_in_loss_and_grad;
   std::optional<int64_t> inject_nan_at_iteration;  // test-only
+  std::optional<int64_t> loss_spike_window;  // skip updates k sigma above this window's mean
+  double loss_spike_sigma;
+  std::optional<int64_t> inject_loss_spike_at_iteration;  // test-only
+  std::optional<int64_t> inject_stall_at_iteration;       // test-only (inject_fault_rank stalls)
+  std::optional<int64_t> inject_kill_at_iteration;        // test-only (inject_fault_rank dies)
+  int64_t inject_fault_rank;                              // test-only
 
   bool operator==(const TrainConfig&) const;
 };
@@ -153,6 +162,7 @@ struct CheckpointConfig {
   bool no_load_rng;
   bool finetune;
   bool exit_on_missing_checkpoint;
+  bool async_save;
 
   bool operator==(const CheckpointConfig&) const;
 };
@@ -161,6 +171,8 @@ struct LoggingConfig {
   int64_t log_interval;
   std::optional<std::string> metrics_file;
   bool log_throughput;
+  std::optional<std::string> tensorboard_dir;
+  bool log_timers_to_tensorboard;
 
   bool operator==(const LoggingConfig&) const;
 };

@@ -205,7 +205,22 @@ std::vector<Field> build_schema() {
               "Shard norm/dropout activations over the tensor-parallel ranks; not supported yet."),
       ME_FIELD(parallel, use_distributed_optimizer)
           .def("false")
-          .describe("Shard optimizer state over data-parallel ranks (ZeRO-1); not supported yet."),
+          .describe("Shard fp32 master weights and optimizer state over data-parallel ranks "
+                    "(ZeRO-1): reduce-scatter gradients, update a shard, all-gather parameters."),
+      ME_FIELD(parallel, overlap_grad_reduce)
+          .def("false")
+          .describe("Reduce each gradient bucket as soon as backward completes it (the GPU "
+                    "path); on the CPU buckets are reduced after backward."),
+      ME_FIELD(parallel, ddp_bucket_size)
+          .def("null")
+          .in(kPositive)
+          .describe("Elements per gradient-reduce bucket; null means one bucket, or "
+                    "max(40M, 1M x data_parallel_size) with overlap_grad_reduce."),
+      ME_FIELD(parallel, distributed_timeout_minutes)
+          .def("10")
+          .in(kAboveZero)
+          .describe("A collective not complete after this long ends the job (exit code 6) naming "
+                    "the ranks that did not arrive; fractions allowed."),
       // data
       ME_FIELD(data, data_path)
           .def("[]")
@@ -309,6 +324,39 @@ std::vector<Field> build_schema() {
           .in(kPositive)
           .engine_only()
           .describe("test-only: poison the loss gradient at this iteration"),
+      ME_FIELD(train, inject_stall_at_iteration)
+          .def("null")
+          .in(kPositive)
+          .engine_only()
+          .describe("test-only: rank inject_fault_rank sleeps forever at this iteration"),
+      ME_FIELD(train, inject_kill_at_iteration)
+          .def("null")
+          .in(kPositive)
+          .engine_only()
+          .describe("test-only: rank inject_fault_rank kills itself (SIGKILL) at this iteration"),
+      ME_FIELD(train, inject_fault_rank)
+          .def("0")
+          .in(kNonNegative)
+          .engine_only()
+          .describe("test-only: the rank the inject_stall/inject_kill switches act on"),
+      ME_FIELD(train, loss_spike_window)
+          .def("null")
+          .in(Range::at_least(2))
+          .engine_only()
+          .describe("Skip the optimizer update (counted in skipped_iterations) when the loss or "
+                    "grad norm is more than loss_spike_sigma standard deviations above the mean "
+                    "of the last N iterations; null turns the check off."),
+      ME_FIELD(train, loss_spike_sigma)
+          .def("5.0")
+          .in(kAboveZero)
+          .engine_only()
+          .describe("How many standard deviations above the window's mean count as a spike."),
+      ME_FIELD(train, inject_loss_spike_at_iteration)
+          .def("null")
+          .in(kPositive)
+          .engine_only()
+          .describe("test-only: report a loss and grad norm 1000 times too large at this "
+                    "iteration"),
       // optimizer
       ME_FIELD(optimizer, optimizer)
           .def("adam")
@@ -422,6 +470,11 @@ std::vector<Field> build_schema() {
       ME_FIELD(checkpoint, exit_on_missing_checkpoint)
           .def("false")
           .describe("Fail instead of starting from random weights when load has no checkpoint."),
+      ME_FIELD(checkpoint, async_save)
+          .def("false")
+          .describe("Snapshot tensors to host memory and write the checkpoint in a background "
+                    "thread while training continues (still atomic); a later save or the end of "
+                    "the run waits for it."),
       // logging
       ME_FIELD(logging, log_interval)
           .def("100")
@@ -434,6 +487,13 @@ std::vector<Field> build_schema() {
       ME_FIELD(logging, log_throughput)
           .def("false")
           .describe("Add TFLOP/s per GPU to the log line."),
+      ME_FIELD(logging, tensorboard_dir)
+          .def("null")
+          .describe("Write TensorBoard event files (scalars every log_interval, the resolved "
+                    "recipe as text) to this directory."),
+      ME_FIELD(logging, log_timers_to_tensorboard)
+          .def("false")
+          .describe("Also write the per-phase timers to TensorBoard."),
   };
 }
 

@@ -39,11 +39,6 @@ void model_parallelism(RuleContext& c) {
     not_supported(c, {"parallel.sequence_parallel"}, "'parallel.sequence_parallel' = true",
                   "sequence parallelism", "engine/parallel", "use false");
   }
-  if (p.use_distributed_optimizer) {
-    not_supported(c, {"parallel.use_distributed_optimizer"},
-                  "'parallel.use_distributed_optimizer' = true", "the distributed optimizer",
-                  "engine/optim", "use false");
-  }
 }
 
 void model_architecture(RuleContext& c) {

@@ -10,7 +10,12 @@
 #include "datasets/token_store.h"
 #include "engine/core/allocator.h"
 #include "engine/models/padded_vocab.h"
+#include "engine/optim/distributed_optimizer.h"
 #include "engine/optim/grad_clip.h"
+#include "engine/parallel/fault_injection.h"
+#include "engine/parallel/nccl_communicator.h"
+#include "engine/plan/plan.h"
+#include "engine/train/banner.h"
 #include "engine/train/exit_signal.h"
 #include "engine/train/nan_guard.h"
 #include "kernels/elementwise.h"
@@ -24,7 +29,15 @@ Device device_from_recipe(const Recipe& recipe, const Topology& topology) {
     throw Error("train.device is cuda but no CUDA device is available to this build or machine",
                 "train.device");
   }
-  return Device::cuda(0);
+  return rank_device(topology.world_size);
+}
+
+// What the modules compute in: Megatron's mixed_precision switches (fp32 main weights and grads
+// either way).
+DType model_dtype(const MixedPrecisionConfig& mp) {
+  if (mp.bf16) return DType::kBF16;
+  if (mp.fp16) return DType::kF16;
+  return DType::kF32;
 }
 
 int64_t valid_samples_needed(const Recipe& r) {
@@ -84,13 +97,23 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
       topology_(Topology::build(recipe_, comm.size(), comm.rank())),
       device_(device_from_recipe(recipe_, topology_)),
       vocabulary_(with_exit_code(ExitCode::kData, [&] { return resolve_vocabulary(recipe_); })),
-      metrics_(recipe_.logging.metrics_file, topology_.is_last_rank()) {
+      metrics_(recipe_, topology_.is_last_rank()),
+      timers_(device_),
+      spike_guard_(recipe_.train),
+      checkpoint_writer_(recipe_.checkpoint.async_save) {
   model_ =
       ModelRegistry::instance().create(recipe_.model.type, recipe_, vocabulary_.padded_vocab_size);
-  buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_);
-  optimizer_ =
-      OptimizerRegistry::instance().create(recipe_.optimizer.optimizer, *buffers_, recipe_);
+  buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_,
+                                            data_parallel_layout_options(recipe_, topology_),
+                                            model_dtype(recipe_.mixed_precision));
+  // Gradients and parameters on CUDA are reduced and gathered through NCCL.
+  device_comm_ = make_device_communicator(comm_, device_);
+  if (device_comm_) device_comm_->set_timeout(recipe_.parallel.distributed_timeout_minutes * 60);
+  Communicator& grads_comm = device_comm_ ? *device_comm_ : comm_;
+  optimizer_ = make_optimizer(*buffers_, recipe_, topology_, grads_comm);
+  grad_reducer_ = std::make_unique<GradReducer>(*buffers_, grads_comm, optimizer_->shard());
   scheduler_ = std::make_unique<OptimizerParamScheduler>(recipe_);
+  loss_scaler_ = make_loss_scaler(recipe_);
   const int64_t gbs = recipe_.derived.global_batch_size;
   with_exit_code(ExitCode::kData, [&] {
     train_data_ = DatasetRegistry::instance().create(
@@ -107,6 +130,11 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
   spdlog::info("{}: model '{}' with {} parameters ({:.2f} M), vocabulary {} padded to {}, {}",
                topology_.describe(), recipe_.model.type, num_params, num_params / 1e6,
                vocabulary_.vocab_size, vocabulary_.padded_vocab_size, device_.str());
+  if (topology_.rank == 0) {
+    spdlog::info("\n{}", format_banner(recipe_, topology_, device_, num_params,
+                                       plan_recipe(recipe_, vocabulary_.vocab_size),
+                                       summarize_data_files(recipe_.data)));
+  }
   with_exit_code(ExitCode::kCheckpoint, [&] { load_or_initialize(); });
 }
 
@@ -125,6 +153,7 @@ void Trainer::load_or_initialize() {
   }
   if (!found) {
     for (Parameter* p : buffers_->parameters()) initialize_parameter(*p, recipe_.train.seed);
+    buffers_->sync_model_params();
     return;
   }
   const CheckpointManifest manifest = read_manifest(*found);
@@ -144,6 +173,9 @@ void Trainer::load_or_initialize() {
     state_.optimizer_steps = manifest.state.optimizer_steps;
     scheduler_->set_num_steps(manifest.state.scheduler_num_steps);
     if (!ckpt.no_load_rng) state_.seed = manifest.state.seed;
+    if (loss_scaler_ && manifest.state.loss_scaler) {
+      loss_scaler_->set_state(*manifest.state.loss_scaler);
+    }
   }
   spdlog::info("loaded checkpoint {} at iteration {}", *found, state_.iteration);
 }
@@ -163,43 +195,75 @@ Batch Trainer::micro_batch(const Dataset& dataset, int64_t first_sample,
 Trainer::StepResult Trainer::train_step() {
   StepResult result;
   buffers_->zero_grads();
+  comm_.set_step(state_.iteration + 1);
+  inject_rank_fault(recipe_, topology_, state_.iteration + 1);
   const int64_t num_microbatches = recipe_.derived.num_microbatches;
   const bool poison = recipe_.train.inject_nan_at_iteration == state_.iteration + 1;
+  const double loss_scale = loss_scaler_ ? loss_scaler_->scale() : 1.0;
   for (int64_t m = 0; m < num_microbatches; ++m) {
+    timers_.start("batch-generator");
     const Batch batch = micro_batch(*train_data_, state_.consumed_train_samples, m);
+    timers_.stop("batch-generator");
     MicroBatchContext ctx(true, static_cast<uint64_t>(state_.seed),
                           static_cast<uint64_t>(state_.iteration), static_cast<uint64_t>(m));
+    timers_.start("forward-compute");
     const LossSums sums = model_->forward(batch, ctx);
+    timers_.stop("forward-compute");
     // Megatron's default normalisation: each micro-batch's mean token loss, averaged over the
     // micro-batches (calculate_per_token_loss instead divides by the global token count later).
-    const double grad = (poison ? std::nan("") : 1.0) *
+    const double grad = (poison ? std::nan("") : loss_scale) *
                         (recipe_.train.calculate_per_token_loss
                              ? 1.0
                              : 1.0 / (std::max(sums.num_tokens, 1.0) * num_microbatches));
+    timers_.start("backward-compute");
     model_->backward(grad, ctx);
+    timers_.stop("backward-compute");
     result.loss_sum += sums.loss_sum;
     result.num_tokens += sums.num_tokens;
   }
+  if (loss_scaler_ && !unscale_grads(result)) return result;
+  timers_.start("all-grads-sync");
   finalize_grads(result);
+  timers_.stop("all-grads-sync");
   if (recipe_.train.check_for_nan_in_loss_and_grad &&
       (!std::isfinite(result.grad_norm) || !std::isfinite(result.loss_sum))) {
     throw non_finite_error(state_.iteration + 1, topology_.describe(), result.loss_sum,
                            result.grad_norm, *buffers_);
   }
+  if (spike_guard_.is_spike(state_.iteration + 1,
+                            result.loss_sum / std::max(result.num_tokens, 1.0), result.grad_norm)) {
+    result.skipped = true;
+    return result;
+  }
+  timers_.start("optimizer");
   optimizer_->step(scheduler_->lr(), scheduler_->weight_decay());
+  buffers_->sync_model_params();
+  timers_.stop("optimizer");
   scheduler_->step(recipe_.derived.global_batch_size);
   ++state_.optimizer_steps;
   return result;
 }
 
+bool Trainer::unscale_grads(StepResult& result) {
+  double found_inf = unscale_grads_and_check(*buffers_, loss_scaler_->scale()) ? 1.0 : 0.0;
+  comm_.all_reduce_max(&found_inf, 1);
+  const double scale = loss_scaler_->scale();
+  loss_scaler_->update(found_inf > 0);
+  if (found_inf == 0) return true;
+  // Megatron skips the update (and the scheduler step) and carries on with a smaller scale.
+  result.skipped = true;
+  double sums[2] = {result.loss_sum, result.num_tokens};
+  comm_.all_reduce_sum(sums, 2);
+  result.loss_sum = sums[0];
+  result.num_tokens = sums[1];
+  spdlog::warn("iteration {}: gradients overflowed at loss scale {}; update skipped, scale now {}",
+               state_.iteration + 1, scale, loss_scaler_->scale());
+  return false;
+}
+
 void Trainer::finalize_grads(StepResult& result) {
   Tensor& grads = buffers_->grads();
-  // Data-parallel reduction of the flat gradient buffer (a no-op at dp = 1).
-  if (comm_.size() > 1) {
-    Tensor host = grads.to(Device::cpu());
-    comm_.all_reduce_sum(host.data<float>(), host.numel());
-    grads.copy_from(host.to(grads.device()));
-  }
+  grad_reducer_->finish();  // data-parallel reduction (a no-op at dp = 1)
   double sums[2] = {result.loss_sum, result.num_tokens};
   comm_.all_reduce_sum(sums, 2);
   result.loss_sum = sums[0];
@@ -210,11 +274,11 @@ void Trainer::finalize_grads(StepResult& result) {
     scale(grads, 1.0 / static_cast<double>(topology_.dp));
   }
   if (recipe_.optimizer.clip_grad > 0) {
-    result.grad_norm = grad_norm(*buffers_);
+    result.grad_norm = grad_reducer_->grad_norm();
     clip_grads(*buffers_, recipe_.optimizer.clip_grad, result.grad_norm);
   } else {
     // Megatron skips the norm when clipping is off and reports 0; non-finite grads still stop us.
-    result.grad_norm = all_finite(grads) ? 0.0 : std::nan("");
+    result.grad_norm = grad_reducer_->all_finite() ? 0.0 : std::nan("");
   }
 }
 
@@ -238,11 +302,14 @@ double Trainer::evaluate() {
 void Trainer::save() {
   if (!recipe_.checkpoint.save) return;
   state_.scheduler_num_steps = scheduler_->num_steps();
+  if (loss_scaler_) state_.loss_scaler = loss_scaler_->state();
+  timers_.start("save-checkpoint");
   with_exit_code(ExitCode::kCheckpoint, [&] {
-    save_checkpoint(*recipe_.checkpoint.save, recipe_, state_, *buffers_,
-                    recipe_.checkpoint.no_save_optim ? nullptr : optimizer_.get(), topology_,
-                    comm_);
+    checkpoint_writer_.save(*recipe_.checkpoint.save, recipe_, state_, *buffers_,
+                            recipe_.checkpoint.no_save_optim ? nullptr : optimizer_.get(),
+                            topology_, comm_);
   });
+  timers_.stop("save-checkpoint");
 }
 
 bool Trainer::should_exit(const char** reason) {
@@ -272,6 +339,7 @@ int Trainer::run() {
   const int64_t tokens_per_iteration = recipe_.derived.global_batch_size * recipe_.model.seq_length;
   double interval_loss = 0.0;
   int64_t interval_iters = 0;
+  int64_t interval_skipped = 0;
   auto interval_start = std::chrono::steady_clock::now();
   int64_t last_saved = state_.iteration;
   const char* exit_reason = nullptr;
@@ -281,6 +349,7 @@ int Trainer::run() {
     state_.consumed_train_samples += recipe_.derived.global_batch_size;
     interval_loss += step.loss_sum / std::max(step.num_tokens, 1.0);
     ++interval_iters;
+    if (step.skipped) ++interval_skipped;
     if (state_.iteration % recipe_.logging.log_interval == 0 || state_.iteration == train_iters) {
       const auto now = std::chrono::steady_clock::now();
       const double seconds = std::chrono::duration<double>(now - interval_start).count();
@@ -291,12 +360,21 @@ int Trainer::run() {
       record.loss = interval_loss / interval_iters;
       record.lr = scheduler_->lr();
       record.grad_norm = step.grad_norm;
+      record.batch_size = recipe_.derived.global_batch_size;
+      if (loss_scaler_) record.loss_scale = loss_scaler_->scale();
+      record.skipped_iterations = interval_skipped;
+      const Allocator& memory = allocator_for(device_);
+      record.memory_allocated_bytes = static_cast<double>(memory.allocated_bytes());
+      record.memory_peak_bytes = static_cast<double>(memory.peak_bytes());
+      record.memory_reserved_bytes = static_cast<double>(memory.reserved_bytes());
+      record.timers = timers_.take_max_over_ranks(comm_, interval_iters);
       record.ms_per_iteration = 1000.0 * seconds / interval_iters;
       record.tokens_per_second = tokens_per_iteration * interval_iters / seconds;
       record.elapsed_seconds = std::chrono::duration<double>(now - start_).count();
       metrics_.train(record);
       interval_loss = 0.0;
       interval_iters = 0;
+      interval_skipped = 0;
       interval_start = std::chrono::steady_clock::now();
     }
     if (valid_data_ && recipe_.train.eval_interval &&
@@ -315,6 +393,7 @@ int Trainer::run() {
     metrics_.validation(state_.iteration, evaluate());
   }
   if (last_saved != state_.iteration) save();
+  with_exit_code(ExitCode::kCheckpoint, [&] { checkpoint_writer_.wait(comm_); });
   if (exit_reason) spdlog::info("stopping at iteration {}: {}", state_.iteration, exit_reason);
   const Allocator& memory = allocator_for(device_);
   spdlog::info("peak memory on {}: {:.1f} MiB in tensors, {:.1f} MiB reserved at exit",

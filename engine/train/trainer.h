@@ -7,14 +7,19 @@
 
 #include "datasets/dataset.h"
 #include "engine/checkpoint/checkpoint.h"
+#include "engine/checkpoint/checkpoint_writer.h"
 #include "engine/models/model.h"
+#include "engine/optim/loss_scaler.h"
 #include "engine/optim/lr_schedule.h"
 #include "engine/optim/optimizer.h"
 #include "engine/optim/param_buffers.h"
 #include "engine/parallel/communicator.h"
+#include "engine/parallel/grad_reducer.h"
 #include "engine/parallel/topology.h"
 #include "engine/recipe/recipe.h"
 #include "engine/train/metrics_log.h"
+#include "engine/train/spike_guard.h"
+#include "engine/train/timers.h"
 
 namespace me {
 
@@ -38,11 +43,14 @@ class Trainer {
     double loss_sum = 0.0;
     double num_tokens = 0.0;
     double grad_norm = 0.0;
+    bool skipped = false;  // the loss scaler found inf/nan gradients: no update this iteration
   };
 
   void load_or_initialize();
   StepResult train_step();
   void finalize_grads(StepResult& result);
+  // Unscales the gradients and updates the loss scale; false when they overflowed on any rank.
+  bool unscale_grads(StepResult& result);
   double evaluate();
   void save();
   bool should_exit(const char** reason);
@@ -55,12 +63,18 @@ class Trainer {
   Vocabulary vocabulary_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<ParamBuffers> buffers_;
+  std::unique_ptr<Communicator> device_comm_;  // NCCL when the buffers are on CUDA
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<GradReducer> grad_reducer_;
   std::unique_ptr<OptimizerParamScheduler> scheduler_;
+  std::unique_ptr<LossScaler> loss_scaler_;  // fp16 (and bf16 with a static scale) only
   std::unique_ptr<Dataset> train_data_;
   std::unique_ptr<Dataset> valid_data_;
   TrainingState state_;
   MetricsLog metrics_;
+  Timers timers_;
+  SpikeGuard spike_guard_;
+  CheckpointWriter checkpoint_writer_;
   std::chrono::steady_clock::time_point start_;
 };
 

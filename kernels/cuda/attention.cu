@@ -1,13 +1,17 @@
-// CUDA attention in the flash contract, FlashAttention-2 style in plain f32: 64x64 query/key tiles
-// in shared memory, 256 threads each owning a 4x4 block of the score tile. Forward: online softmax
-// over key tiles. Backward: delta = rowsum(dout * out), dk/dv per key tile over its group's query
-// tiles, dq per query tile: each output has one owner and a fixed sum order (bitwise repeatable).
+// CUDA attention in the flash contract. bf16/f16 without dropout or document masks goes to cuDNN's
+// fused attention (attention_cudnn.cu); everything else runs these FlashAttention-2-style kernels
+// in f32 arithmetic (f32, bf16 or f16 storage, staged through f32 shared-memory tiles): 64x64
+// query/key tiles in shared memory, 256 threads each owning a 4x4 block of the score tile. Forward:
+// online softmax over key tiles. Backward: delta = rowsum(dout * out), dk/dv per key tile over its
+// group's query tiles, dq per query tile: each output has one owner and a fixed sum order (bitwise
+// repeatable).
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/attention_cudnn.h"
 
 #include <type_traits>
 
-#include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/lane_reduce.cuh"
+#include "kernels/cuda/storage.cuh"
 #include "kernels/dropout_keep.h"
 
 namespace me::cuda {
@@ -49,12 +53,12 @@ constexpr int kLd = kMaxD + 1;
 
 // Rows [row0, row0 + kTile) of one head (`stride` floats between rows) into a shared tile, zero
 // past T and past d.
-template <int kMaxD>
-__device__ void load_tile(float* dst, const float* src, int64_t row0, int64_t t, int64_t stride,
+template <int kMaxD, typename T>
+__device__ void load_tile(float* dst, const T* src, int64_t row0, int64_t t, int64_t stride,
                           int d) {
   for (int e = threadIdx.x; e < kTile * kMaxD; e += kThreads) {
     const int r = e / kMaxD, x = e % kMaxD;
-    dst[r * kLd<kMaxD> + x] = row0 + r < t && x < d ? src[(row0 + r) * stride + x] : 0.0f;
+    dst[r * kLd<kMaxD> + x] = row0 + r < t && x < d ? load(src[(row0 + r) * stride + x]) : 0.0f;
   }
 }
 
@@ -100,8 +104,8 @@ __device__ void tile_accumulate(const float* w, const float* tile,
 }
 
 // Writes this thread's rows (row0 + ty + 16r) and columns (tx + 16c) of acc to a head's rows.
-template <int kMaxD>
-__device__ void store_rows(float* dst, int64_t row0, int64_t t, int64_t stride, int d,
+template <int kMaxD, typename T>
+__device__ void store_rows(T* dst, int64_t row0, int64_t t, int64_t stride, int d,
                            const float (&acc)[kPer][kMaxD / kSide]) {
   const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
 #pragma unroll
@@ -110,7 +114,7 @@ __device__ void store_rows(float* dst, int64_t row0, int64_t t, int64_t stride, 
 #pragma unroll
     for (int c = 0; c < kMaxD / kSide; ++c) {
       const int x = tx + c * kSide;
-      if (i < t && x < d) dst[i * stride + x] = acc[r][c];
+      if (i < t && x < d) dst[i * stride + x] = store_as<T>(acc[r][c]);
     }
   }
 }
@@ -130,10 +134,9 @@ struct RowCache {
 };
 
 // Block (query tile, head, batch); heavy causal tiles (the last ones) are scheduled first.
-template <int kMaxD>
+template <int kMaxD, typename T>
 __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
-    attention_forward_kernel(const float* q, const float* k, const float* v, float* out, float* lse,
-                             Dims s) {
+    attention_forward_kernel(const T* q, const T* k, const T* v, T* out, float* lse, Dims s) {
   constexpr int kCols = kMaxD / kSide;
   extern __shared__ float smem[];
   float* qs = smem;
@@ -205,23 +208,24 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
 }
 
 // delta[r] = dout_r . out_r (= sum_j p_j dP_j), a warp per row r = (b * Hq + h) * T + i.
-__global__ void attention_delta_kernel(const float* out, const float* dout, float* delta, Dims s) {
+template <typename T>
+__global__ void attention_delta_kernel(const T* out, const T* dout, float* delta, Dims s) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   if (r >= s.b * s.hq * s.t) return;
   const int64_t i = r % s.t, h = (r / s.t) % s.hq, bi = r / (s.t * s.hq);
   const int64_t at = ((bi * s.t + i) * s.hq + h) * s.d;
   float acc = 0.0f;
-  for (int x = lane; x < s.d; x += 32) acc = fmaf(out[at + x], dout[at + x], acc);
+  for (int x = lane; x < s.d; x += 32) acc = fmaf(load(out[at + x]), load(dout[at + x]), acc);
   acc = lane_sum(acc);
   if (lane == 0) delta[r] = acc;
 }
 
 // dq for block (query tile, head, batch): dS = scale * P * (z * dO V^T - delta), dq = dS K.
-template <int kMaxD>
+template <int kMaxD, typename T>
 __global__ void __launch_bounds__(kThreads)
-    attention_dq_kernel(const float* q, const float* k, const float* v, const float* lse,
-                        const float* dout, const float* delta, float* dq, Dims s) {
+    attention_dq_kernel(const T* q, const T* k, const T* v, const float* lse, const T* dout,
+                        const float* delta, T* dq, Dims s) {
   extern __shared__ float smem[];
   float* qs = smem;
   float* dos = qs + kTile * kLd<kMaxD>;
@@ -272,10 +276,10 @@ __global__ void __launch_bounds__(kThreads)
 
 // dk, dv for block (key tile, kv head, batch) over the query heads of its group, then query tiles,
 // in order: dv = (P z)^T dO, dk = dS^T Q. Thread rows are keys here, columns queries.
-template <int kMaxD>
+template <int kMaxD, typename T>
 __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
-    attention_dkdv_kernel(const float* q, const float* k, const float* v, const float* lse,
-                          const float* dout, const float* delta, float* dk, float* dv, Dims s) {
+    attention_dkdv_kernel(const T* q, const T* k, const T* v, const float* lse, const T* dout,
+                          const float* delta, T* dk, T* dv, Dims s) {
   extern __shared__ float smem[];
   float* ks = smem;
   float* vs = ks + kTile * kLd<kMaxD>;
@@ -379,39 +383,51 @@ void with_max_head_dim(int d, Fn fn) {
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse,
                        const AttentionParams& params) {
-  require_f32("attention_forward", "q", q);
   const Dims s = dims_of(q, k, params);
   if (s.b * s.hq * s.t == 0) return;
+  if (cudnn_attention_applies(q, params)) {
+    cudnn_attention_forward(q, k, v, out, lse, params);
+    return;
+  }
   const Context& ctx = context(q.device());
   const dim3 grid(ceil_div(s.t, kTile), static_cast<unsigned>(s.hq), static_cast<unsigned>(s.b));
-  with_max_head_dim(s.d, [&](auto max_d) {
-    constexpr int kMaxD = decltype(max_d)::value;
-    launch(attention_forward_kernel<kMaxD>, grid, smem_bytes<kMaxD>(2, 1), ctx.stream, fptr(q),
-           fptr(k), fptr(v), fptr(out), fptr(lse), s);
+  with_storage(q.dtype(), "attention_forward", [&](auto tag) {
+    using T = decltype(tag);
+    with_max_head_dim(s.d, [&](auto max_d) {
+      constexpr int kMaxD = decltype(max_d)::value;
+      launch(attention_forward_kernel<kMaxD, T>, grid, smem_bytes<kMaxD>(2, 1), ctx.stream,
+             data_as<T>(q), data_as<T>(k), data_as<T>(v), data_as<T>(out), fptr(lse), s);
+    });
   });
 }
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                         const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
                         const AttentionParams& params) {
-  require_f32("attention_backward", "q", q);
   const Dims s = dims_of(q, k, params);
   const int64_t rows = s.b * s.hq * s.t;
   if (rows == 0) return;
+  if (cudnn_attention_applies(q, params)) {
+    cudnn_attention_backward(q, k, v, out, lse, dout, dq, dk, dv, params);
+    return;
+  }
   const Context& ctx = context(q.device());
   Tensor delta = Tensor::empty({rows}, DType::kF32, q.device());
-  attention_delta_kernel<<<ceil_div(rows, kThreads / 32), kThreads, 0, ctx.stream>>>(
-      fptr(out), fptr(dout), fptr(delta), s);
-  ME_CUDA_CHECK(cudaGetLastError());
   const unsigned tiles = ceil_div(s.t, kTile), b = static_cast<unsigned>(s.b);
-  with_max_head_dim(s.d, [&](auto max_d) {
-    constexpr int kMaxD = decltype(max_d)::value;
-    launch(attention_dkdv_kernel<kMaxD>, dim3(tiles, static_cast<unsigned>(s.hkv), b),
-           smem_bytes<kMaxD>(4, 2), ctx.stream, fptr(q), fptr(k), fptr(v), fptr(lse), fptr(dout),
-           fptr(delta), fptr(dk), fptr(dv), s);
-    launch(attention_dq_kernel<kMaxD>, dim3(tiles, static_cast<unsigned>(s.hq), b),
-           smem_bytes<kMaxD>(4, 1), ctx.stream, fptr(q), fptr(k), fptr(v), fptr(lse), fptr(dout),
-           fptr(delta), fptr(dq), s);
+  with_storage(q.dtype(), "attention_backward", [&](auto tag) {
+    using T = decltype(tag);
+    attention_delta_kernel<T><<<ceil_div(rows, kThreads / 32), kThreads, 0, ctx.stream>>>(
+        data_as<T>(out), data_as<T>(dout), fptr(delta), s);
+    ME_CUDA_CHECK(cudaGetLastError());
+    with_max_head_dim(s.d, [&](auto max_d) {
+      constexpr int kMaxD = decltype(max_d)::value;
+      launch(attention_dkdv_kernel<kMaxD, T>, dim3(tiles, static_cast<unsigned>(s.hkv), b),
+             smem_bytes<kMaxD>(4, 2), ctx.stream, data_as<T>(q), data_as<T>(k), data_as<T>(v),
+             fptr(lse), data_as<T>(dout), fptr(delta), data_as<T>(dk), data_as<T>(dv), s);
+      launch(attention_dq_kernel<kMaxD, T>, dim3(tiles, static_cast<unsigned>(s.hq), b),
+             smem_bytes<kMaxD>(4, 1), ctx.stream, data_as<T>(q), data_as<T>(k), data_as<T>(v),
+             fptr(lse), data_as<T>(dout), fptr(delta), data_as<T>(dq), s);
+    });
   });
 }
 

@@ -7,7 +7,8 @@
 
 namespace me::cuda {
 
-// Arguments already checked by the me:: entry points; f32 only, head dim at most 256.
+// Arguments already checked by the me:: entry points; f32, bf16 or f16 storage (lse f32), head
+// dim at most 128.
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse,
                        const AttentionParams& params);
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,

@@ -5,7 +5,7 @@
 #include <cfloat>
 
 #include "kernels/cuda/cross_entropy.h"
-#include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/storage.cuh"
 
 namespace me::cuda {
 namespace {
@@ -31,36 +31,38 @@ struct SumOp {
   __device__ float operator()(float a, float b) const { return a + b; }
 };
 
-__global__ void cross_entropy_forward_kernel(const float* logits, const int32_t* targets,
-                                             float* losses, float* lse, int64_t v) {
+template <typename T>
+__global__ void cross_entropy_forward_kernel(const T* logits, const int32_t* targets, float* losses,
+                                             float* lse, int64_t v) {
   __shared__ float shared[kThreads];
   const int64_t row = blockIdx.x;
-  const float* lr = logits + row * v;
+  const T* lr = logits + row * v;
   float m = -FLT_MAX;
-  for (int64_t j = threadIdx.x; j < v; j += blockDim.x) m = fmaxf(m, lr[j]);
+  for (int64_t j = threadIdx.x; j < v; j += blockDim.x) m = fmaxf(m, load(lr[j]));
   m = block_reduce(m, shared, MaxOp{});
   float sum = 0.0f;
-  for (int64_t j = threadIdx.x; j < v; j += blockDim.x) sum += expf(lr[j] - m);
+  for (int64_t j = threadIdx.x; j < v; j += blockDim.x) sum += expf(load(lr[j]) - m);
   sum = block_reduce(sum, shared, SumOp{});
   if (threadIdx.x == 0) {
     const float row_lse = m + logf(sum);
     lse[row] = row_lse;
-    losses[row] = row_lse - lr[targets[row]];
+    losses[row] = row_lse - load(lr[targets[row]]);
   }
 }
 
-__global__ void cross_entropy_backward_kernel(const float* logits, const int32_t* targets,
-                                              const float* lse, const float* dlosses,
-                                              float* dlogits, int64_t v) {
+template <typename T>
+__global__ void cross_entropy_backward_kernel(const T* logits, const int32_t* targets,
+                                              const float* lse, const float* dlosses, T* dlogits,
+                                              int64_t v) {
   const int64_t row = blockIdx.x;
-  const float* lr = logits + row * v;
-  float* dr = dlogits + row * v;
+  const T* lr = logits + row * v;
+  T* dr = dlogits + row * v;
   const float row_lse = lse[row], g = dlosses[row];
   const int64_t target = targets[row];
   for (int64_t j = threadIdx.x; j < v; j += blockDim.x) {
-    float d = expf(lr[j] - row_lse) * g;
+    float d = expf(load(lr[j]) - row_lse) * g;
     if (j == target) d -= g;
-    dr[j] = d;
+    dr[j] = store_as<T>(d);
   }
 }
 
@@ -68,25 +70,30 @@ __global__ void cross_entropy_backward_kernel(const float* logits, const int32_t
 
 void cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor& losses,
                            Tensor& lse) {
-  require_f32("cross_entropy_forward", "logits", logits);
   const int64_t n = logits.dim(0), v = logits.dim(1);
   if (n == 0) return;
   ME_CHECK(n <= INT32_MAX, "cross_entropy_forward: {} rows", n);
   const Context& ctx = context(logits.device());
-  cross_entropy_forward_kernel<<<static_cast<unsigned>(n), kThreads, 0, ctx.stream>>>(
-      fptr(logits), targets.data<int32_t>(), fptr(losses), fptr(lse), v);
+  with_storage(logits.dtype(), "cross_entropy_forward", [&](auto tag) {
+    using T = decltype(tag);
+    cross_entropy_forward_kernel<<<static_cast<unsigned>(n), kThreads, 0, ctx.stream>>>(
+        data_as<T>(logits), targets.data<int32_t>(), fptr(losses), fptr(lse), v);
+  });
   ME_CUDA_CHECK(cudaGetLastError());
 }
 
 void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse,
                             const Tensor& dlosses, Tensor& dlogits) {
-  require_f32("cross_entropy_backward", "logits", logits);
   const int64_t n = logits.dim(0), v = logits.dim(1);
   if (n == 0) return;
   ME_CHECK(n <= INT32_MAX, "cross_entropy_backward: {} rows", n);
   const Context& ctx = context(logits.device());
-  cross_entropy_backward_kernel<<<static_cast<unsigned>(n), kThreads, 0, ctx.stream>>>(
-      fptr(logits), targets.data<int32_t>(), fptr(lse), fptr(dlosses), fptr(dlogits), v);
+  with_storage(logits.dtype(), "cross_entropy_backward", [&](auto tag) {
+    using T = decltype(tag);
+    cross_entropy_backward_kernel<<<static_cast<unsigned>(n), kThreads, 0, ctx.stream>>>(
+        data_as<T>(logits), targets.data<int32_t>(), fptr(lse), fptr(dlosses), data_as<T>(dlogits),
+        v);
+  });
   ME_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/device_sync.h"
 
 namespace me::cuda {
 
@@ -26,6 +27,8 @@ Context& context(Device device) {
   }
   return *slot;
 }
+
+void synchronize_current_device() { ME_CUDA_CHECK(cudaDeviceSynchronize()); }
 
 void require_f32(const char* op, const char* name, const Tensor& t) {
   if (t.dtype() != DType::kF32) {

@@ -8,7 +8,7 @@
 
 namespace me::cuda {
 
-// Arguments already checked by the me:: entry points; f32 only; x and y may alias.
+// Arguments already checked by the me:: entry points; f32, bf16 or f16; x and y may alias.
 void dropout(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream);
 
 }  // namespace me::cuda

@@ -4,14 +4,15 @@
 // the current dtable value: the CPU loop's order, so the result is bitwise deterministic.
 #include <vector>
 
-#include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/embedding.h"
+#include "kernels/cuda/storage.cuh"
 
 namespace me::cuda {
 namespace {
 
-__global__ void embedding_forward_kernel(const int32_t* ids, const float* table, float* out,
-                                         int64_t n, int64_t c) {
+template <typename T>
+__global__ void embedding_forward_kernel(const int32_t* ids, const T* table, T* out, int64_t n,
+                                         int64_t c) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n * c;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     out[i] = table[static_cast<int64_t>(ids[i / c]) * c + i % c];
@@ -19,7 +20,8 @@ __global__ void embedding_forward_kernel(const int32_t* ids, const float* table,
 }
 
 // groups: [unique ids (u) | offsets (u + 1) | token positions grouped by id (n)].
-__global__ void embedding_backward_kernel(const int32_t* groups, int64_t u, const float* dout,
+template <typename T>
+__global__ void embedding_backward_kernel(const int32_t* groups, int64_t u, const T* dout,
                                           float* dtable, int64_t c) {
   const int64_t g = blockIdx.x;
   const int64_t col = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
@@ -29,7 +31,7 @@ __global__ void embedding_backward_kernel(const int32_t* groups, int64_t u, cons
   float* dst = dtable + static_cast<int64_t>(groups[g]) * c + col;
   float acc = *dst;
   for (int32_t k = offsets[g]; k < offsets[g + 1]; ++k) {
-    acc += dout[static_cast<int64_t>(positions[k]) * c + col];
+    acc += load(dout[static_cast<int64_t>(positions[k]) * c + col]);
   }
   *dst = acc;
 }
@@ -60,17 +62,18 @@ std::vector<int32_t> group_by_id(const int32_t* ids, int64_t n, int64_t vocab, i
 }  // namespace
 
 void embedding_forward(const Tensor& ids, const Tensor& table, Tensor& out) {
-  require_f32("embedding_forward", "table", table);
   const int64_t n = ids.dim(0), c = table.dim(1);
   if (n * c == 0) return;
   const Context& ctx = context(table.device());
-  embedding_forward_kernel<<<grid_for(n * c), kThreads, 0, ctx.stream>>>(
-      ids.data<int32_t>(), fptr(table), fptr(out), n, c);
+  with_storage(table.dtype(), "embedding_forward", [&](auto tag) {
+    using T = decltype(tag);
+    embedding_forward_kernel<<<grid_for(n * c), kThreads, 0, ctx.stream>>>(
+        ids.data<int32_t>(), data_as<T>(table), data_as<T>(out), n, c);
+  });
   ME_CUDA_CHECK(cudaGetLastError());
 }
 
 void embedding_backward(const Tensor& host_ids, const Tensor& dout, Tensor& dtable) {
-  require_f32("embedding_backward", "dtable", dtable);
   const int64_t n = host_ids.dim(0), c = dtable.dim(1);
   if (n == 0 || c == 0) return;
   ME_CHECK(n < (int64_t{1} << 31), "embedding_backward: {} tokens exceed int32 positions", n);
@@ -80,8 +83,11 @@ void embedding_backward(const Tensor& host_ids, const Tensor& dout, Tensor& dtab
       Tensor::from_vector(packed, {static_cast<int64_t>(packed.size())}, dtable.device());
   const Context& ctx = context(dtable.device());
   const dim3 grid(static_cast<unsigned>(u), ceil_div(c, kThreads));
-  embedding_backward_kernel<<<grid, kThreads, 0, ctx.stream>>>(groups.data<int32_t>(), u,
-                                                               fptr(dout), fptr(dtable), c);
+  with_storage(dout.dtype(), "embedding_backward", [&](auto tag) {
+    using T = decltype(tag);
+    embedding_backward_kernel<<<grid, kThreads, 0, ctx.stream>>>(groups.data<int32_t>(), u,
+                                                                 data_as<T>(dout), fptr(dtable), c);
+  });
   ME_CUDA_CHECK(cudaGetLastError());
 }
 

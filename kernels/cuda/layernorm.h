@@ -6,7 +6,7 @@
 
 namespace me::cuda {
 
-// Arguments already checked by the me:: entry points; f32 only.
+// Arguments already checked by the me:: entry points; f32, bf16 or f16 storage, f32 arithmetic.
 void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
                        Tensor& y, Tensor& mean, Tensor& rstd);
 void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,

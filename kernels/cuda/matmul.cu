@@ -1,5 +1,7 @@
 // CUDA GEMM through cuBLAS, row-major by the transpose trick: row-major C = op(A) op(B) is
-// column-major C^T = op(B)^T op(A)^T, so B goes first and no data moves. f32 compute, TF32 off.
+// column-major C^T = op(B)^T op(A)^T, so B goes first and no data moves. f32 accumulation always
+// (TF32 off for f32 inputs); bf16/f16 inputs run on the tensor cores and may write an f32 C (the
+// weight gradients accumulated into the fp32 main grads, Megatron's gradient accumulation fusion).
 #include <climits>
 
 #include "kernels/cuda/cuda_context.h"
@@ -8,6 +10,22 @@
 
 namespace me::cuda {
 namespace {
+
+cudaDataType_t cuda_type(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return CUDA_R_32F;
+    case DType::kBF16:
+      return CUDA_R_16BF;
+    case DType::kF16:
+      return CUDA_R_16F;
+    default:
+      throw Error(
+          fmt::format("matmul: {} tensors are not supported by the CUDA GEMM (f32, bf16 and "
+                      "f16 are)",
+                      dtype_name(dtype)));
+  }
+}
 
 int as_int(int64_t v, const char* what) {
   ME_CHECK(v <= INT_MAX, "matmul: {} {} exceeds cuBLAS's int range", what, v);
@@ -18,7 +36,7 @@ int as_int(int64_t v, const char* what) {
 
 void matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, float alpha,
             float beta) {
-  require_f32("matmul", "a", a);
+  const cudaDataType_t in_type = cuda_type(a.dtype()), out_type = cuda_type(c.dtype());
   const int64_t m = c.dim(-2), n = c.dim(-1);
   const int64_t k = trans_a ? a.dim(-2) : a.dim(-1);
   const int64_t batch = a.ndim() == 3 ? a.dim(0) : 1;
@@ -40,9 +58,9 @@ void matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor
   const long long stride_a = a.dim(-2) * a.dim(-1), stride_b = b.dim(-2) * b.dim(-1);
   const long long stride_c = m * n;
   ME_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      ctx.cublas, op_b, op_a, ldc, as_int(m, "m"), as_int(k, "k"), &alpha, fptr(b), CUDA_R_32F, ldb,
-      stride_b, fptr(a), CUDA_R_32F, lda, stride_a, &beta, fptr(c), CUDA_R_32F, ldc, stride_c,
-      as_int(batch, "batch"), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+      ctx.cublas, op_b, op_a, ldc, as_int(m, "m"), as_int(k, "k"), &alpha, b.raw_data(), in_type,
+      ldb, stride_b, a.raw_data(), in_type, lda, stride_a, &beta, c.raw_data(), out_type, ldc,
+      stride_c, as_int(batch, "batch"), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
 }  // namespace me::cuda

@@ -5,7 +5,7 @@
 
 namespace me::cuda {
 
-// Arguments already checked by me::matmul; f32 only.
+// Arguments already checked by me::matmul; f32, bf16 or f16 (c may be f32 for half inputs).
 void matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, float alpha,
             float beta);
 

@@ -6,7 +6,7 @@
 
 namespace me::cuda {
 
-// Arguments already checked by the me:: entry points; f32 only.
+// Arguments already checked by the me:: entry points; f32, bf16 or f16 storage, f32 arithmetic.
 void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& y, Tensor& rstd);
 void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd,
                       Tensor& dx, Tensor& dweight);

@@ -5,7 +5,7 @@
 
 namespace me::cuda {
 
-// Arguments already checked by the me:: entry points; f32 only.
+// Arguments already checked by the me:: entry points; f32, bf16 or f16 storage, f32 arithmetic.
 void swiglu_forward(const Tensor& x, Tensor& out);
 void swiglu_backward(const Tensor& x, const Tensor& dout, Tensor& dx);
 

@@ -64,7 +64,7 @@ TEST_CASE("cuda rope rejects f64") {
   const Tensor f64 = freq_tensor(4, std::nullopt).cast(DType::kF64).to(g);
   Tensor y64 = Tensor::zeros({2, 5, 1, 4}, DType::kF64, g);
   CHECK_THROWS_WITH_AS(rope_forward(x64, test::to_gpu(positions()), f64, false, y64),
-                       doctest::Contains("f32 only"), Error);
+                       doctest::Contains("f64 tensors are not supported"), Error);
 }
 
 }  // namespace

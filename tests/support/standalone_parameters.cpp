@@ -8,6 +8,7 @@ namespace me::test {
 void bind_standalone(const std::vector<Parameter*>& params, DType dtype, uint64_t seed) {
   for (Parameter* p : params) {
     p->value = Tensor::empty(p->shape, dtype);
+    p->main = p->value;  // one precision: the modules compute with the main value itself
     p->grad = Tensor::zeros(p->shape, dtype);
     initialize_parameter(*p, seed);
   }
@@ -22,7 +23,7 @@ void randomize_values(const std::vector<Parameter*>& params, double std, uint64_
       data[i] = std * philox_normal(seed, stream, static_cast<uint64_t>(i));
       if (p->init.kind == ParamInit::Kind::kOnes) data[i] += 1.0;
     }
-    p->value.copy_from(host.cast(p->value.dtype()).to(p->value.device()));
+    p->main.copy_from(host.cast(p->main.dtype()).to(p->main.device()));
   }
 }
 

@@ -60,7 +60,7 @@ Recipe optimizer_recipe(const std::string& name, const json& fixture) {
 void run_trajectory(const std::string& name, const json& fixture, const json& reference) {
   TwoParams p;
   auto optimizer =
-      OptimizerRegistry::instance().create(name, p.buffers, optimizer_recipe(name, fixture));
+      OptimizerRegistry::instance().create(name, p.buffers, optimizer_recipe(name, fixture), {});
   write(p.w.value, reference["initial"]["w"].get<std::vector<float>>());
   write(p.b.value, reference["initial"]["b"].get<std::vector<float>>());
   const double wd = fixture["weight_decay"].get<double>();
@@ -121,7 +121,8 @@ TEST_CASE("adam's first step by hand: bias correction makes it lr * g / (|g| + e
   const json fixture = load_fixture();
   TwoParams p;
   auto adam =
-      OptimizerRegistry::instance().create("adam", p.buffers, optimizer_recipe("adam", fixture));
+      OptimizerRegistry::instance().create("adam", p.buffers, optimizer_recipe("adam", fixture),
+                                           {});
   write(p.w.value, {1, 2, 3, 4, 5, 6});
   write(p.b.value, {1, 2, 3});
   write(p.w.grad, {0.5f, -2, 0, 1, 1, 1});
@@ -144,7 +145,8 @@ TEST_CASE("state buffers are named for checkpoints and step_count can be restore
   const json fixture = load_fixture();
   TwoParams p;
   auto adam =
-      OptimizerRegistry::instance().create("adam", p.buffers, optimizer_recipe("adam", fixture));
+      OptimizerRegistry::instance().create("adam", p.buffers, optimizer_recipe("adam", fixture),
+                                           {});
   auto states = adam->state_buffers();
   REQUIRE(states.size() == 2);
   CHECK(states[0].first == "exp_avg");
@@ -154,10 +156,10 @@ TEST_CASE("state buffers are named for checkpoints and step_count can be restore
   adam->step(0.0, 0.0);
   CHECK(adam->step_count() == 42);
   auto sgd =
-      OptimizerRegistry::instance().create("sgd", p.buffers, optimizer_recipe("sgd", fixture));
+      OptimizerRegistry::instance().create("sgd", p.buffers, optimizer_recipe("sgd", fixture), {});
   REQUIRE(sgd->state_buffers().size() == 1);
   CHECK(sgd->state_buffers()[0].first == "momentum_buffer");
-  CHECK_THROWS_WITH_AS(OptimizerRegistry::instance().create("adamw", p.buffers, Recipe{}),
+  CHECK_THROWS_WITH_AS(OptimizerRegistry::instance().create("adamw", p.buffers, Recipe{}, {}),
                        doctest::Contains("did you mean 'adam'"), Error);
 }
 
@@ -166,6 +168,6 @@ TEST_CASE("adam hyper-parameters out of range are errors naming the field") {
   TwoParams p;
   Recipe r = optimizer_recipe("adam", fixture);
   r.optimizer.adam_beta2 = 1.0;
-  CHECK_THROWS_WITH_AS(OptimizerRegistry::instance().create("adam", p.buffers, r),
+  CHECK_THROWS_WITH_AS(OptimizerRegistry::instance().create("adam", p.buffers, r, OptimizerShard{}),
                        doctest::Contains("optimizer.adam_beta2"), Error);
 }

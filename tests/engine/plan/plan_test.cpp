@@ -66,3 +66,22 @@ TEST_CASE("the distributed optimizer divides optimizer state by the data-paralle
   CHECK(a.memory.optimizer == doctest::Approx(12 * a.parameters_per_rank));
   CHECK(a.memory.weights == doctest::Approx(2 * a.parameters_per_rank));
 }
+
+TEST_CASE("the GPT-2 recipes plan to Hugging Face's parameter counts plus the padded rows") {
+  // transformers' GPT2LMHeadModel num_parameters() for gpt2, gpt2-medium and gpt2-xl (vocabulary
+  // 50257, tied); our vocabulary is padded to 50304 rows, each `hidden` wide.
+  const struct {
+    const char* recipe;
+    double hugging_face;
+    double hidden;
+  } models[] = {{"gpt2_124m.yaml", 124439808, 768},
+                {"gpt2_350m.yaml", 354823168, 1024},
+                {"gpt2_1p5b.yaml", 1557611200, 1600}};
+  for (const auto& m : models) {
+    const Recipe recipe = load_recipe(std::string(ME_SOURCE_DIR) + "/recipes/gpt/" + m.recipe, {},
+                                      1, RecipePurpose::kPlan);
+    const PlanReport r = plan_recipe(recipe, 50257);
+    CHECK(r.padded_vocab_size == 50304);
+    CHECK_MESSAGE(r.parameters == m.hugging_face + (50304 - 50257) * m.hidden, m.recipe);
+  }
+}

@@ -19,15 +19,6 @@ std::string llama(const std::string& name) {
   return std::string(ME_SOURCE_DIR) + "/recipes/llama/" + name;
 }
 
-// The one "not supported yet" error a Llama GPU recipe inherits from llama3_1_8b.yaml.
-std::string distributed_optimizer_error() {
-  return fmt::format(
-      "{}:17:3: error: 'parallel.use_distributed_optimizer' = true: the "
-      "distributed optimizer is not supported yet (issue area: engine/optim); use "
-      "false",
-      llama("llama3_1_8b.yaml"));
-}
-
 TEST_CASE("llama options default to Megatron's values") {
   RecipeDir dir;
   const Recipe r = load_recipe(dir.write("r.yaml", kMinimalRecipe), {});
@@ -78,11 +69,12 @@ TEST_CASE("llama3_2_1b validates with its published shape") {
   CHECK(r.mixed_precision.bf16);
 }
 
-TEST_CASE("the 7B and 8B shapes fail only on the distributed optimizer") {
+TEST_CASE("the 7B and 8B shapes load with the distributed optimizer at dp 8") {
   for (const char* name : {"llama3_1_8b.yaml", "mistral_7b.yaml", "qwen2_7b.yaml"}) {
     CAPTURE(name);
-    CHECK(load_errors(llama(name), {}, 8) == Lines{distributed_optimizer_error()});
-    const Recipe r = load_recipe(llama(name), {"parallel.use_distributed_optimizer=false"}, 8);
+    CHECK(load_errors(llama(name), {}, 8).empty());
+    const Recipe r = load_recipe(llama(name), {}, 8);
+    CHECK(r.parallel.use_distributed_optimizer);
     CHECK(r.model.num_query_groups < r.model.num_attention_heads);
     CHECK(r.model.swiglu);
   }
@@ -97,7 +89,7 @@ TEST_CASE("the 7B and 8B shapes fail only on the distributed optimizer") {
   CHECK_FALSE(mistral.model.use_rope_scaling);
 }
 
-TEST_CASE("llama3_1_70b fails only on tensor and pipeline parallelism and the optimizer") {
+TEST_CASE("llama3_1_70b fails only on tensor and pipeline parallelism") {
   const std::string path = llama("llama3_1_70b.yaml");
   CHECK(load_errors(path, {}, 64) ==
         Lines{fmt::format("{}:12:3: error: 'parallel.tensor_model_parallel_size' = 8: tensor "
@@ -107,8 +99,7 @@ TEST_CASE("llama3_1_70b fails only on tensor and pipeline parallelism and the op
               fmt::format("{}:13:3: error: 'parallel.pipeline_model_parallel_size' = 4: "
                           "pipeline model parallelism is not supported yet (issue area: "
                           "engine/parallel); use 1",
-                          path),
-              distributed_optimizer_error()});
+                          path)});
   const Recipe r = load_recipe(path, {}, 64, RecipePurpose::kPlan);
   CHECK(r.model.num_layers == 80);
   CHECK(r.derived.ffn_hidden_size == 28672);

@@ -1,0 +1,31 @@
+// GPT's incremental inference: the step's tokens take positions from the cache's row lengths, and
+// every attention layer reads and extends the KV cache through the context's SequenceInfo.
+#include "engine/inference/kv_cache.h"
+#include "engine/models/gpt.h"
+
+namespace me {
+
+Tensor GptModel::logits(const Tensor& tokens, KvCache& cache) {
+  ME_CHECK(tokens.ndim() == 2 && tokens.dim(0) == cache.batch(),
+           "tokens {} do not match a cache of batch {}", tokens.describe(), cache.batch());
+  const int64_t b = tokens.dim(0), t = tokens.dim(1);
+  std::vector<int32_t> positions(static_cast<size_t>(b * t));
+  for (int64_t bi = 0; bi < b; ++bi) {
+    const int64_t start = cache.lengths()[bi];
+    if (start + t > std::min(cache.capacity(), max_position_embeddings_)) {
+      throw Error(fmt::format("{} tokens exceed the context of {} (max_position_embeddings {})",
+                              start + t, cache.capacity(), max_position_embeddings_),
+                  "model.max_position_embeddings");
+    }
+    for (int64_t i = 0; i < t; ++i) positions[bi * t + i] = static_cast<int32_t>(start + i);
+  }
+  const Device device = embedding_.word_embeddings().value.device();
+  MicroBatchContext ctx(false, 0, 0, 0);
+  SequenceInfo sequence{Tensor::from_vector(positions, {b, t}, device), Tensor(), &cache};
+  const Tensor h = decode(tokens.to(device), std::move(sequence), ctx);
+  const Tensor out = output_layer_.logits(h);
+  if (out.dtype() == DType::kF32) return out;
+  return out.to(Device::cpu()).cast(DType::kF32).to(device);
+}
+
+}  // namespace me

@@ -1,0 +1,38 @@
+// DistributedOptimizer: the inner optimizer's shard update, then the parameter all-gather.
+#include "engine/optim/distributed_optimizer.h"
+
+#include "engine/parallel/grad_reducer.h"
+#include "engine/recipe/recipe.h"
+
+namespace me {
+
+DistributedOptimizer::DistributedOptimizer(std::unique_ptr<Optimizer> inner, ParamBuffers& buffers,
+                                           Communicator& comm)
+    : inner_(std::move(inner)), buffers_(buffers), comm_(comm) {
+  ME_CHECK(inner_->shard().size == comm_.size(), "optimizer shard over {} ranks, group of {}",
+           inner_->shard().size, comm_.size());
+}
+
+void DistributedOptimizer::step(double lr, double weight_decay) {
+  inner_->step(lr, weight_decay);
+  all_gather_param_shards(buffers_, comm_, inner_->shard());
+}
+
+std::vector<std::pair<std::string, Tensor*>> DistributedOptimizer::state_buffers() {
+  return inner_->state_buffers();
+}
+
+std::unique_ptr<Optimizer> make_optimizer(ParamBuffers& buffers, const Recipe& recipe,
+                                          const Topology& topology, Communicator& comm) {
+  const std::string& name = recipe.optimizer.optimizer;
+  if (!recipe.parallel.use_distributed_optimizer || topology.dp == 1) {
+    return OptimizerRegistry::instance().create(name, buffers, recipe, OptimizerShard{});
+  }
+  ME_CHECK(topology.dp == comm.size(), "the distributed optimizer needs dp ({}) == world ({})",
+           topology.dp, comm.size());
+  const OptimizerShard shard{topology.dp_rank, topology.dp};
+  return std::make_unique<DistributedOptimizer>(
+      OptimizerRegistry::instance().create(name, buffers, recipe, shard), buffers, comm);
+}
+
+}  // namespace me

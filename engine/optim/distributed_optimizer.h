@@ -1,0 +1,36 @@
+// The distributed optimizer (use_distributed_optimizer, ZeRO-1): each data-parallel rank keeps
+// fp32 optimizer state for, and updates, only its shard of every bucket; the updated shards are
+// then all-gathered so every rank holds the whole parameter buffer again.
+#pragma once
+
+#include <memory>
+
+#include "engine/optim/optimizer.h"
+#include "engine/parallel/communicator.h"
+#include "engine/parallel/topology.h"
+
+namespace me {
+
+class DistributedOptimizer final : public Optimizer {
+ public:
+  // `inner` was built over `buffers` with a shard of comm.size() ranks.
+  DistributedOptimizer(std::unique_ptr<Optimizer> inner, ParamBuffers& buffers, Communicator& comm);
+
+  void step(double lr, double weight_decay) override;
+  std::vector<std::pair<std::string, Tensor*>> state_buffers() override;
+  OptimizerShard shard() const override { return inner_->shard(); }
+  int64_t step_count() const override { return inner_->step_count(); }
+  void set_step_count(int64_t steps) override { inner_->set_step_count(steps); }
+
+ private:
+  std::unique_ptr<Optimizer> inner_;
+  ParamBuffers& buffers_;
+  Communicator& comm_;
+};
+
+// The recipe's optimizer over `buffers`: sharded over the data-parallel ranks and wrapped in a
+// DistributedOptimizer with use_distributed_optimizer (and dp > 1), else over the whole buffer.
+std::unique_ptr<Optimizer> make_optimizer(ParamBuffers& buffers, const Recipe& recipe,
+                                          const Topology& topology, Communicator& comm);
+
+}  // namespace me

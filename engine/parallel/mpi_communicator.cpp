@@ -1,0 +1,176 @@
+// MpiCommunicator: MPI_I* collectives waited on with MPI_Test until done or past the timeout. A
+// stall prints hang_report from every waiting rank and aborts the job with ExitCode::kTimeout.
+#include "engine/parallel/mpi_communicator.h"
+
+#include <mpi.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/parallel/progress_board.h"
+
+namespace me {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void mpi_check(int status, const char* what) {
+  if (status != MPI_SUCCESS) {
+    char message[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    MPI_Error_string(status, message, &length);
+    throw Error(fmt::format("{} failed: {}", what, std::string(message, length)));
+  }
+}
+
+int count_of(int64_t count) {
+  ME_CHECK(count >= 0 && count <= INT_MAX, "collective of {} elements exceeds MPI's int count",
+           count);
+  return static_cast<int>(count);
+}
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) mpi_check(MPI_Init(nullptr, nullptr), "MPI_Init");
+    int size = 0, rank = 0;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    size_ = size;
+    rank_ = rank;
+    board_ = std::make_unique<ProgressBoard>(MPI_COMM_WORLD);
+  }
+  ~MpiCommunicator() override {
+    // Unwinding after an error on this rank alone: freeing the window and finalising are
+    // collective and would wait for ranks that never come; the caller aborts the job instead.
+    if (std::uncaught_exceptions() > 0) return;
+    board_.reset();
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+  int64_t size() const override { return size_; }
+  int64_t rank() const override { return rank_; }
+  void set_timeout(double seconds) override { timeout_seconds_ = seconds; }
+  void set_step(int64_t step) override { board_->set_step(step); }
+
+  void all_reduce_sum(double* values, int64_t count) override {
+    run(CollectiveOp::kAllReduceSum, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_DOUBLE, MPI_SUM,
+                            MPI_COMM_WORLD, r);
+    });
+  }
+  void all_reduce_sum(float* values, int64_t count) override {
+    run(CollectiveOp::kAllReduceSum, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_FLOAT, MPI_SUM,
+                            MPI_COMM_WORLD, r);
+    });
+  }
+  void all_reduce_max(double* values, int64_t count) override {
+    run(CollectiveOp::kAllReduceMax, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_DOUBLE, MPI_MAX,
+                            MPI_COMM_WORLD, r);
+    });
+  }
+  void reduce_scatter_sum(float* values, int64_t count) override {
+    ME_CHECK(count % size_ == 0, "reduce_scatter_sum of {} floats over {} ranks", count, size_);
+    const int64_t chunk = count / size_;
+    scratch_.resize(static_cast<size_t>(chunk));
+    run(CollectiveOp::kReduceScatterSum, [&](MPI_Request* r) {
+      return MPI_Ireduce_scatter_block(values, scratch_.data(), count_of(chunk), MPI_FLOAT, MPI_SUM,
+                                       MPI_COMM_WORLD, r);
+    });
+    std::memcpy(values + rank_ * chunk, scratch_.data(),
+                static_cast<size_t>(chunk) * sizeof(float));
+  }
+  void all_gather(float* values, int64_t count) override {
+    ME_CHECK(count % size_ == 0, "all_gather of {} floats over {} ranks", count, size_);
+    run(CollectiveOp::kAllGather, [&](MPI_Request* r) {
+      return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values, count_of(count / size_),
+                            MPI_FLOAT, MPI_COMM_WORLD, r);
+    });
+  }
+  void broadcast(void* data, int64_t bytes, int64_t root) override {
+    run(CollectiveOp::kBroadcast, [&](MPI_Request* r) {
+      return MPI_Ibcast(data, count_of(bytes), MPI_BYTE, static_cast<int>(root), MPI_COMM_WORLD, r);
+    });
+  }
+  void barrier() override {
+    run(CollectiveOp::kBarrier, [&](MPI_Request* r) { return MPI_Ibarrier(MPI_COMM_WORLD, r); });
+  }
+  [[noreturn]] void abort(int exit_code) override { abort_world(exit_code); }
+
+ private:
+  template <typename Start>
+  void run(CollectiveOp op, Start start) {
+    const int64_t seq = ++seq_;
+    board_->entered(seq, op);
+    MPI_Request request = MPI_REQUEST_NULL;
+    mpi_check(start(&request), collective_op_name(op));
+    wait(request, seq, op);
+    board_->completed(seq, op);
+  }
+
+  void wait(MPI_Request& request, int64_t seq, CollectiveOp op) {
+    if (timeout_seconds_ <= 0) {
+      mpi_check(MPI_Wait(&request, MPI_STATUS_IGNORE), collective_op_name(op));
+      return;
+    }
+    const auto start = Clock::now();
+    const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(timeout_seconds_));
+    int done = 0;
+    while (true) {
+      mpi_check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), collective_op_name(op));
+      if (done) return;
+      const auto now = Clock::now();
+      if (now >= deadline) stalled(seq, op);
+      // Spin briefly (most collectives finish within microseconds), then poll at 1 ms.
+      if (now - start > std::chrono::milliseconds(1)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+  }
+
+  [[noreturn]] void stalled(int64_t seq, CollectiveOp op) {
+    // Reading the board needs no help from the other ranks; should the MPI library block anyway,
+    // this timer still ends the process with the same code.
+    std::thread([] {
+      std::this_thread::sleep_for(std::chrono::seconds(20));
+      std::_Exit(static_cast<int>(ExitCode::kTimeout));
+    }).detach();
+    std::cerr << fmt::format(
+                     "[rank {}] error: collective #{} {} timed out; reading every rank's "
+                     "progress\n",
+                     rank_, seq, collective_op_name(op))
+              << std::flush;
+    const std::string report =
+        hang_report(static_cast<int>(rank_), seq, op, timeout_seconds_, board_->read_all());
+    std::cerr << fmt::format("[rank {}] error: {}\n", rank_, report) << std::flush;
+    abort_world(static_cast<int>(ExitCode::kTimeout));
+  }
+
+  int64_t size_ = 1;
+  int64_t rank_ = 0;
+  int64_t seq_ = 0;
+  double timeout_seconds_ = 0;
+  std::unique_ptr<ProgressBoard> board_;
+  std::vector<float> scratch_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_mpi_communicator() {
+  return std::make_unique<MpiCommunicator>();
+}
+
+}  // namespace me

@@ -1,0 +1,22 @@
+// mpirun_prefix / run_self_under_mpi: /proc/self/exe relaunched with doctest's --test-case filter.
+#include "tests/support/mpi_launch.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace me::testing {
+
+std::string mpirun_prefix(int ranks, int timeout_seconds) {
+  return fmt::format(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+      "OMPI_MCA_rmaps_base_oversubscribe=1 timeout {} mpirun --oversubscribe -np {}",
+      timeout_seconds, ranks);
+}
+
+CommandResult run_self_under_mpi(int ranks, const std::string& test_case) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  return run_command(fmt::format("{} {} '--test-case={}'", mpirun_prefix(ranks), self, test_case));
+}
+
+}  // namespace me::testing
