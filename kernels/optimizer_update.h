@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "engine/core/tensor.h"
 
@@ -18,6 +19,23 @@ struct AdamWStep {
 // Computed as torch does: p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps).
 void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                   const AdamWStep& step);
+
+// The same update over many ranges of the flat buffers in one launch. `chunks` is an (C, 4) i64
+// table on the buffers' device, one row {begin, end, state_begin, weight_decay (0 or 1)} per
+// chunk: params[begin, end) and grads alike, the moments at state_begin + (i - begin); weight
+// decay step.weight_decay where the flag is 1, none where 0. Built once per optimizer by
+// adamw_chunk_table.
+void adamw_update_chunks(Tensor& params, const Tensor& grads, Tensor& exp_avg, Tensor& exp_avg_sq,
+                         const Tensor& chunks, const AdamWStep& step);
+
+// A chunk table for adamw_update_chunks: each range {begin, end, state_begin, weight_decay} cut
+// into pieces of at most `chunk_elems`, so one CUDA block per piece keeps the launch balanced.
+struct UpdateRange {
+  int64_t begin, end, state_begin;
+  bool weight_decay;
+};
+Tensor adamw_chunk_table(const std::vector<UpdateRange>& ranges, Device device,
+                         int64_t chunk_elems = 65536);
 
 // torch.optim.SGD (dampening 0, no Nesterov): g += wd * p; buf = momentum * buf + g (buf = g on
 // the first step); p -= lr * buf. With momentum == 0, p -= lr * g and momentum_buffer is unused

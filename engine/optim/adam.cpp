@@ -1,4 +1,5 @@
-// Adam: per-run adamw_update calls over the flat parameter, gradient and moment buffers.
+// Adam: one adamw_update_chunks launch per step over the flat parameter, gradient and moment
+// buffers (the update runs cut into balanced chunks once, at construction).
 #include "engine/optim/adam.h"
 
 #include <fmt/format.h>
@@ -23,28 +24,24 @@ Adam::Adam(ParamBuffers& buffers, const Recipe& recipe, const OptimizerShard& sh
       shard_(shard),
       beta1_(recipe.optimizer.adam_beta1),
       beta2_(recipe.optimizer.adam_beta2),
-      eps_(recipe.optimizer.adam_eps),
-      runs_(update_runs(buffers.layout(), shard)) {
+      eps_(recipe.optimizer.adam_eps) {
   check_beta(beta1_, "optimizer.adam_beta1");
   check_beta(beta2_, "optimizer.adam_beta2");
   if (!(eps_ > 0.0)) throw Error(fmt::format("must be > 0, got {}", eps_), "optimizer.adam_eps");
   const int64_t n = shard_elems(buffers_.layout(), shard_);
   exp_avg_ = Tensor::zeros({n}, DType::kF32, buffers_.device());
   exp_avg_sq_ = Tensor::zeros({n}, DType::kF32, buffers_.device());
+  std::vector<UpdateRange> ranges;
+  for (const UpdateRun& run : update_runs(buffers_.layout(), shard_)) {
+    ranges.push_back({run.begin, run.end, run.state_begin, run.weight_decay});
+  }
+  chunks_ = adamw_chunk_table(ranges, buffers_.device());
 }
 
 void Adam::step(double lr, double weight_decay) {
   ++step_count_;
-  for (const UpdateRun& run : runs_) {
-    const Shape shape{run.end - run.begin};
-    Tensor param = buffers_.params().view(run.begin, shape);
-    Tensor grad = buffers_.grads().view(run.begin, shape);
-    Tensor exp_avg = exp_avg_.view(run.state_begin, shape);
-    Tensor exp_avg_sq = exp_avg_sq_.view(run.state_begin, shape);
-    const AdamWStep update{lr,         beta1_, beta2_, eps_, run.weight_decay ? weight_decay : 0.0,
-                           step_count_};
-    adamw_update(param, grad, exp_avg, exp_avg_sq, update);
-  }
+  const AdamWStep update{lr, beta1_, beta2_, eps_, weight_decay, step_count_};
+  adamw_update_chunks(buffers_.params(), buffers_.grads(), exp_avg_, exp_avg_sq_, chunks_, update);
 }
 
 std::vector<std::pair<std::string, Tensor*>> Adam::state_buffers() {

@@ -22,7 +22,7 @@ class Adam final : public Optimizer {
   double beta1_;
   double beta2_;
   double eps_;
-  std::vector<UpdateRun> runs_;
+  Tensor chunks_;      // adamw_chunk_table of this shard's update runs
   Tensor exp_avg_;     // (total_elems) f32, first moment
   Tensor exp_avg_sq_;  // (total_elems) f32, second moment
   int64_t step_count_ = 0;

@@ -18,6 +18,7 @@
 #include "engine/train/banner.h"
 #include "engine/train/exit_signal.h"
 #include "engine/train/nan_guard.h"
+#include "kernels/determinism.h"
 #include "kernels/elementwise.h"
 
 namespace me {
@@ -101,6 +102,7 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
       timers_(device_),
       spike_guard_(recipe_.train),
       checkpoint_writer_(recipe_.checkpoint.async_save) {
+  set_deterministic_algorithms(recipe_.train.deterministic_mode);
   model_ =
       ModelRegistry::instance().create(recipe_.model.type, recipe_, vocabulary_.padded_vocab_size);
   buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_,

@@ -1,7 +1,8 @@
 // Attention on the tensor cores through cuDNN's fused flash attention (the SDPA nodes of the
 // cudnn-frontend graph API, headers installed by scripts/setup): bf16/f16 inputs, f32 softmax
 // statistics (the log-sum-exp our contract saves), causal or full, grouped-query heads. Each shape
-// builds its forward and backward graphs once and keeps them.
+// builds its forward and backward graphs once and keeps them. The backward is deterministic unless
+// deterministic_algorithms() is off (train.deterministic_mode: false, Megatron's default).
 #include <cstring>  // before cudnn_frontend.h, whose shim uses std::strlen without it
 
 #include <cudnn_frontend.h>
@@ -13,6 +14,7 @@
 
 #include "kernels/cuda/attention_cudnn.h"
 #include "kernels/cuda/cuda_context.h"
+#include "kernels/determinism.h"
 
 namespace me::cuda {
 namespace {
@@ -76,11 +78,12 @@ std::shared_ptr<fe::graph::Tensor_attributes> bthd(fe::graph::Graph& graph, cons
 std::vector<int64_t> stats_dim(const Shape4& s) { return {s.b, s.hq, s.t, 1}; }
 std::vector<int64_t> stats_stride(const Shape4& s) { return {s.hq * s.t, s.t, 1, 1}; }
 
-using GraphKey = std::tuple<bool, int, int64_t, int64_t, int64_t, int64_t, int64_t, bool, float,
-                            int>;  // backward, dtype, b, t, hq, hkv, d, causal, scale, device
+// backward, dtype, b, t, hq, hkv, d, causal, scale, device, deterministic
+using GraphKey =
+    std::tuple<bool, int, int64_t, int64_t, int64_t, int64_t, int64_t, bool, float, int, bool>;
 
 std::shared_ptr<fe::graph::Graph> build(const GraphKey& key, cudnnHandle_t handle) {
-  const auto [backward, dtype, b, t, hq, hkv, d, causal, scale, device] = key;
+  const auto [backward, dtype, b, t, hq, hkv, d, causal, scale, device, deterministic] = key;
   const Shape4 s{b, t, hq, hkv, d};
   auto graph = std::make_shared<fe::graph::Graph>();
   graph
@@ -113,12 +116,12 @@ std::shared_ptr<fe::graph::Graph> build(const GraphKey& key, cudnnHandle_t handl
                                          .set_dim(stats_dim(s))
                                          .set_stride(stats_stride(s))
                                          .set_data_type(fe::DataType_t::FLOAT));
-    // Deterministic: every gradient has one fixed summation order, as our own kernels promise.
+    // Deterministic (deterministic_algorithms()): one fixed summation order for every gradient.
     auto options = fe::graph::SDPA_backward_attributes()
                        .set_name("attention_backward")
                        .set_causal_mask(causal)
                        .set_attn_scale(scale)
-                       .set_deterministic_algorithm(true);
+                       .set_deterministic_algorithm(deterministic);
     auto [dq, dk, dv] = graph->sdpa_backward(q, k, v, o, d_o, stats, options);
     dq->set_output(true).set_uid(kDQ).set_dim({b, hq, t, d}).set_stride({t * hq * d, d, hq * d, 1});
     dk->set_output(true)
@@ -153,7 +156,8 @@ const fe::graph::Graph& graph_for(bool backward, const Tensor& q, const Tensor& 
                      s.d,
                      params.causal,
                      static_cast<float>(params.scale),
-                     q.device().index};
+                     q.device().index,
+                     backward && deterministic_algorithms()};
   std::lock_guard<std::mutex> lock(mutex);
   auto it = graphs->find(key);
   if (it == graphs->end()) it = graphs->emplace(key, build(key, handle)).first;

@@ -90,3 +90,77 @@ TEST_CASE("train on cuda tracks the cpu losses of the same recipe for 30 iterati
   CHECK(b.rbegin()->second < b.begin()->second - 0.5);  // it learns on the GPU too
   CHECK(std::filesystem::exists(dir / "ckpt"));
 }
+
+TEST_CASE("bf16 training with deterministic_mode repeats bitwise and starts on the cpu curve") {
+  me::test::gpu_device();
+  TempDir dir;
+  write_text(dir / "corpus.jsonl", grammar_corpus_jsonl(600));
+  const auto ingest =
+      run_engine(fmt::format("ingest --input {} --output {} --tokenizer-type byte --append-eod",
+                             dir / "corpus.jsonl", dir / "corpus.h5"));
+  REQUIRE_MESSAGE(ingest.exit_code == 0, ingest.output);
+  const std::string recipe = write_recipe(dir, dir / "corpus.h5");
+  // Dropout off, so attention runs cuDNN's fused kernels, whose backward is the one library
+  // kernel that deterministic_mode changes.
+  const std::string common = fmt::format(
+      "--recipe {} --set model.hidden_dropout=0.0 --set model.attention_dropout=0.0 "
+      "--set train.eval_iters=0",
+      recipe);
+  const auto cpu =
+      run_engine(fmt::format("{} --set logging.metrics_file={}", common, dir / "cpu.jsonl"));
+  REQUIRE_MESSAGE(cpu.exit_code == 0, cpu.output);
+  for (const char* run : {"bf16_a", "bf16_b"}) {
+    const auto gpu =
+        run_engine(fmt::format("{} --set train.device=cuda --set mixed_precision.bf16=true "
+                               "--set train.deterministic_mode=true --set logging.metrics_file={}",
+                               common, dir / (std::string(run) + ".jsonl")));
+    REQUIRE_MESSAGE(gpu.exit_code == 0, gpu.output);
+  }
+  const auto reference = train_losses(dir / "cpu.jsonl");
+  const auto a = train_losses(dir / "bf16_a.jsonl");
+  const auto b = train_losses(dir / "bf16_b.jsonl");
+  REQUIRE(a.size() == 30);
+  CHECK(a == b);  // bitwise: the JSONL prints doubles exactly
+  // The first steps, before the trajectories separate, agree to bf16's rounding of the logits.
+  for (int64_t iteration = 1; iteration <= 3; ++iteration) {
+    CHECK_MESSAGE(
+        std::abs(a.at(iteration) - reference.at(iteration)) <= 2e-3 * reference.at(iteration),
+        "iteration ", iteration, ": bf16 ", a.at(iteration), ", cpu f32 ", reference.at(iteration));
+  }
+  CHECK(a.rbegin()->second < a.begin()->second - 0.5);  // it learns in bf16
+}
+
+TEST_CASE("fp16 training scales the loss dynamically and learns") {
+  me::test::gpu_device();
+  TempDir dir;
+  write_text(dir / "corpus.jsonl", grammar_corpus_jsonl(600));
+  const auto ingest =
+      run_engine(fmt::format("ingest --input {} --output {} --tokenizer-type byte --append-eod",
+                             dir / "corpus.jsonl", dir / "corpus.h5"));
+  REQUIRE_MESSAGE(ingest.exit_code == 0, ingest.output);
+  const std::string recipe = write_recipe(dir, dir / "corpus.h5");
+  // 2^40 overflows fp16 gradients for certain, so the scaler must back off (hysteresis 2: the
+  // second overflow halves the scale) and the run still trains.
+  const auto gpu = run_engine(
+      fmt::format("--recipe {} --set train.device=cuda --set mixed_precision.fp16=true "
+                  "--set mixed_precision.initial_loss_scale=1099511627776 --set train.eval_iters=0 "
+                  "--set logging.metrics_file={}",
+                  recipe, dir / "fp16.jsonl"));
+  REQUIRE_MESSAGE(gpu.exit_code == 0, gpu.output);
+  CHECK(gpu.output.find("gradients overflowed at loss scale") != std::string::npos);
+  std::ifstream in(dir / "fp16.jsonl");
+  std::string line;
+  double last_scale = 0.0;
+  int64_t skipped = 0;
+  while (std::getline(in, line)) {
+    const auto record = nlohmann::json::parse(line);
+    if (!record.contains("loss_scale")) continue;
+    last_scale = record["loss_scale"].get<double>();
+    skipped += record.value("skipped_iterations", int64_t{0});
+  }
+  CHECK(skipped >= 2);
+  CHECK(last_scale < 1099511627776.0);
+  const auto losses = train_losses(dir / "fp16.jsonl");
+  REQUIRE(losses.size() == 30);
+  CHECK(losses.rbegin()->second < losses.begin()->second - 0.5);
+}

@@ -81,3 +81,28 @@ TEST_CASE("sgd_update follows torch.optim.SGD with and without momentum") {
     }
   }
 }
+
+TEST_CASE("adamw_update_chunks equals per-range adamw_update and leaves gaps alone") {
+  const std::vector<me::UpdateRange> ranges = {{0, 7, 3, true}, {9, 20, 12, false}};
+  const me::Tensor p0 = me::test::random_tensor({20}, me::DType::kF32, 1);
+  const me::Tensor g = me::test::random_tensor({20}, me::DType::kF32, 2, 0.1);
+  me::Tensor p = p0.clone(), m = me::Tensor::zeros({23}, me::DType::kF32);
+  me::Tensor v = me::Tensor::zeros({23}, me::DType::kF32);
+  const me::AdamWStep step{1e-2, 0.9, 0.95, 1e-8, 0.1, 1};
+  me::adamw_update_chunks(p, g, m, v, me::adamw_chunk_table(ranges, me::Device::cpu(), 4), step);
+  me::Tensor expected = p0.clone(), em = me::Tensor::zeros({23}, me::DType::kF32);
+  me::Tensor ev = me::Tensor::zeros({23}, me::DType::kF32);
+  for (const me::UpdateRange& r : ranges) {
+    const me::Shape shape{r.end - r.begin};
+    me::Tensor pv = expected.view(r.begin, shape), mv = em.view(r.state_begin, shape);
+    me::Tensor vv = ev.view(r.state_begin, shape);
+    me::AdamWStep s = step;
+    if (!r.weight_decay) s.weight_decay = 0.0;
+    me::adamw_update(pv, g.view(r.begin, shape), mv, vv, s);
+  }
+  me::test::expect_bitwise_equal(p, expected, "params");
+  me::test::expect_bitwise_equal(m, em, "exp_avg");
+  me::test::expect_bitwise_equal(v, ev, "exp_avg_sq");
+  CHECK(p.to_vector<float>()[7] == p0.to_vector<float>()[7]);  // the gap is not updated
+  CHECK(p.to_vector<float>()[8] == p0.to_vector<float>()[8]);
+}
