@@ -308,7 +308,9 @@ CheckpointManifest read_manifest(const std::string& iteration_dir) {
 
 void check_model_compatible(const CheckpointManifest& manifest, const Recipe& recipe,
                             int64_t padded_vocab_size) {
-  const Recipe saved = parse_recipe(manifest.recipe_yaml, manifest.directory + "/manifest.yaml");
+  // Validated for the world it was saved on (tp and dp sizes must fit that world).
+  const Recipe saved = parse_recipe(manifest.recipe_yaml, manifest.directory + "/manifest.yaml",
+                                    manifest.world_size);
   std::vector<std::string> differences;
   auto compare = [&](const char* field, const auto& was, const auto& now) {
     if (was != now)

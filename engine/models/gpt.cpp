@@ -38,6 +38,9 @@ GptModel::GptModel(const Recipe& recipe, int64_t padded_vocab_size)
                                                       "decoder.final_layernorm", recipe);
   add_child(*final_layernorm_);
   add_child(output_layer_);
+  std::vector<Layer*> layers;
+  for (auto& layer : layers_) layers.push_back(layer.get());
+  decoder_.emplace(recipe.train, std::move(layers));
 }
 
 std::vector<std::string> GptModel::inputs() const {
@@ -50,7 +53,7 @@ Tensor GptModel::decode(const Tensor& tokens, SequenceInfo sequence, MicroBatchC
   sequence.position_ids = as_int32(sequence.position_ids);
   Tensor h = embedding_.forward(tokens, sequence.position_ids, ctx);
   ctx.set_sequence(std::move(sequence));
-  for (auto& layer : layers_) h = layer->forward(h, ctx);
+  h = decoder_->forward(h, ctx);
   return final_layernorm_->forward(h, ctx);
 }
 
@@ -71,7 +74,7 @@ LossSums GptModel::forward(const Batch& batch, MicroBatchContext& ctx) {
 void GptModel::backward(double loss_sum_grad, MicroBatchContext& ctx) {
   Tensor dh = output_layer_.backward(loss_sum_grad, ctx);
   dh = final_layernorm_->backward(dh, ctx);
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) dh = (*it)->backward(dh, ctx);
+  dh = decoder_->backward(dh, ctx);
   embedding_.backward(dh, ctx);
 }
 

@@ -22,18 +22,23 @@
 //   decoder.layers.{i}.mlp.linear_fc2.weight               (C, F) [bias (C)]
 //   decoder.final_layernorm.weight [.bias]                 (C)
 //   output_layer.weight                                    (V, C); untied only
+// Under tensor parallelism (engine/nn/tensor_parallel.h) each rank holds the shards named by the
+// parameters' Partition: linear_qkv, linear_fc1 (gate and up halves each) and their biases by
+// rows, linear_proj and linear_fc2 by columns, the word table and output_layer by vocabulary rows.
 // RoPE is non-interleaved by default (rotate halves), which is Hugging Face Llama's rotate_half
 // with q_proj/k_proj rows in their natural order: no permutation is needed on import.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/models/model.h"
 #include "engine/nn/embedding.h"
 #include "engine/nn/lm_head.h"
+#include "engine/nn/recompute.h"
 
 namespace me {
 
@@ -55,6 +60,7 @@ class GptModel final : public Model {
   bool reset_attention_mask_;
   LanguageModelEmbedding embedding_;
   std::vector<std::unique_ptr<Layer>> layers_;  // decoder.layers.{i}
+  std::optional<RecomputedLayers> decoder_;     // layers_ under train.recompute_* (full)
   std::unique_ptr<Layer> final_layernorm_;      // decoder.final_layernorm
   LanguageModelHead output_layer_;
 };

@@ -1,17 +1,21 @@
 // Per-micro-batch activation context: what each module saves in forward for its backward. Owned
 // by the caller (trainer, pipeline schedule), never by modules, so several micro-batches can be in
-// flight and recompute is "drop the context, run forward again".
+// flight and recompute is "drop the context, run forward again" (engine/nn/recompute.h).
 #pragma once
 
+#include <algorithm>
 #include <any>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/core/device.h"
 #include "engine/core/error.h"
 #include "engine/core/philox.h"
 #include "engine/core/tensor.h"
+#include "engine/nn/saved_tensors.h"
 
 namespace me {
 
@@ -30,7 +34,31 @@ struct SequenceInfo {
 class MicroBatchContext {
  public:
   MicroBatchContext(bool training, uint64_t seed, uint64_t iteration, uint64_t micro_batch)
-      : training_(training), seed_(seed), iteration_(iteration), micro_batch_(micro_batch) {}
+      : training_(training),
+        seed_(seed),
+        iteration_(iteration),
+        micro_batch_(micro_batch),
+        held_(std::make_shared<HeldBytes>()) {}
+  MicroBatchContext(const MicroBatchContext&) = delete;
+  MicroBatchContext& operator=(const MicroBatchContext&) = delete;
+  MicroBatchContext(MicroBatchContext&& other) noexcept
+      : training_(other.training_),
+        seed_(other.seed_),
+        iteration_(other.iteration_),
+        micro_batch_(other.micro_batch_),
+        keep_saved_(other.keep_saved_),
+        held_(other.held_),
+        saved_(std::move(other.saved_)),
+        sequence_(std::move(other.sequence_)) {
+    other.saved_.clear();
+  }
+  MicroBatchContext& operator=(MicroBatchContext&&) = delete;
+  // Activations never taken (an abandoned micro-batch) stop counting as held.
+  ~MicroBatchContext() {
+    for (const auto& [module, entry] : saved_) {
+      for (const Storage* s : entry.storages) held_->remove(s);
+    }
+  }
 
   bool training() const { return training_; }
   uint64_t seed() const { return seed_; }
@@ -40,33 +68,91 @@ class MicroBatchContext {
     return me::rng_stream(module_name, iteration_, micro_batch_);
   }
 
+  // A context with this one's random identity (seed, iteration, micro-batch: a re-run forward
+  // draws the same dropout masks) and sequence, for re-running layers. keep_saved = false drops
+  // every save (a forward whose activations will be recomputed). Its saved bytes count in this
+  // context's totals, so the peak includes recomputed activations.
+  MicroBatchContext scratch(bool keep_saved) const {
+    MicroBatchContext out(*this, keep_saved);
+    out.sequence_.kv_cache = nullptr;  // recompute is a training-time forward
+    return out;
+  }
+
   template <typename Saved>
   void save(const Module* module, Saved saved) {
-    if (!training_) return;  // inference keeps nothing
-    auto [it, inserted] = saved_.try_emplace(module, std::move(saved));
+    if (!training_ || !keep_saved_) return;  // inference keeps nothing
+    std::vector<const Storage*> storages;
+    for_each_saved_tensor(saved, [&](const Tensor& t) {
+      if (t.defined()) storages.push_back(t.storage().get());
+    });
+    auto [it, inserted] = saved_.try_emplace(module, Entry{std::move(saved), storages});
     ME_CHECK(inserted, "module saved twice in one micro-batch");
+    for (const Storage* s : storages) held_->add(s);
   }
 
   template <typename Saved>
   Saved take(const Module* module) {
     auto it = saved_.find(module);
     ME_CHECK(it != saved_.end(), "backward without a saved forward for this module");
-    Saved out = std::any_cast<Saved>(std::move(it->second));
+    Saved out = std::any_cast<Saved>(std::move(it->second.value));
+    for (const Storage* s : it->second.storages) held_->remove(s);
     saved_.erase(it);
     return out;
   }
 
   bool empty() const { return saved_.empty(); }
 
+  // Bytes of the distinct storages that saved activations reference now, and the most since
+  // construction (or reset_peak), over this context and its scratch contexts together.
+  size_t saved_bytes() const { return held_->bytes; }
+  size_t peak_saved_bytes() const { return held_->peak; }
+  void reset_peak() { held_->peak = held_->bytes; }
+
   void set_sequence(SequenceInfo sequence) { sequence_ = std::move(sequence); }
   const SequenceInfo& sequence() const { return sequence_; }
 
  private:
+  struct Entry {
+    std::any value;
+    std::vector<const Storage*> storages;
+  };
+
+  // Reference counts per storage: views and modules sharing one buffer count it once.
+  struct HeldBytes {
+    std::unordered_map<const Storage*, int64_t> refs;
+    size_t bytes = 0;
+    size_t peak = 0;
+
+    void add(const Storage* s) {
+      if (refs[s]++ == 0) bytes += s->nbytes();
+      peak = std::max(peak, bytes);
+    }
+    void remove(const Storage* s) {
+      auto it = refs.find(s);
+      ME_CHECK(it != refs.end(), "saved storage released twice");
+      if (--it->second == 0) {
+        bytes -= s->nbytes();
+        refs.erase(it);
+      }
+    }
+  };
+
+  MicroBatchContext(const MicroBatchContext& parent, bool keep_saved)
+      : training_(parent.training_),
+        seed_(parent.seed_),
+        iteration_(parent.iteration_),
+        micro_batch_(parent.micro_batch_),
+        keep_saved_(keep_saved),
+        held_(parent.held_),
+        sequence_(parent.sequence_) {}
+
   bool training_;
   uint64_t seed_;
   uint64_t iteration_;
   uint64_t micro_batch_;
-  std::unordered_map<const Module*, std::any> saved_;
+  bool keep_saved_ = true;
+  std::shared_ptr<HeldBytes> held_;
+  std::unordered_map<const Module*, Entry> saved_;
   SequenceInfo sequence_;
 };
 

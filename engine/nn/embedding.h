@@ -1,5 +1,8 @@
 // Input embedding (Megatron mcore LanguageModelEmbedding): word embeddings over the padded vocab
-// plus learned absolute positions (none with RoPE), then dropout with model.hidden_dropout.
+// plus learned absolute positions (none with RoPE), then dropout with model.hidden_dropout. Under
+// tensor parallelism the word table is vocab-parallel (Megatron's VocabParallelEmbedding): each
+// rank holds rows [r V / tp, (r + 1) V / tp), looks up the tokens it owns and the rows are summed
+// over the group; the position table is whole on every rank.
 #pragma once
 
 #include <cstdint>
@@ -7,14 +10,16 @@
 
 #include "engine/nn/dropout.h"
 #include "engine/nn/module.h"
+#include "engine/nn/vocab_parallel_cross_entropy.h"
 
 namespace me {
 
 class LanguageModelEmbedding final : public Module {
  public:
   struct Saved {
-    Tensor tokens;        // (N) i32
+    Tensor tokens;        // (N) i32, indices into this rank's rows
     Tensor position_ids;  // (N) i32
+    std::vector<char> in_shard;  // (N): the token's row is this rank's
   };
 
   // Declares `<name>.word_embeddings.weight` (padded_vocab_size, C) and
@@ -29,9 +34,12 @@ class LanguageModelEmbedding final : public Module {
   void backward(const Tensor& dy, MicroBatchContext& ctx);
 
   Parameter& word_embeddings() { return word_embeddings_; }
+  // This rank's slice of the padded vocabulary (everything at tp 1).
+  const VocabShard& vocab_shard() const { return shard_; }
 
  private:
   int64_t hidden_size_;
+  VocabShard shard_;
   Parameter& word_embeddings_;
   Parameter* position_embeddings_;  // null unless learned_absolute
   Dropout embedding_dropout_;

@@ -1,4 +1,5 @@
 // Linear layer: forward y = x W^T + b; backward dx = dy W, dW += dy^T x, db += sum of dy rows.
+// Column-parallel: all-reduce dx in backward; row-parallel: all-reduce y before the bias.
 #include "engine/nn/linear.h"
 
 #include "kernels/elementwise.h"
@@ -6,15 +7,13 @@
 
 namespace me {
 
-Linear::Linear(const std::string& name, int64_t in_features, int64_t out_features, bool bias,
-               ParamInit weight_init)
-    : Module(name),
-      in_features_(in_features),
-      out_features_(out_features),
-      weight_(add_parameter("weight", {out_features, in_features}, weight_init, true)),
-      bias_(bias ? &add_parameter("bias", {out_features}, ParamInit::zeros(), false) : nullptr) {}
-
 namespace {
+int64_t local_size(const TensorParallel& tp, bool split, int64_t full, int64_t chunks,
+                   const std::string& what) {
+  if (!split) return full;
+  return tp.divide(full / chunks, what) * chunks;
+}
+
 // (..., from) -> (..., to): the same leading dimensions with a new last one.
 Shape with_last_dim(const Shape& shape, int64_t last) {
   Shape out = shape;
@@ -23,12 +22,32 @@ Shape with_last_dim(const Shape& shape, int64_t last) {
 }
 }  // namespace
 
+Linear::Linear(const std::string& name, int64_t in_features, int64_t out_features, bool bias,
+               ParamInit weight_init, TensorSplit split, int64_t chunks)
+    : Module(name),
+      tp_(TensorParallel::current()),
+      split_(split),
+      in_features_(local_size(tp_, split == TensorSplit::kRow, in_features, 1,
+                              name + " input features")),
+      out_features_(local_size(tp_, split == TensorSplit::kColumn, out_features, chunks,
+                               name + " output features")),
+      weight_(add_parameter("weight", {out_features_, in_features_}, weight_init, true)),
+      bias_(bias ? &add_parameter("bias", {out_features_}, ParamInit::zeros(), false) : nullptr) {
+  if (split_ == TensorSplit::kColumn) {
+    weight_.partition = tp_.partition(0, chunks);
+    if (bias_) bias_->partition = tp_.partition(0, chunks);
+  } else {
+    weight_.partition = tp_.partition(1);
+  }
+}
+
 Tensor Linear::forward(const Tensor& x, MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() >= 1 && x.dim(-1) == in_features_, "{}: input {} for {} input features", name(),
            x.describe(), in_features_);
   const Tensor x2 = x.flatten_to_2d();
   Tensor y = Tensor::empty({x2.dim(0), out_features_}, x.dtype(), x.device());
   matmul(x2, false, weight_.value, true, y);
+  if (split_ == TensorSplit::kRow) tp_.all_reduce(y);
   if (bias_) add_bias(y, bias_->value);
   ctx.save(this, Saved{x2});
   return y.reshape(with_last_dim(x.shape(), out_features_));
@@ -43,6 +62,7 @@ Tensor Linear::backward(const Tensor& dy, MicroBatchContext& ctx) {
   matmul(dy2, false, weight_.value, false, dx);
   matmul(dy2, true, saved.input, false, weight_.grad, 1.0f, 1.0f);
   if (bias_) bias_backward(dy2, bias_->grad);
+  if (split_ == TensorSplit::kColumn) tp_.all_reduce(dx);
   return dx.reshape(with_last_dim(dy.shape(), in_features_));
 }
 

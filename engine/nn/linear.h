@@ -1,13 +1,21 @@
-// Linear layer y = x W^T + b with W (out, in), as Megatron's column/row-parallel linears at tp=1.
-// Saves its input for the weight gradient; the math is kernels/matmul.h and kernels/elementwise.h.
+// Linear layer y = x W^T + b with W (out, in): Megatron's column-parallel linear (W's rows split
+// over the tensor-parallel group, input replicated, output sharded) or row-parallel linear (W's
+// columns split, input sharded, output all-reduced, bias added once after the reduce). Saves its
+// input for the weight gradient; the math is kernels/matmul.h and kernels/elementwise.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "engine/nn/module.h"
+#include "engine/nn/tensor_parallel.h"
 
 namespace me {
+
+enum class TensorSplit {
+  kColumn,  // output features split; backward all-reduces dx (Megatron's `f`: copy to the group)
+  kRow,     // input features split; forward all-reduces y (Megatron's `g`), dx stays a shard
+};
 
 class Linear final : public Module {
  public:
@@ -16,17 +24,22 @@ class Linear final : public Module {
   };
 
   // Declares `<name>.weight` (out, in) with `weight_init` and, when `bias`, `<name>.bias` (out)
-  // zero-initialised and without weight decay.
+  // zero-initialised and without weight decay; features are the full (unsharded) sizes. Under
+  // TensorParallel::current() of size > 1 `split` picks the sharded dimension; `chunks` > 1 splits
+  // each of that many output blocks separately (SwiGLU's [gate | up]: 2).
   Linear(const std::string& name, int64_t in_features, int64_t out_features, bool bias,
-         ParamInit weight_init);
+         ParamInit weight_init, TensorSplit split = TensorSplit::kColumn, int64_t chunks = 1);
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx);    // (..., in) -> (..., out)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx);  // (..., out) -> (..., in)
 
+  // This rank's (local) sizes.
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }
 
  private:
+  TensorParallel tp_;
+  TensorSplit split_;
   int64_t in_features_;
   int64_t out_features_;
   Parameter& weight_;

@@ -1,10 +1,10 @@
 // LM head + loss: logits = h W^T; losses = lse - logit[label]; loss_sum = sum(losses * mask).
 // Backward: dlogits = (softmax - onehot) * mask * loss_sum_grad; dh = dlogits W; dW += dlogits^T h.
+// Each tensor-parallel rank does this over its vocabulary columns; dh is summed over the group.
 #include "engine/nn/lm_head.h"
 
 #include "engine/nn/embedding.h"
 #include "engine/recipe/recipe.h"
-#include "kernels/cross_entropy.h"
 #include "kernels/matmul.h"
 
 namespace me {
@@ -13,15 +13,25 @@ LanguageModelHead::LanguageModelHead(const std::string& name, const Recipe& reci
                                      int64_t padded_vocab_size, Parameter* tied_weight)
     : Module(name),
       hidden_size_(recipe.model.hidden_size),
-      vocab_size_(padded_vocab_size),
+      shard_(VocabShard::of(TensorParallel::current(), padded_vocab_size)),
+      vocab_size_(shard_.vocab_size),
       weight_(tied_weight ? *tied_weight
-                          : add_parameter("weight", {padded_vocab_size, recipe.model.hidden_size},
+                          : add_parameter("weight", {vocab_size_, recipe.model.hidden_size},
                                           ParamInit::normal(recipe.model.init_method_std), true)) {
+  if (!tied_weight) weight_.partition = shard_.tp.partition(0);
   ME_CHECK(weight_.shape == Shape({vocab_size_, hidden_size_}), "{}: weight {} is not ({}, {})",
            name, shape_str(weight_.shape), vocab_size_, hidden_size_);
 }
 
 Tensor LanguageModelHead::logits(const Tensor& hidden) const {
+  if (shard_.tp.size > 1) {
+    throw Error("inference logits are not gathered over tensor-parallel ranks; use 1",
+                "parallel.tensor_model_parallel_size");
+  }
+  return shard_logits(hidden);
+}
+
+Tensor LanguageModelHead::shard_logits(const Tensor& hidden) const {
   ME_CHECK(hidden.ndim() == 3 && hidden.dim(2) == hidden_size_, "{}: hidden {} is not (B, T, {})",
            name(), hidden.describe(), hidden_size_);
   const Tensor h2 = hidden.flatten_to_2d();
@@ -37,12 +47,12 @@ LossSums LanguageModelHead::forward(const Tensor& hidden, const Tensor& labels,
            "{}: labels {} and loss_mask {} do not match hidden {}", name(), labels.describe(),
            loss_mask.describe(), hidden.describe());
   const int64_t n = labels.numel();
-  const Tensor logits2 = logits(hidden).reshape({n, vocab_size_});
+  const Tensor logits2 = shard_logits(hidden).reshape({n, vocab_size_});
   const Tensor targets = as_int32(labels).reshape({n});
   const DType loss_dtype = accum_dtype(hidden.dtype());
   Tensor losses = Tensor::empty({n}, loss_dtype, hidden.device());
   Tensor lse = Tensor::empty({n}, loss_dtype, hidden.device());
-  cross_entropy_forward(logits2, targets, losses, lse);
+  vocab_parallel_cross_entropy_forward(logits2, targets, shard_, losses, lse);
 
   const Tensor mask = loss_mask.to(Device::cpu()).cast(DType::kF64).reshape({n});
   const Tensor host_losses = losses.to(Device::cpu()).cast(DType::kF64);
@@ -68,10 +78,12 @@ Tensor LanguageModelHead::backward(double loss_sum_grad, MicroBatchContext& ctx)
   const Tensor dlosses = dlosses_host.cast(saved.lse.dtype()).to(h2.device());
 
   Tensor dlogits = Tensor::empty(saved.logits.shape(), saved.logits.dtype(), h2.device());
-  cross_entropy_backward(saved.logits, saved.labels, saved.lse, dlosses, dlogits);
+  vocab_parallel_cross_entropy_backward(saved.logits, saved.labels, shard_, saved.lse, dlosses,
+                                        dlogits);
   Tensor dh = Tensor::empty(h2.shape(), h2.dtype(), h2.device());
   matmul(dlogits, false, weight_.value, false, dh);
   matmul(dlogits, true, h2, false, weight_.grad, 1.0f, 1.0f);
+  shard_.tp.all_reduce(dh);
   return dh.reshape(saved.hidden.shape());
 }
 

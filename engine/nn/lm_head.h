@@ -1,6 +1,8 @@
 // Language-model head and loss (Megatron's output_layer + cross-entropy loss_func): logits = h W^T
 // over the padded vocab, W the word embeddings when tied (the default) or output_layer.weight;
-// per-token softmax cross-entropy weighted by loss_mask, reported as sums (see LossSums).
+// per-token softmax cross-entropy weighted by loss_mask, reported as sums (see LossSums). Under
+// tensor parallelism the head is column-parallel over the vocabulary and the loss vocab-parallel
+// (engine/nn/vocab_parallel_cross_entropy.h); d(hidden) is all-reduced over the group.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 
 #include "engine/models/model.h"
 #include "engine/nn/module.h"
+#include "engine/nn/vocab_parallel_cross_entropy.h"
 
 namespace me {
 
@@ -15,14 +18,14 @@ class LanguageModelHead final : public Module {
  public:
   struct Saved {
     Tensor hidden;     // (B, T, C)
-    Tensor logits;     // (N = B * T, V)
+    Tensor logits;     // (N = B * T, V / tp)
     Tensor labels;     // (N) i32
     Tensor lse;        // (N)
     Tensor loss_mask;  // (N) f64 on the host
   };
 
-  // tied_weight: the word-embedding table (V, C) to share, or null to declare `<name>.weight`
-  // (V, C) ~ N(0, init_method_std).
+  // tied_weight: the word-embedding table (V / tp, C) to share, or null to declare
+  // `<name>.weight` (V / tp, C) ~ N(0, init_method_std).
   LanguageModelHead(const std::string& name, const Recipe& recipe, int64_t padded_vocab_size,
                     Parameter* tied_weight);
 
@@ -31,12 +34,16 @@ class LanguageModelHead final : public Module {
                    MicroBatchContext& ctx);
   // d(loss_sum) = loss_sum_grad -> d(hidden) (B, T, C); accumulates the weight's gradient.
   Tensor backward(double loss_sum_grad, MicroBatchContext& ctx);
-  // Inference logits (B, T, V) for hidden (B, T, C); nothing saved.
+  // Inference logits (B, T, V) for hidden (B, T, C); nothing saved. Only at tp 1 (an me::Error
+  // otherwise): inference does not gather the vocabulary shards.
   Tensor logits(const Tensor& hidden) const;
 
  private:
+  Tensor shard_logits(const Tensor& hidden) const;  // (B, T, V / tp)
+
   int64_t hidden_size_;
-  int64_t vocab_size_;
+  VocabShard shard_;
+  int64_t vocab_size_;  // this rank's: V / tp
   Parameter& weight_;
 };
 

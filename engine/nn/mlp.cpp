@@ -1,5 +1,6 @@
 // MLP block: y = fc2(act(fc1(x))), act = gelu or swiglu; fc2 starts at
-// init_method_std / sqrt(2 num_layers) (Megatron).
+// init_method_std / sqrt(2 num_layers) (Megatron). Under tensor parallelism fc1 is column-parallel
+// (each rank its share of the gate and of the up half) and fc2 row-parallel.
 #include "engine/nn/mlp.h"
 
 #include <cmath>
@@ -10,17 +11,27 @@
 
 namespace me {
 
+namespace {
+// ffn_hidden_size, checked to split over the tensor-parallel group (an error naming the field).
+int64_t ffn_hidden_size(const Recipe& recipe) {
+  TensorParallel::current().divide(recipe.derived.ffn_hidden_size, "model.ffn_hidden_size");
+  return recipe.derived.ffn_hidden_size;
+}
+}  // namespace
+
 Mlp::Mlp(const std::string& name, const Recipe& recipe)
     : Layer(name),
       swiglu_(recipe.model.swiglu),
       linear_fc1_(child_name("linear_fc1"), recipe.model.hidden_size,
-                  (swiglu_ ? 2 : 1) * recipe.derived.ffn_hidden_size, recipe.model.add_bias_linear,
-                  ParamInit::normal(recipe.model.init_method_std)),
+                  (swiglu_ ? 2 : 1) * ffn_hidden_size(recipe), recipe.model.add_bias_linear,
+                  ParamInit::normal(recipe.model.init_method_std), TensorSplit::kColumn,
+                  swiglu_ ? 2 : 1),
       linear_fc2_(
           child_name("linear_fc2"), recipe.derived.ffn_hidden_size, recipe.model.hidden_size,
           recipe.model.add_bias_linear,
           ParamInit::normal(recipe.model.init_method_std /
-                            std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers)))) {
+                            std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
+          TensorSplit::kRow) {
   add_child(linear_fc1_);
   add_child(linear_fc2_);
 }

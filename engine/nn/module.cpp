@@ -39,7 +39,9 @@ void initialize_parameter(Parameter& param, uint64_t seed) {
         data[i] = 1.0f;
         break;
       case ParamInit::Kind::kNormal:
-        data[i] = static_cast<float>(param.init.std * philox_normal(seed, stream, i));
+        data[i] = static_cast<float>(
+            param.init.std *
+            philox_normal(seed, stream, static_cast<uint64_t>(param.partition.full_index(param.shape, i))));
         break;
     }
   }

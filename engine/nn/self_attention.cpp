@@ -1,5 +1,6 @@
 // Self-attention: qkv = x Wqkv^T; q, k, v = split per group; q, k = rope(norm(q, k));
-// o = softmax(q k^T * s) v within documents; y = o Wo^T.
+// o = softmax(q k^T * s) v within documents; y = o Wo^T. Under tensor parallelism this rank holds
+// Hq / tp heads and G / tp query groups (linear_qkv column-, linear_proj row-parallel).
 #include "engine/nn/self_attention.h"
 
 #include <cmath>
@@ -35,22 +36,27 @@ std::optional<RotaryEmbedding> rotary(const Recipe& recipe) {
 
 SelfAttention::SelfAttention(const std::string& name, const Recipe& recipe)
     : Layer(name),
-      num_heads_(recipe.model.num_attention_heads),
-      num_query_groups_(checked_query_groups(recipe)),
+      num_heads_(TensorParallel::current().divide(recipe.model.num_attention_heads,
+                                                  "model.num_attention_heads")),
+      num_query_groups_(
+          TensorParallel::current().divide(checked_query_groups(recipe), "model.num_query_groups")),
       kv_channels_(recipe.derived.kv_channels),
       attention_dropout_(recipe.model.attention_dropout),
       // Megatron forces the qkv bias on with add_bias_linear.
+      // Rows are whole query groups, so a column split hands each rank G / tp of them.
       linear_qkv_(child_name("linear_qkv"), recipe.model.hidden_size,
-                  (num_heads_ + 2 * num_query_groups_) * kv_channels_,
+                  (recipe.model.num_attention_heads + 2 * recipe.derived.num_query_groups) *
+                      kv_channels_,
                   recipe.model.add_bias_linear || recipe.model.add_qkv_bias,
                   ParamInit::normal(recipe.model.init_method_std)),
       q_layernorm_(qk_norm(child_name("q_layernorm"), recipe)),
       k_layernorm_(qk_norm(child_name("k_layernorm"), recipe)),
       linear_proj_(
-          child_name("linear_proj"), num_heads_ * kv_channels_, recipe.model.hidden_size,
-          recipe.model.add_bias_linear,
+          child_name("linear_proj"), recipe.model.num_attention_heads * kv_channels_,
+          recipe.model.hidden_size, recipe.model.add_bias_linear,
           ParamInit::normal(recipe.model.init_method_std /
-                            std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers)))),
+                            std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
+          TensorSplit::kRow),
       rotary_(rotary(recipe)) {
   add_child(linear_qkv_);
   if (q_layernorm_) {

@@ -34,8 +34,8 @@ class SelfAttention final : public Layer {
   // Incremental decoding against ctx.sequence().kv_cache (self_attention_decode.cpp).
   Tensor forward_cached(const Tensor& x, MicroBatchContext& ctx);
 
-  int64_t num_heads_;
-  int64_t num_query_groups_;
+  int64_t num_heads_;         // this rank's: Hq / tp
+  int64_t num_query_groups_;  // G / tp
   int64_t kv_channels_;
   double attention_dropout_;
   Linear linear_qkv_;                   // C -> (Hq + 2G) * D

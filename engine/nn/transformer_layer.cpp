@@ -3,6 +3,7 @@
 #include "engine/nn/transformer_layer.h"
 
 #include "engine/nn/layer_norm.h"
+#include "engine/nn/recompute.h"
 #include "engine/recipe/recipe.h"
 #include "kernels/elementwise.h"
 
@@ -36,7 +37,8 @@ TransformerLayer::TransformerLayer(const std::string& name, const Recipe& recipe
       pre_mlp_layernorm_(
           build_slot(slots.pre_mlp_layernorm, child_name("pre_mlp_layernorm"), recipe)),
       mlp_(build_slot(slots.mlp, child_name("mlp"), recipe)),
-      mlp_dropout_(child_name("mlp_bda"), recipe.model.hidden_dropout) {
+      mlp_dropout_(child_name("mlp_bda"), recipe.model.hidden_dropout),
+      selective_recompute_(selective_recompute(recipe)) {
   add_child(*input_layernorm_);
   add_child(*self_attention_);
   add_child(*pre_mlp_layernorm_);
@@ -48,7 +50,9 @@ TransformerLayer::TransformerLayer(const std::string& name, const Recipe& recipe
 
 Tensor TransformerLayer::forward(const Tensor& x, MicroBatchContext& ctx) {
   Tensor a = input_layernorm_->forward(x, ctx);
-  a = self_attention_->forward(a, ctx);
+  Layer* attention = self_attention_.get();
+  a = selective_recompute_ ? checkpointed_forward(*this, {&attention, 1}, a, ctx)
+                           : attention->forward(a, ctx);
   a = self_attn_dropout_.forward(a, ctx);
   const Tensor h = residual_add(x, a);
   Tensor m = pre_mlp_layernorm_->forward(h, ctx);
@@ -63,7 +67,9 @@ Tensor TransformerLayer::backward(const Tensor& dy, MicroBatchContext& ctx) {
   dm = pre_mlp_layernorm_->backward(dm, ctx);
   const Tensor dh = residual_add(dy, dm);
   Tensor da = self_attn_dropout_.backward(dh, ctx);
-  da = self_attention_->backward(da, ctx);
+  Layer* attention = self_attention_.get();
+  da = selective_recompute_ ? checkpointed_backward(*this, {&attention, 1}, da, ctx)
+                            : attention->backward(da, ctx);
   da = input_layernorm_->backward(da, ctx);
   return residual_add(dh, da);
 }

@@ -3,6 +3,8 @@
 // filled with registered layers by name, so a variant block is data, not new code:
 //   h = x + dropout(self_attention(input_layernorm(x)))
 //   y = h + dropout(mlp(pre_mlp_layernorm(h)))          dropout p = model.hidden_dropout
+// With train.recompute_granularity: selective the self_attention slot is checkpointed at its
+// input (engine/nn/recompute.h).
 #pragma once
 
 #include <memory>
@@ -41,6 +43,7 @@ class TransformerLayer final : public Layer {
   std::unique_ptr<Layer> pre_mlp_layernorm_;
   std::unique_ptr<Layer> mlp_;
   Dropout mlp_dropout_;
+  bool selective_recompute_;
 };
 
 }  // namespace me

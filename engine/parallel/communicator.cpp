@@ -13,6 +13,11 @@ namespace me {
 
 void SelfCommunicator::abort(int exit_code) { abort_world(exit_code); }
 
+std::unique_ptr<Communicator> Communicator::split(int64_t, int64_t) {
+  if (size() != 1) throw Error("this communicator cannot form sub-groups", "parallel");
+  return std::make_unique<SelfCommunicator>();
+}
+
 bool launched_by_mpi() {
   for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"}) {
     if (std::getenv(var)) return true;

@@ -33,6 +33,9 @@ class Communicator {
   virtual void set_step(int64_t step) {}
   // Ends every rank's process (MPI_Abort) after a fatal error on one, so no rank hangs.
   [[noreturn]] virtual void abort(int exit_code) = 0;
+  // Collective: the ranks passing the same `color` form a new group, ordered by `key` (MPI_Comm_split).
+  // Communicators that cannot split throw unless they are one rank (the group is then this rank).
+  virtual std::unique_ptr<Communicator> split(int64_t color, int64_t key);
 };
 
 class SelfCommunicator final : public Communicator {

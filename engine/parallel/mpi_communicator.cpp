@@ -38,16 +38,20 @@ int count_of(int64_t count) {
 
 class MpiCommunicator final : public Communicator {
  public:
-  MpiCommunicator() {
+  // world: MPI_COMM_WORLD, initialising MPI and finalising it at the end; otherwise a group
+  // this object owns (from split) and frees. Only the world keeps a progress board: one
+  // one-sided window per group fails in Open MPI's shared-memory setup with 4 oversubscribed
+  // ranks, and a stalled group collective is still reported and ends the job.
+  explicit MpiCommunicator(MPI_Comm comm) : comm_(comm), is_world_(comm == MPI_COMM_WORLD) {
     int initialized = 0;
     MPI_Initialized(&initialized);
     if (!initialized) mpi_check(MPI_Init(nullptr, nullptr), "MPI_Init");
     int size = 0, rank = 0;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(comm_, &size);
+    MPI_Comm_rank(comm_, &rank);
     size_ = size;
     rank_ = rank;
-    board_ = std::make_unique<ProgressBoard>(MPI_COMM_WORLD);
+    if (is_world_) board_ = std::make_unique<ProgressBoard>(comm_);
   }
   ~MpiCommunicator() override {
     // Unwinding after an error on this rank alone: freeing the window and finalising are
@@ -56,29 +60,44 @@ class MpiCommunicator final : public Communicator {
     board_.reset();
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) MPI_Finalize();
+    if (finalized) return;
+    if (is_world_) {
+      MPI_Finalize();
+    } else {
+      MPI_Comm_free(&comm_);
+    }
+  }
+  std::unique_ptr<Communicator> split(int64_t color, int64_t key) override {
+    MPI_Comm group = MPI_COMM_NULL;
+    mpi_check(MPI_Comm_split(comm_, static_cast<int>(color), static_cast<int>(key), &group),
+              "MPI_Comm_split");
+    auto sub = std::make_unique<MpiCommunicator>(group);
+    sub->set_timeout(timeout_seconds_);
+    return sub;
   }
   int64_t size() const override { return size_; }
   int64_t rank() const override { return rank_; }
   void set_timeout(double seconds) override { timeout_seconds_ = seconds; }
-  void set_step(int64_t step) override { board_->set_step(step); }
+  void set_step(int64_t step) override {
+    if (board_) board_->set_step(step);
+  }
 
   void all_reduce_sum(double* values, int64_t count) override {
     run(CollectiveOp::kAllReduceSum, [&](MPI_Request* r) {
       return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_DOUBLE, MPI_SUM,
-                            MPI_COMM_WORLD, r);
+                            comm_, r);
     });
   }
   void all_reduce_sum(float* values, int64_t count) override {
     run(CollectiveOp::kAllReduceSum, [&](MPI_Request* r) {
       return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_FLOAT, MPI_SUM,
-                            MPI_COMM_WORLD, r);
+                            comm_, r);
     });
   }
   void all_reduce_max(double* values, int64_t count) override {
     run(CollectiveOp::kAllReduceMax, [&](MPI_Request* r) {
       return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_DOUBLE, MPI_MAX,
-                            MPI_COMM_WORLD, r);
+                            comm_, r);
     });
   }
   void reduce_scatter_sum(float* values, int64_t count) override {
@@ -87,7 +106,7 @@ class MpiCommunicator final : public Communicator {
     scratch_.resize(static_cast<size_t>(chunk));
     run(CollectiveOp::kReduceScatterSum, [&](MPI_Request* r) {
       return MPI_Ireduce_scatter_block(values, scratch_.data(), count_of(chunk), MPI_FLOAT, MPI_SUM,
-                                       MPI_COMM_WORLD, r);
+                                       comm_, r);
     });
     std::memcpy(values + rank_ * chunk, scratch_.data(),
                 static_cast<size_t>(chunk) * sizeof(float));
@@ -96,16 +115,16 @@ class MpiCommunicator final : public Communicator {
     ME_CHECK(count % size_ == 0, "all_gather of {} floats over {} ranks", count, size_);
     run(CollectiveOp::kAllGather, [&](MPI_Request* r) {
       return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values, count_of(count / size_),
-                            MPI_FLOAT, MPI_COMM_WORLD, r);
+                            MPI_FLOAT, comm_, r);
     });
   }
   void broadcast(void* data, int64_t bytes, int64_t root) override {
     run(CollectiveOp::kBroadcast, [&](MPI_Request* r) {
-      return MPI_Ibcast(data, count_of(bytes), MPI_BYTE, static_cast<int>(root), MPI_COMM_WORLD, r);
+      return MPI_Ibcast(data, count_of(bytes), MPI_BYTE, static_cast<int>(root), comm_, r);
     });
   }
   void barrier() override {
-    run(CollectiveOp::kBarrier, [&](MPI_Request* r) { return MPI_Ibarrier(MPI_COMM_WORLD, r); });
+    run(CollectiveOp::kBarrier, [&](MPI_Request* r) { return MPI_Ibarrier(comm_, r); });
   }
   [[noreturn]] void abort(int exit_code) override { abort_world(exit_code); }
 
@@ -113,11 +132,11 @@ class MpiCommunicator final : public Communicator {
   template <typename Start>
   void run(CollectiveOp op, Start start) {
     const int64_t seq = ++seq_;
-    board_->entered(seq, op);
+    if (board_) board_->entered(seq, op);
     MPI_Request request = MPI_REQUEST_NULL;
     mpi_check(start(&request), collective_op_name(op));
     wait(request, seq, op);
-    board_->completed(seq, op);
+    if (board_) board_->completed(seq, op);
   }
 
   void wait(MPI_Request& request, int64_t seq, CollectiveOp op) {
@@ -154,11 +173,15 @@ class MpiCommunicator final : public Communicator {
                      rank_, seq, collective_op_name(op))
               << std::flush;
     const std::string report =
-        hang_report(static_cast<int>(rank_), seq, op, timeout_seconds_, board_->read_all());
+        board_ ? hang_report(static_cast<int>(rank_), seq, op, timeout_seconds_, board_->read_all())
+               : fmt::format("collective #{} {} of a sub-group made no progress in {} s", seq,
+                             collective_op_name(op), timeout_seconds_);
     std::cerr << fmt::format("[rank {}] error: {}\n", rank_, report) << std::flush;
     abort_world(static_cast<int>(ExitCode::kTimeout));
   }
 
+  MPI_Comm comm_;
+  bool is_world_;
   int64_t size_ = 1;
   int64_t rank_ = 0;
   int64_t seq_ = 0;
@@ -170,7 +193,7 @@ class MpiCommunicator final : public Communicator {
 }  // namespace
 
 std::unique_ptr<Communicator> make_mpi_communicator() {
-  return std::make_unique<MpiCommunicator>();
+  return std::make_unique<MpiCommunicator>(MPI_COMM_WORLD);
 }
 
 }  // namespace me

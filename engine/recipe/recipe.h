@@ -100,6 +100,9 @@ struct TrainConfig {
   bool deterministic_mode;
   bool calculate_per_token_loss;
   bool check_for_nan_in_loss_and_grad;
+  std::optional<std::string> recompute_granularity;  // full or selective (engine/nn/recompute.h)
+  std::optional<std::string> recompute_method;       // uniform or block; full only
+  std::optional<int64_t> recompute_num_layers;       // layers per chunk (uniform) / count (block)
   std::optional<int64_t> inject_nan_at_iteration;  // test-only
   std::optional<int64_t> loss_spike_window;  // skip updates k sigma above this window's mean
   double loss_spike_sigma;
@@ -173,6 +176,8 @@ struct LoggingConfig {
   bool log_throughput;
   std::optional<std::string> tensorboard_dir;
   bool log_timers_to_tensorboard;
+  bool log_straggler;
+  int64_t straggler_minmax_count;
 
   bool operator==(const LoggingConfig&) const;
 };

@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "engine/recipe/recompute_rules.h"
 #include "engine/recipe/rule_context.h"
 
 namespace me {
@@ -311,6 +312,7 @@ void check_rules(const FieldCheck& fields, int64_t world_size, std::vector<Error
       one_data_source,
       split_format,
       tokenizer_has_files,
+      recompute_settings,
   };
   RuleContext context(fields, world_size, errors);
   for (Rule rule : kRules) rule(context);

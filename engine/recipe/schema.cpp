@@ -319,6 +319,22 @@ std::vector<Field> build_schema() {
           .describe("Stop with exit code 4 when the loss or a gradient is NaN/Inf, naming the "
                     "iteration, rank and first parameter whose gradient went bad; nothing is "
                     "saved after it."),
+      ME_FIELD(train, recompute_granularity)
+          .def("null")
+          .one_of({"full", "selective"})
+          .describe("Activation recompute: full re-runs whole layers in backward (with "
+                    "recompute_method and recompute_num_layers); selective re-runs each layer's "
+                    "self-attention (qkv, core attention, projection) from its input."),
+      ME_FIELD(train, recompute_method)
+          .def("null")
+          .one_of({"uniform", "block"})
+          .describe("With full recompute: uniform saves only the input of each chunk of "
+                    "recompute_num_layers layers; block recomputes the first "
+                    "recompute_num_layers layers of each pipeline stage, one at a time."),
+      ME_FIELD(train, recompute_num_layers)
+          .def("null")
+          .in(kPositive)
+          .describe("Layers per recompute chunk (uniform) or recomputed layers per stage (block)."),
       ME_FIELD(train, inject_nan_at_iteration)
           .def("null")
           .in(kPositive)
@@ -494,6 +510,14 @@ std::vector<Field> build_schema() {
       ME_FIELD(logging, log_timers_to_tensorboard)
           .def("false")
           .describe("Also write the per-phase timers to TensorBoard."),
+      ME_FIELD(logging, log_straggler)
+          .def("false")
+          .describe("Every log_interval, log the ranks with the slowest and fastest compute "
+                    "(forward + backward + optimizer) time per iteration."),
+      ME_FIELD(logging, straggler_minmax_count)
+          .def("1")
+          .in(kPositive)
+          .describe("How many slowest and fastest ranks the straggler line names."),
   };
 }
 

@@ -16,14 +16,28 @@ void not_supported(RuleContext& c, std::initializer_list<const char*> keys,
                            instead));
 }
 
+// Tensor parallelism runs on the CPU with plain data parallelism; these combinations do not yet.
+void tensor_parallel_limits(RuleContext& c) {
+  const Recipe& r = c.r();
+  const std::string tp =
+      fmt::format("'parallel.tensor_model_parallel_size' = {}", r.parallel.tensor_model_parallel_size);
+  if (r.train.device != "cpu") {
+    not_supported(c, {"parallel.tensor_model_parallel_size", "train.device"},
+                  tp + " with 'train.device' = '" + r.train.device + "'",
+                  "tensor model parallelism on CUDA", "engine/parallel",
+                  "use train.device: cpu or tensor_model_parallel_size 1");
+  }
+  if (r.parallel.use_distributed_optimizer) {
+    not_supported(c, {"parallel.tensor_model_parallel_size", "parallel.use_distributed_optimizer"},
+                  tp + " with 'parallel.use_distributed_optimizer' = true",
+                  "the distributed optimizer with tensor parallelism", "engine/optim",
+                  "set use_distributed_optimizer: false");
+  }
+}
+
 void model_parallelism(RuleContext& c) {
   const auto& p = c.r().parallel;
-  if (p.tensor_model_parallel_size > 1) {
-    not_supported(
-        c, {"parallel.tensor_model_parallel_size"},
-        fmt::format("'parallel.tensor_model_parallel_size' = {}", p.tensor_model_parallel_size),
-        "tensor model parallelism", "engine/parallel", "use 1");
-  }
+  if (p.tensor_model_parallel_size > 1) tensor_parallel_limits(c);
   if (p.pipeline_model_parallel_size > 1) {
     not_supported(
         c, {"parallel.pipeline_model_parallel_size"},

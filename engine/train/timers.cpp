@@ -45,17 +45,18 @@ void Timers::stop(std::string_view name) {
 }
 
 std::vector<TimerReading> Timers::take_max_over_ranks(Communicator& comm, int64_t iterations) {
-  std::array<double, kNames.size()> seconds{};
+  std::array<double, kNames.size()> seconds{}, local{};
   for (size_t i = 0; i < kNames.size(); ++i) {
-    seconds[i] = timers_[i].seconds;
+    local[i] = seconds[i] = timers_[i].seconds;
     timers_[i].seconds = 0.0;
   }
   comm.all_reduce_max(seconds.data(), static_cast<int64_t>(seconds.size()));
   std::vector<TimerReading> readings;
+  const double ms_per_second = 1000.0 / static_cast<double>(iterations);
   for (size_t i = 0; i < kNames.size(); ++i) {
     if (seconds[i] > 0.0) {
       readings.push_back(
-          {std::string(kNames[i]), 1000.0 * seconds[i] / static_cast<double>(iterations)});
+          {std::string(kNames[i]), ms_per_second * seconds[i], ms_per_second * local[i]});
     }
   }
   return readings;

@@ -18,7 +18,8 @@ class Communicator;
 
 struct TimerReading {
   std::string name;
-  double ms_per_iteration = 0.0;  // the slowest rank's
+  double ms_per_iteration = 0.0;        // the slowest rank's
+  double local_ms_per_iteration = 0.0;  // this rank's (the straggler report compares them)
 };
 
 class Timers {

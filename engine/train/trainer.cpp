@@ -14,10 +14,12 @@
 #include "engine/optim/grad_clip.h"
 #include "engine/parallel/fault_injection.h"
 #include "engine/parallel/nccl_communicator.h"
+#include "engine/parallel/tensor_parallel_norm.h"
 #include "engine/plan/plan.h"
 #include "engine/train/banner.h"
 #include "engine/train/exit_signal.h"
 #include "engine/train/nan_guard.h"
+#include "engine/train/straggler_report.h"
 #include "kernels/determinism.h"
 #include "kernels/elementwise.h"
 
@@ -96,6 +98,8 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
     : recipe_(std::move(recipe)),
       comm_(comm),
       topology_(Topology::build(recipe_, comm.size(), comm.rank())),
+      groups_(make_parallel_groups(comm_, topology_)),
+      tp_{topology_.tp_rank, topology_.tp, groups_.tensor.get()},
       device_(device_from_recipe(recipe_, topology_)),
       vocabulary_(with_exit_code(ExitCode::kData, [&] { return resolve_vocabulary(recipe_); })),
       metrics_(recipe_, topology_.is_last_rank()),
@@ -103,15 +107,18 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
       spike_guard_(recipe_.train),
       checkpoint_writer_(recipe_.checkpoint.async_save) {
   set_deterministic_algorithms(recipe_.train.deterministic_mode);
-  model_ =
-      ModelRegistry::instance().create(recipe_.model.type, recipe_, vocabulary_.padded_vocab_size);
+  {
+    TensorParallelScope scope(tp_);
+    model_ = ModelRegistry::instance().create(recipe_.model.type, recipe_,
+                                              vocabulary_.padded_vocab_size);
+  }
   buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_,
                                             data_parallel_layout_options(recipe_, topology_),
                                             model_dtype(recipe_.mixed_precision));
   // Gradients and parameters on CUDA are reduced and gathered through NCCL.
   device_comm_ = make_device_communicator(comm_, device_);
   if (device_comm_) device_comm_->set_timeout(recipe_.parallel.distributed_timeout_minutes * 60);
-  Communicator& grads_comm = device_comm_ ? *device_comm_ : comm_;
+  Communicator& grads_comm = device_comm_ ? *device_comm_ : data_comm();
   optimizer_ = make_optimizer(*buffers_, recipe_, topology_, grads_comm);
   grad_reducer_ = std::make_unique<GradReducer>(*buffers_, grads_comm, optimizer_->shard());
   scheduler_ = std::make_unique<OptimizerParamScheduler>(recipe_);
@@ -159,6 +166,13 @@ void Trainer::load_or_initialize() {
     return;
   }
   const CheckpointManifest manifest = read_manifest(*found);
+  // Each tensor-parallel rank saved its own shards (shard_tpXX); they fit only the same tp.
+  if (manifest.tensor_model_parallel_size != topology_.tp) {
+    throw Error(fmt::format("checkpoint {} was saved at tensor_model_parallel_size {}; resuming at "
+                            "{} is not supported yet (reshaping tensor-parallel shards)",
+                            *found, manifest.tensor_model_parallel_size, topology_.tp),
+                "parallel.tensor_model_parallel_size");
+  }
   check_model_compatible(manifest, recipe_, vocabulary_.padded_vocab_size);
   const bool load_optimizer = !ckpt.finetune && !ckpt.no_load_optim;
   if (load_optimizer && manifest.optimizer != recipe_.optimizer.optimizer) {
@@ -255,7 +269,7 @@ bool Trainer::unscale_grads(StepResult& result) {
   // Megatron skips the update (and the scheduler step) and carries on with a smaller scale.
   result.skipped = true;
   double sums[2] = {result.loss_sum, result.num_tokens};
-  comm_.all_reduce_sum(sums, 2);
+  data_comm().all_reduce_sum(sums, 2);
   result.loss_sum = sums[0];
   result.num_tokens = sums[1];
   spdlog::warn("iteration {}: gradients overflowed at loss scale {}; update skipped, scale now {}",
@@ -267,7 +281,7 @@ void Trainer::finalize_grads(StepResult& result) {
   Tensor& grads = buffers_->grads();
   grad_reducer_->finish();  // data-parallel reduction (a no-op at dp = 1)
   double sums[2] = {result.loss_sum, result.num_tokens};
-  comm_.all_reduce_sum(sums, 2);
+  data_comm().all_reduce_sum(sums, 2);
   result.loss_sum = sums[0];
   result.num_tokens = sums[1];
   if (recipe_.train.calculate_per_token_loss) {
@@ -276,7 +290,8 @@ void Trainer::finalize_grads(StepResult& result) {
     scale(grads, 1.0 / static_cast<double>(topology_.dp));
   }
   if (recipe_.optimizer.clip_grad > 0) {
-    result.grad_norm = grad_reducer_->grad_norm();
+    result.grad_norm = topology_.tp > 1 ? tensor_parallel_grad_norm(*buffers_, tp_)
+                                        : grad_reducer_->grad_norm();
     clip_grads(*buffers_, recipe_.optimizer.clip_grad, result.grad_norm);
   } else {
     // Megatron skips the norm when clipping is off and reports 0; non-finite grads still stop us.
@@ -297,7 +312,7 @@ double Trainer::evaluate() {
     }
     state_.consumed_valid_samples += gbs;
   }
-  comm_.all_reduce_sum(sums, 2);
+  data_comm().all_reduce_sum(sums, 2);
   return sums[0] / std::max(sums[1], 1.0);
 }
 
@@ -374,6 +389,11 @@ int Trainer::run() {
       record.tokens_per_second = tokens_per_iteration * interval_iters / seconds;
       record.elapsed_seconds = std::chrono::duration<double>(now - start_).count();
       metrics_.train(record);
+      if (recipe_.logging.log_straggler) {
+        const std::string table = straggler_report(comm_, compute_ms(record.timers),
+                                                   recipe_.logging.straggler_minmax_count);
+        if (topology_.is_last_rank()) spdlog::info("straggler (compute ms/iteration) | {}", table);
+      }
       interval_loss = 0.0;
       interval_iters = 0;
       interval_skipped = 0;

@@ -9,12 +9,14 @@
 #include "engine/checkpoint/checkpoint.h"
 #include "engine/checkpoint/checkpoint_writer.h"
 #include "engine/models/model.h"
+#include "engine/nn/tensor_parallel.h"
 #include "engine/optim/loss_scaler.h"
 #include "engine/optim/lr_schedule.h"
 #include "engine/optim/optimizer.h"
 #include "engine/optim/param_buffers.h"
 #include "engine/parallel/communicator.h"
 #include "engine/parallel/grad_reducer.h"
+#include "engine/parallel/parallel_groups.h"
 #include "engine/parallel/topology.h"
 #include "engine/recipe/recipe.h"
 #include "engine/train/metrics_log.h"
@@ -55,10 +57,15 @@ class Trainer {
   void save();
   bool should_exit(const char** reason);
   Batch micro_batch(const Dataset& dataset, int64_t first_sample, int64_t micro_batch_index) const;
+  // The data-parallel group: the world itself at tp 1 (pipeline and context parallelism are
+  // refused), which keeps the world's hang report on every collective there.
+  Communicator& data_comm() { return topology_.tp > 1 ? *groups_.data : comm_; }
 
   Recipe recipe_;
   Communicator& comm_;
   Topology topology_;
+  ParallelGroups groups_;  // loss sums and gradients reduce over groups_.data
+  TensorParallel tp_;      // the group the model's modules are built with
   Device device_;
   Vocabulary vocabulary_;
   std::unique_ptr<Model> model_;

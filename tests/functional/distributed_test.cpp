@@ -165,3 +165,22 @@ TEST_CASE("distributed-optimizer checkpoints resume on any dp size with or witho
   REQUIRE_MESSAGE(fresh.exit_code == 0, fresh.output);
   CHECK(std::abs(train_losses(dir / "fresh.jsonl").at(10) - reference.at(10)) > 1e-4);
 }
+
+TEST_CASE("log_straggler names the slowest and the fastest of the ranks every log interval") {
+  TempDir dir;
+  write_text(dir / "r.yaml", kRecipe);
+  const auto run = train(dir, 2, "m.jsonl", "--set logging.log_straggler=true");
+  REQUIRE_MESSAGE(run.exit_code == 0, run.output);
+  size_t lines = 0;
+  for (size_t at = run.output.find("straggler (compute ms/iteration) | slowest: rank ");
+       at != std::string::npos; at = run.output.find("straggler (compute", at + 1)) {
+    ++lines;
+    const std::string line = run.output.substr(at, run.output.find('\n', at) - at);
+    // With two ranks and one name per end, one rank is the slowest and the other the fastest.
+    const bool zero_slow = line.find("slowest: rank 0 ") != std::string::npos;
+    CHECK_MESSAGE(line.find(zero_slow ? "fastest: rank 1 " : "fastest: rank 0 ") !=
+                      std::string::npos,
+                  line);
+  }
+  CHECK(lines == 10);  // log_interval 1, 10 iterations, logged once (by the last rank)
+}

@@ -53,17 +53,22 @@ logging:
   return path;
 }
 
-}  // namespace
-
-TEST_CASE("train on cuda tracks the cpu losses of the same recipe for 30 iterations") {
-  me::test::gpu_device();
-  TempDir dir;
+// Ingests the grammar corpus into DIR/corpus.h5 and writes the recipe training on it.
+std::string ingest_and_write_recipe(const TempDir& dir) {
   write_text(dir / "corpus.jsonl", grammar_corpus_jsonl(600));
   const auto ingest =
       run_engine(fmt::format("ingest --input {} --output {} --tokenizer-type byte --append-eod",
                              dir / "corpus.jsonl", dir / "corpus.h5"));
   REQUIRE_MESSAGE(ingest.exit_code == 0, ingest.output);
-  const std::string recipe = write_recipe(dir, dir / "corpus.h5");
+  return write_recipe(dir, dir / "corpus.h5");
+}
+
+}  // namespace
+
+TEST_CASE("train on cuda tracks the cpu losses of the same recipe for 30 iterations") {
+  me::test::gpu_device();
+  TempDir dir;
+  const std::string recipe = ingest_and_write_recipe(dir);
 
   const auto cpu = run_engine(
       fmt::format("--recipe {} --set logging.metrics_file={}", recipe, dir / "cpu.jsonl"));
@@ -94,12 +99,7 @@ TEST_CASE("train on cuda tracks the cpu losses of the same recipe for 30 iterati
 TEST_CASE("bf16 training with deterministic_mode repeats bitwise and starts on the cpu curve") {
   me::test::gpu_device();
   TempDir dir;
-  write_text(dir / "corpus.jsonl", grammar_corpus_jsonl(600));
-  const auto ingest =
-      run_engine(fmt::format("ingest --input {} --output {} --tokenizer-type byte --append-eod",
-                             dir / "corpus.jsonl", dir / "corpus.h5"));
-  REQUIRE_MESSAGE(ingest.exit_code == 0, ingest.output);
-  const std::string recipe = write_recipe(dir, dir / "corpus.h5");
+  const std::string recipe = ingest_and_write_recipe(dir);
   // Dropout off, so attention runs cuDNN's fused kernels, whose backward is the one library
   // kernel that deterministic_mode changes.
   const std::string common = fmt::format(
@@ -133,12 +133,7 @@ TEST_CASE("bf16 training with deterministic_mode repeats bitwise and starts on t
 TEST_CASE("fp16 training scales the loss dynamically and learns") {
   me::test::gpu_device();
   TempDir dir;
-  write_text(dir / "corpus.jsonl", grammar_corpus_jsonl(600));
-  const auto ingest =
-      run_engine(fmt::format("ingest --input {} --output {} --tokenizer-type byte --append-eod",
-                             dir / "corpus.jsonl", dir / "corpus.h5"));
-  REQUIRE_MESSAGE(ingest.exit_code == 0, ingest.output);
-  const std::string recipe = write_recipe(dir, dir / "corpus.h5");
+  const std::string recipe = ingest_and_write_recipe(dir);
   // 2^40 overflows fp16 gradients for certain, so the scaler must back off (hysteresis 2: the
   // second overflow halves the scale) and the run still trains.
   const auto gpu = run_engine(

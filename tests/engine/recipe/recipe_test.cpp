@@ -158,9 +158,10 @@ TEST_CASE("every shipped GPT recipe validates, except gpt3_175b which needs tp a
     if (name == "gpt3_175b.yaml") {
       // 1024 GPUs as in Megatron's run: dp = 1024 / (8 * 16) = 8 divides the 1536 batch.
       CHECK(load_errors(file.string(), {}, 1024) ==
-            Lines{fmt::format("{}:16:3: error: 'parallel.tensor_model_parallel_size' = 8: tensor "
-                              "model parallelism is not supported yet (issue area: "
-                              "engine/parallel); use 1",
+            Lines{fmt::format("{}:16:3: error: 'parallel.tensor_model_parallel_size' = 8 with "
+                              "'train.device' = 'cuda': tensor model parallelism on CUDA is not "
+                              "supported yet (issue area: engine/parallel); use train.device: "
+                              "cpu or tensor_model_parallel_size 1",
                               file.string()),
                   fmt::format("{}:17:3: error: 'parallel.pipeline_model_parallel_size' = 16: "
                               "pipeline model parallelism is not supported yet (issue area: "

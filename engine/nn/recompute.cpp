@@ -1,0 +1,101 @@
+// Checkpointed spans: forward in a context that keeps nothing, backward re-runs forward in a
+// scratch context that keeps everything, then takes it apart in reverse.
+#include "engine/nn/recompute.h"
+
+#include <algorithm>
+
+#include "engine/recipe/recipe.h"
+
+namespace me {
+
+namespace {
+struct CheckpointInput {
+  Tensor input;
+};
+}  // namespace
+
+std::vector<RecomputeChunk> recompute_chunks(const TrainConfig& train, size_t num_layers) {
+  if (train.recompute_granularity != "full") return {{0, num_layers, false}};
+  ME_CHECK(train.recompute_method && train.recompute_num_layers && *train.recompute_num_layers > 0,
+           "full recompute without a validated method and layer count");
+  const auto n = static_cast<size_t>(*train.recompute_num_layers);
+  std::vector<RecomputeChunk> chunks;
+  if (*train.recompute_method == "uniform") {
+    for (size_t begin = 0; begin < num_layers; begin += n) {
+      chunks.push_back({begin, std::min(begin + n, num_layers), true});
+    }
+    return chunks;
+  }
+  ME_CHECK(*train.recompute_method == "block", "recompute_method '{}'", *train.recompute_method);
+  const size_t recomputed = std::min(n, num_layers);
+  for (size_t i = 0; i < recomputed; ++i) chunks.push_back({i, i + 1, true});
+  if (recomputed < num_layers) chunks.push_back({recomputed, num_layers, false});
+  return chunks;
+}
+
+bool selective_recompute(const Recipe& recipe) {
+  return recipe.train.recompute_granularity == "selective";
+}
+
+Tensor checkpointed_forward(const Module& key, std::span<Layer* const> layers, const Tensor& x,
+                            MicroBatchContext& ctx) {
+  if (!ctx.training()) {
+    Tensor h = x;
+    for (Layer* layer : layers) h = layer->forward(h, ctx);
+    return h;
+  }
+  ctx.save(&key, CheckpointInput{x});
+  MicroBatchContext discard = ctx.scratch(false);
+  Tensor h = x;
+  for (Layer* layer : layers) h = layer->forward(h, discard);
+  return h;
+}
+
+Tensor checkpointed_backward(const Module& key, std::span<Layer* const> layers, const Tensor& dy,
+                             MicroBatchContext& ctx) {
+  MicroBatchContext redo = ctx.scratch(true);
+  {
+    Tensor h = ctx.take<CheckpointInput>(&key).input;
+    for (Layer* layer : layers) h = layer->forward(h, redo);
+  }
+  Tensor d = dy;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) d = (*it)->backward(d, redo);
+  ME_CHECK(redo.empty(), "{}: recomputed activations left after backward", key.name());
+  return d;
+}
+
+RecomputedLayers::RecomputedLayers(const TrainConfig& train, std::vector<Layer*> layers)
+    : layers_(std::move(layers)), chunks_(recompute_chunks(train, layers_.size())) {
+  for (size_t i = 0; i < chunks_.size(); ++i) keys_.emplace_back();
+}
+
+std::span<Layer* const> RecomputedLayers::span(const RecomputeChunk& chunk) const {
+  return std::span<Layer* const>(layers_).subspan(chunk.begin, chunk.end - chunk.begin);
+}
+
+Tensor RecomputedLayers::forward(const Tensor& x, MicroBatchContext& ctx) {
+  Tensor h = x;
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    if (chunks_[i].recompute) {
+      h = checkpointed_forward(keys_[i], span(chunks_[i]), h, ctx);
+    } else {
+      for (Layer* layer : span(chunks_[i])) h = layer->forward(h, ctx);
+    }
+  }
+  return h;
+}
+
+Tensor RecomputedLayers::backward(const Tensor& dy, MicroBatchContext& ctx) {
+  Tensor d = dy;
+  for (size_t i = chunks_.size(); i-- > 0;) {
+    if (chunks_[i].recompute) {
+      d = checkpointed_backward(keys_[i], span(chunks_[i]), d, ctx);
+    } else {
+      const auto layers = span(chunks_[i]);
+      for (auto it = layers.rbegin(); it != layers.rend(); ++it) d = (*it)->backward(d, ctx);
+    }
+  }
+  return d;
+}
+
+}  // namespace me

@@ -1,0 +1,76 @@
+// Activation recompute (Megatron recompute_granularity / recompute_method / recompute_num_layers).
+// A checkpointed span of layers keeps only its input in the micro-batch context; backward re-runs
+// the span's forward in a scratch context with the same sequence and random identity (dropout
+// masks are Philox keyed by seed, module name, iteration and micro-batch, so they come out the
+// same), then runs backward through it. Gradients are bitwise those without recompute.
+//
+// What each setting saves per layer and token (C hidden, H heads, F ffn width; MHA, GeLU):
+//   none       16C + H + 4: norm inputs and statistics, qkv/fc1 inputs, q, k, v, attention
+//              output, log-sum-exp, both MLP activations (fc1 output, fc2 input)
+//   selective  12C + 4: the self-attention slot (linear_qkv, split, q/k norm, RoPE, core
+//              attention, linear_proj) is checkpointed at its input; q, k, v, the attention output
+//              and the log-sum-exp are recomputed, at the cost of one extra qkv and proj GEMM and
+//              attention forward per layer
+//   full       C per checkpointed chunk (its input); the layers inside save nothing
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "engine/nn/module.h"
+
+namespace me {
+
+struct TrainConfig;
+
+// Layers [begin, end) of a stack, recomputed as one unit when `recompute`.
+struct RecomputeChunk {
+  size_t begin;
+  size_t end;
+  bool recompute;
+
+  bool operator==(const RecomputeChunk&) const = default;
+};
+
+// How `num_layers` layers split into chunks under train.recompute_*: uniform makes chunks of
+// recompute_num_layers (the last one shorter), block recomputes each of the first
+// recompute_num_layers layers alone and runs the rest normally; no full recompute is one plain
+// chunk. The recipe is validated (engine/recipe/recompute_rules.h).
+std::vector<RecomputeChunk> recompute_chunks(const TrainConfig& train, size_t num_layers);
+
+// train.recompute_granularity is selective.
+bool selective_recompute(const Recipe& recipe);
+
+// Forward through `layers` saving only x under `key` in ctx (the layers' own saves are dropped).
+Tensor checkpointed_forward(const Module& key, std::span<Layer* const> layers, const Tensor& x,
+                            MicroBatchContext& ctx);
+// Re-runs the forward of `layers` from the input saved under `key`, then backward through them.
+Tensor checkpointed_backward(const Module& key, std::span<Layer* const> layers, const Tensor& dy,
+                             MicroBatchContext& ctx);
+
+// A stack of layers (a model's decoder layers) run under the recipe's full recompute.
+class RecomputedLayers {
+ public:
+  RecomputedLayers(const TrainConfig& train, std::vector<Layer*> layers);
+
+  Tensor forward(const Tensor& x, MicroBatchContext& ctx);
+  Tensor backward(const Tensor& dy, MicroBatchContext& ctx);
+
+  const std::vector<RecomputeChunk>& chunks() const { return chunks_; }
+
+ private:
+  // The context key under which a checkpointed chunk saves its input.
+  struct ChunkKey final : Module {
+    ChunkKey() : Module("recompute_chunk") {}
+  };
+
+  std::span<Layer* const> span(const RecomputeChunk& chunk) const;
+
+  std::vector<Layer*> layers_;
+  std::vector<RecomputeChunk> chunks_;
+  std::deque<ChunkKey> keys_;  // one per chunk; deque: stable addresses
+};
+
+}  // namespace me

@@ -1,0 +1,47 @@
+// Tensor parallelism as modules see it (Megatron's tensor-model-parallel group): this rank's place
+// in the group, the all-reduce that joins partial results, and the shard sizes. Size 1 (the
+// default) makes every path the unsharded one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/core/tensor.h"
+#include "engine/nn/partition.h"
+
+namespace me {
+
+class Communicator;
+
+struct TensorParallel {
+  int64_t rank = 0;
+  int64_t size = 1;
+  Communicator* comm = nullptr;  // the tensor-parallel group; unused at size 1
+
+  // In place: x becomes the sum of every rank's x (identity at size 1). Host f32/f64 go straight
+  // to the communicator; other dtypes and devices pass through a host f64 copy.
+  void all_reduce(Tensor& x) const;
+  // n / size; an me::Error naming `field` when it does not divide.
+  int64_t divide(int64_t n, const std::string& field) const;
+  // This rank's shard along `dim` in `chunks` blocks (replicated at size 1).
+  Partition partition(int dim, int64_t chunks = 1) const;
+
+  // The group the modules constructed on this thread take: the innermost TensorParallelScope's,
+  // else size 1. Models are built through registries keyed by (name, recipe), so the group
+  // reaches every module constructor this way rather than through each registry's signature.
+  static const TensorParallel& current();
+};
+
+// Sets TensorParallel::current() for its lifetime (model construction).
+class TensorParallelScope {
+ public:
+  explicit TensorParallelScope(const TensorParallel& tp);
+  ~TensorParallelScope();
+  TensorParallelScope(const TensorParallelScope&) = delete;
+  TensorParallelScope& operator=(const TensorParallelScope&) = delete;
+
+ private:
+  const TensorParallel* previous_;
+};
+
+}  // namespace me

@@ -1,0 +1,23 @@
+// Groups by MPI_Comm_split: the color is the rank with the group's own coordinate zeroed, which
+// every member shares and no other group does; the key orders members by that coordinate.
+#include "engine/parallel/parallel_groups.h"
+
+#include "engine/core/error.h"
+
+namespace me {
+
+ParallelGroups make_parallel_groups(Communicator& world, const Topology& topology) {
+  const Topology& t = topology;
+  ParallelGroups groups;
+  groups.tensor = world.split(t.rank_of(0, t.cp_rank, t.dp_rank, t.pp_rank), t.tp_rank);
+  groups.data = world.split(t.rank_of(t.tp_rank, t.cp_rank, 0, t.pp_rank), t.dp_rank);
+  ME_CHECK(groups.tensor->size() == t.tp && groups.tensor->rank() == t.tp_rank,
+           "tensor-parallel group {}/{} for {}", groups.tensor->rank(), groups.tensor->size(),
+           t.describe());
+  ME_CHECK(groups.data->size() == t.dp && groups.data->rank() == t.dp_rank,
+           "data-parallel group {}/{} for {}", groups.data->rank(), groups.data->size(),
+           t.describe());
+  return groups;
+}
+
+}  // namespace me
