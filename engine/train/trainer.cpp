@@ -260,6 +260,13 @@ Trainer::StepResult Trainer::train_step() {
   return result;
 }
 
+void Trainer::reduce_loss_sums(StepResult& result) {
+  double sums[2] = {result.loss_sum, result.num_tokens};
+  data_comm().all_reduce_sum(sums, 2);
+  result.loss_sum = sums[0];
+  result.num_tokens = sums[1];
+}
+
 bool Trainer::unscale_grads(StepResult& result) {
   double found_inf = unscale_grads_and_check(*buffers_, loss_scaler_->scale()) ? 1.0 : 0.0;
   comm_.all_reduce_max(&found_inf, 1);
@@ -268,10 +275,7 @@ bool Trainer::unscale_grads(StepResult& result) {
   if (found_inf == 0) return true;
   // Megatron skips the update (and the scheduler step) and carries on with a smaller scale.
   result.skipped = true;
-  double sums[2] = {result.loss_sum, result.num_tokens};
-  data_comm().all_reduce_sum(sums, 2);
-  result.loss_sum = sums[0];
-  result.num_tokens = sums[1];
+  reduce_loss_sums(result);
   spdlog::warn("iteration {}: gradients overflowed at loss scale {}; update skipped, scale now {}",
                state_.iteration + 1, scale, loss_scaler_->scale());
   return false;
@@ -280,10 +284,7 @@ bool Trainer::unscale_grads(StepResult& result) {
 void Trainer::finalize_grads(StepResult& result) {
   Tensor& grads = buffers_->grads();
   grad_reducer_->finish();  // data-parallel reduction (a no-op at dp = 1)
-  double sums[2] = {result.loss_sum, result.num_tokens};
-  data_comm().all_reduce_sum(sums, 2);
-  result.loss_sum = sums[0];
-  result.num_tokens = sums[1];
+  reduce_loss_sums(result);
   if (recipe_.train.calculate_per_token_loss) {
     scale(grads, 1.0 / std::max(result.num_tokens, 1.0));
   } else if (topology_.dp > 1) {

@@ -51,6 +51,8 @@ class Trainer {
   void load_or_initialize();
   StepResult train_step();
   void finalize_grads(StepResult& result);
+  // Sums the step's loss and token counts over the data-parallel ranks.
+  void reduce_loss_sums(StepResult& result);
   // Unscales the gradients and updates the loss scale; false when they overflowed on any rank.
   bool unscale_grads(StepResult& result);
   double evaluate();
