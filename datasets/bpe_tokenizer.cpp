@@ -84,6 +84,8 @@ BpeTokenizer::BpeTokenizer(const BpeModel& model, std::string type)
       ignore_merges_(model.ignore_merges),
       pretokenize_(model.pre_tokenizer == BpePreTokenizer::kLlama3 ? tiktoken_pretokenize
                                                                    : gpt2_pretokenize),
+      cut_rule_(model.pre_tokenizer == BpePreTokenizer::kLlama3 ? PretokenRule::kLlama3
+                                                                : PretokenRule::kGpt2),
       prefix_ids_(model.prefix_ids),
       suffix_ids_(model.suffix_ids) {
   build_vocabulary(model);
@@ -121,6 +123,7 @@ void BpeTokenizer::build_vocabulary(const BpeModel& model) {
     id_known_[added.id] = true;
     added_tokens_.push_back(added);
     added_first_byte_[uint8_t(added.content[0])] = true;
+    longest_added_ = std::max(longest_added_, added.content.size());
   }
   // Longest first, so the first token matching at a position is the longest there.
   std::stable_sort(added_tokens_.begin(), added_tokens_.end(), [](const auto& a, const auto& b) {
@@ -179,20 +182,47 @@ void BpeTokenizer::build_merges(const BpeModel& model) {
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 1 + prefix_ids_.size() + suffix_ids_.size());
-  out.insert(out.end(), prefix_ids_.begin(), prefix_ids_.end());
+  encode_part(text, true, true, out);
+  return out;
+}
+
+void BpeTokenizer::encode_part(std::string_view text, bool first, bool last,
+                               std::vector<int32_t>& out) const {
+  if (first) out.insert(out.end(), prefix_ids_.begin(), prefix_ids_.end());
   for (size_t pos = 0; pos < text.size();) {
+    const bool continued = !first && pos == 0;
     const BpeModel::AddedToken* hit = nullptr;
     const size_t at = find_added_token(text, pos, hit);
     if (at == std::string_view::npos) {
-      encode_segment(text.substr(pos), out);
+      encode_segment(text.substr(pos), continued, out);
       break;
     }
-    if (at > pos) encode_segment(text.substr(pos, at - pos), out);
+    if (at > pos) encode_segment(text.substr(pos, at - pos), continued, out);
     out.push_back(hit->id);
     pos = at + hit->content.size();
   }
-  out.insert(out.end(), suffix_ids_.begin(), suffix_ids_.end());
-  return out;
+  if (last) out.insert(out.end(), suffix_ids_.begin(), suffix_ids_.end());
+}
+
+size_t BpeTokenizer::cut_point(std::string_view text, size_t from) const {
+  // The added-token check around a cut reads up to longest_added_ + 3 bytes past it.
+  const size_t margin = longest_added_ + 4;
+  if (text.size() <= margin) return 0;
+  size_t p = text.size() - margin;
+  while ((p = last_pretoken_cut(text, from, p, cut_rule_)) != 0 && added_token_near(text, p)) {
+  }
+  return p;
+}
+
+bool BpeTokenizer::added_token_near(std::string_view text, size_t p) const {
+  for (const auto& token : added_tokens_) {
+    const size_t len = token.content.size();
+    const size_t begin = p + 1 > 4 + len ? p + 1 - 4 - len : 0;
+    for (size_t i = begin; i < p + 4 && i + len <= text.size(); ++i) {
+      if (text.compare(i, len, token.content) == 0) return true;
+    }
+  }
+  return false;
 }
 
 size_t BpeTokenizer::find_added_token(std::string_view text, size_t from,
@@ -210,9 +240,10 @@ size_t BpeTokenizer::find_added_token(std::string_view text, size_t from,
   return std::string_view::npos;
 }
 
-void BpeTokenizer::encode_segment(std::string_view segment, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_segment(std::string_view segment, bool continued,
+                                  std::vector<int32_t>& out) const {
   std::string prefixed;
-  if (add_prefix_space_ && segment.front() != ' ') {
+  if (add_prefix_space_ && !continued && segment.front() != ' ') {
     prefixed.reserve(segment.size() + 1);
     prefixed.push_back(' ');
     prefixed.append(segment);

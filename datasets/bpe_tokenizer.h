@@ -9,7 +9,9 @@
 // so an ill-formed byte is a one-byte "other" character and decode(encode(x)) == x holds for any
 // byte string, less the prefix and suffix ids (Hugging Face `tokenizers` itself only accepts valid
 // UTF-8). decode() concatenates the bytes of each id; an id outside the vocabulary is a me::Error.
-// Thread-safe: encode() may run concurrently (the per-word cache is guarded).
+// Thread-safe: encode() may run concurrently (the per-word cache is guarded). A long document may
+// be encoded in pieces (datasets/piecewise_encoder.h) cut where the pre-tokenizer's rule allows
+// (datasets/pretoken_cuts.h) and no added token lies within 4 bytes of the cut.
 #pragma once
 
 #include <array>
@@ -21,6 +23,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "datasets/piecewise_encoder.h"
+#include "datasets/pretoken_cuts.h"
 #include "datasets/tokenizer.h"
 
 namespace me {
@@ -53,7 +57,7 @@ struct BpeModel {
   std::vector<int32_t> prefix_ids, suffix_ids;  // put around every encoding (e.g. BOS)
 };
 
-class BpeTokenizer : public Tokenizer {
+class BpeTokenizer : public Tokenizer, public PiecewiseEncoder {
  public:
   // Validates the model: every byte's symbol, every merge's parts and result are in the
   // vocabulary, ids are non-negative and unique; otherwise me::Error naming the file and line.
@@ -65,6 +69,9 @@ class BpeTokenizer : public Tokenizer {
   int32_t eod_id() const override { return eod_id_; }
   std::string type() const override { return type_; }
   std::string files_sha256() const override { return files_sha256_; }
+  size_t cut_point(std::string_view text, size_t from) const override;
+  void encode_part(std::string_view piece, bool first, bool last,
+                   std::vector<int32_t>& out) const override;
 
  private:
   struct StringHash {
@@ -81,12 +88,15 @@ class BpeTokenizer : public Tokenizer {
   };
   void build_vocabulary(const BpeModel& model);
   void build_merges(const BpeModel& model);
-  void encode_segment(std::string_view segment, std::vector<int32_t>& out) const;
+  // `continued`: the segment goes on from the previous piece, so it gets no prefix space.
+  void encode_segment(std::string_view segment, bool continued, std::vector<int32_t>& out) const;
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;
   std::vector<int32_t> merge_word(std::string_view word) const;
   // The added token starting earliest at or after `from` (longest on ties); npos if none.
   size_t find_added_token(std::string_view text, size_t from,
                           const BpeModel::AddedToken*& hit) const;
+  // Whether an added token occurs in text over any byte of [p - 4, p + 4).
+  bool added_token_near(std::string_view text, size_t p) const;
 
   std::string type_;
   std::string files_sha256_;
@@ -94,6 +104,8 @@ class BpeTokenizer : public Tokenizer {
   bool add_prefix_space_ = false;
   bool ignore_merges_ = false;
   void (*pretokenize_)(std::string_view, std::vector<std::string_view>&) = nullptr;
+  PretokenRule cut_rule_ = PretokenRule::kGpt2;
+  size_t longest_added_ = 0;  // bytes
   std::vector<int32_t> prefix_ids_, suffix_ids_;
   std::array<int32_t, 256> byte_ids_{};   // id of each byte's one-symbol token
   std::vector<std::string> id_to_bytes_;  // decoded bytes of each id

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "engine/core/error.h"
 
 namespace me {
@@ -14,9 +16,19 @@ ByteTokenizer::ByteTokenizer(const TokenizerFiles& files) {
 }
 
 std::vector<int32_t> ByteTokenizer::encode(std::string_view text) const {
-  std::vector<int32_t> ids(text.size());
-  for (size_t i = 0; i < text.size(); ++i) ids[i] = uint8_t(text[i]);
+  std::vector<int32_t> ids;
+  encode_part(text, true, true, ids);
   return ids;
+}
+
+void ByteTokenizer::encode_part(std::string_view text, bool, bool,
+                                std::vector<int32_t>& out) const {
+  out.insert(out.end(), reinterpret_cast<const uint8_t*>(text.data()),
+             reinterpret_cast<const uint8_t*>(text.data()) + text.size());
+}
+
+size_t ByteTokenizer::cut_point(std::string_view text, size_t from) const {
+  return text.size() > std::max<size_t>(from, 1) ? text.size() - 1 : 0;
 }
 
 std::string ByteTokenizer::decode(const std::vector<int32_t>& ids) const {

@@ -1,12 +1,13 @@
 // The "byte" tokenizer: token i < 256 is the byte i of the UTF-8 (or any) text, 256 is the end of
-// document. Needs no files; decode(encode(x)) == x for every byte string.
+// document. Needs no files; decode(encode(x)) == x for every byte string. Any byte is a safe cut.
 #pragma once
 
+#include "datasets/piecewise_encoder.h"
 #include "datasets/tokenizer.h"
 
 namespace me {
 
-class ByteTokenizer final : public Tokenizer {
+class ByteTokenizer final : public Tokenizer, public PiecewiseEncoder {
  public:
   static constexpr int32_t kEodId = 256;
 
@@ -18,6 +19,9 @@ class ByteTokenizer final : public Tokenizer {
   int32_t eod_id() const override { return kEodId; }
   std::string type() const override { return "byte"; }
   std::string files_sha256() const override { return ""; }
+  size_t cut_point(std::string_view text, size_t from) const override;
+  void encode_part(std::string_view piece, bool first, bool last,
+                   std::vector<int32_t>& out) const override;
 };
 
 }  // namespace me

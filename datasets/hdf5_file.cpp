@@ -82,6 +82,12 @@ bool H5Dataset::is_contiguous() const {
   return H5Pget_layout(plist.get()) == H5D_CONTIGUOUS;
 }
 
+int64_t H5Dataset::file_offset() const {
+  H5Call call;
+  const haddr_t offset = H5Dget_offset(id_.get());
+  return offset == HADDR_UNDEF ? -1 : static_cast<int64_t>(offset);
+}
+
 bool H5Dataset::is_integer() const {
   H5Call call;
   H5Id type(check_id(H5Dget_type(id_.get()), file_, "read the type of " + name_), H5Tclose);
@@ -148,6 +154,17 @@ H5File H5File::open_read(const std::string& path) {
   return H5File(H5Id(id, H5Fclose), path);
 }
 
+H5File H5File::open_write(const std::string& path, int64_t align_threshold, int64_t alignment) {
+  H5Call call;
+  const std::string what = "open the file for writing";
+  H5Id access(check_id(H5Pcreate(H5P_FILE_ACCESS), path, what), H5Pclose);
+  check(H5Pset_alignment(access.get(), static_cast<hsize_t>(align_threshold),
+                         static_cast<hsize_t>(alignment)),
+        path, what);
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, access.get());
+  return H5File(H5Id(check_id(id, path, what), H5Fclose), path);
+}
+
 bool H5File::has_dataset(const std::string& name) const {
   H5Call call;
   if (H5Lexists(id_.get(), name.c_str(), H5P_DEFAULT) <= 0) return false;
@@ -164,7 +181,7 @@ H5Dataset H5File::open_dataset(const std::string& name) const {
 }
 
 H5Dataset H5File::create_dataset(const std::string& name, hid_t file_type,
-                                 const std::vector<int64_t>& dims) {
+                                 const std::vector<int64_t>& dims, bool reserve_only) {
   H5Call call;
   const std::string what = "create dataset " + name;
   std::vector<hsize_t> hdims(dims.begin(), dims.end());
@@ -174,6 +191,10 @@ H5Dataset H5File::create_dataset(const std::string& name, hid_t file_type,
   H5Id plist(check_id(H5Pcreate(H5P_DATASET_CREATE), path_, what), H5Pclose);
   check(H5Pset_layout(plist.get(), H5D_CONTIGUOUS), path_, what);
   check(H5Pset_obj_track_times(plist.get(), 0), path_, what);  // same input -> same file bytes
+  if (reserve_only) {
+    check(H5Pset_alloc_time(plist.get(), H5D_ALLOC_TIME_EARLY), path_, what);
+    check(H5Pset_fill_time(plist.get(), H5D_FILL_TIME_NEVER), path_, what);
+  }
   H5Id links(check_id(H5Pcreate(H5P_LINK_CREATE), path_, what), H5Pclose);
   check(H5Pset_create_intermediate_group(links.get(), 1), path_, what);  // "a/b/c" makes a and b
   hid_t id = H5Dcreate2(id_.get(), name.c_str(), file_type, space.get(), links.get(), plist.get(),

@@ -43,6 +43,8 @@ class H5Dataset {
   const std::string& name() const { return name_; }
   std::vector<int64_t> dims() const;
   bool is_contiguous() const;
+  // Where a contiguous dataset's data starts in the file; -1 when it has no file space.
+  int64_t file_offset() const;
   // The stored element type: integer class, size in bytes and signedness.
   bool is_integer() const;
   size_t element_size() const;
@@ -64,14 +66,18 @@ class H5File {
   static H5File create(const std::string& path);
   // Opens read-only; a missing, non-HDF5 or truncated file is a me::Error naming `path`.
   static H5File open_read(const std::string& path);
+  // Opens an existing file for writing. Data objects created from then on that are at least
+  // align_threshold bytes start at a multiple of `alignment` (H5Pset_alignment).
+  static H5File open_write(const std::string& path, int64_t align_threshold, int64_t alignment);
 
   const std::string& path() const { return path_; }
   bool has_dataset(const std::string& name) const;
   H5Dataset open_dataset(const std::string& name) const;
   // Contiguous, uncompressed, fixed-size dataset of `file_type` (e.g. H5T_STD_U16LE); a name with
-  // slashes creates the groups on its path.
+  // slashes creates the groups on its path. reserve_only: its file space is allocated at once and
+  // never written (no fill value), so the bytes already at that place in the file are its data.
   H5Dataset create_dataset(const std::string& name, hid_t file_type,
-                           const std::vector<int64_t>& dims);
+                           const std::vector<int64_t>& dims, bool reserve_only = false);
 
   void set_attr(const std::string& name, const std::string& value);
   void set_attr(const std::string& name, int64_t value);

@@ -1,5 +1,6 @@
-// Ingest: read documents in batches, tokenize each batch on `workers` threads (contiguous slices,
-// so results come back in input order), and append them to a TokenStoreWriter on this thread.
+// Ingest: read documents (or pieces of long ones) in batches, tokenize each batch on `workers`
+// threads (contiguous slices, so results come back in input order), and append them to a
+// TokenStoreWriter on this thread, joining the pieces of a document.
 #include "datasets/ingest.h"
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 
 #include "datasets/ingest_input.h"
 #include "datasets/ingest_progress.h"
+#include "datasets/piecewise_encoder.h"
 #include "datasets/sha256.h"
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
@@ -47,7 +49,9 @@ class Ingester {
 
   const IngestOptions& options_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  const PiecewiseEncoder* pieces_ = nullptr;  // null: documents are tokenized whole
   IngestSummary summary_;
+  int64_t open_document_tokens_ = 0;  // tokens written of the document whose pieces are arriving
   std::chrono::steady_clock::time_point start_;
   std::unique_ptr<IngestProgress> progress_;
   int64_t bytes_before_file_ = 0;  // input bytes of the files already ingested
@@ -60,6 +64,8 @@ void Ingester::check_options() const {
     throw Error(fmt::format("must be at least 1, got {}", options_.workers), "--workers");
   }
   if (options_.json_key.empty()) throw Error("the JSON key must not be empty", "--json-keys");
+  if (options_.piece_bytes == 0) throw Error("must be positive", "piece_bytes");
+  if (options_.huge_line_bytes == 0) throw Error("must be positive", "huge_line_bytes");
 }
 
 std::vector<SourceFile> Ingester::describe_sources() const {
@@ -91,6 +97,7 @@ IngestSummary Ingester::run() {
   check_options();
   tokenizer_ =
       TokenizerRegistry::instance().create(options_.tokenizer_type, options_.tokenizer_files);
+  pieces_ = dynamic_cast<const PiecewiseEncoder*>(tokenizer_.get());
   TokenStoreMeta meta;
   meta.tokenizer_type = tokenizer_->type();
   meta.tokenizer_sha256 = tokenizer_->files_sha256();
@@ -117,6 +124,9 @@ IngestSummary Ingester::run() {
 
 void Ingester::ingest_file(const std::string& path, TokenStoreWriter* writer) {
   InputReader reader(path, options_.text_document_separator);
+  if (pieces_) {
+    reader.cut_text(options_.piece_bytes, pieces_, options_.huge_line_bytes, options_.json_key);
+  }
   const size_t workers = size_t(options_.workers);
   std::vector<RawDocument> batch;
   std::vector<Tokenized> results;
@@ -131,8 +141,10 @@ void Ingester::ingest_file(const std::string& path, TokenStoreWriter* writer) {
       batch.push_back(std::move(doc));
     }
     tokenize_batch(batch, reader.format(), results);
-    for (size_t i = 0; i < batch.size(); ++i) write(batch[i], results[i], path, writer);
-    documents_in_file += int64_t(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      write(batch[i], results[i], path, writer);
+      documents_in_file += batch[i].last ? 1 : 0;
+    }
     progress_->update(bytes_before_file_ + reader.file_bytes_read(), summary_.documents);
   }
   if (documents_in_file == 0 && reader.bytes_read() > 0) {
@@ -170,21 +182,27 @@ void Ingester::tokenize_batch(const std::vector<RawDocument>& batch, InputFormat
 
 Tokenized Ingester::tokenize(const RawDocument& doc, InputFormat format) const {
   Tokenized result;
-  if (format == InputFormat::kJsonLines) {
+  if (!doc.error.empty()) return {{}, doc.error};
+  if (format == InputFormat::kJsonLines && !doc.text_ready) {
     ParsedLine parsed = parse_json_line(doc.bytes, options_.json_key);
     if (!parsed.error.empty()) return {{}, std::move(parsed.error)};
     result.tokens = tokenizer_->encode(parsed.text);
+  } else if (pieces_) {
+    pieces_->encode_part(doc.bytes, doc.first, doc.last, result.tokens);
   } else {
     result.tokens = tokenizer_->encode(doc.bytes);
   }
-  // As Megatron: a document without tokens stays (empty) and gets no eod.
-  if (options_.append_eod && !result.tokens.empty()) result.tokens.push_back(tokenizer_->eod_id());
   return result;
 }
 
 void Ingester::write(const RawDocument& doc, Tokenized& result, const std::string& path,
                      TokenStoreWriter* writer) {
   if (!result.error.empty()) {
+    if (!doc.first) {  // pieces of this line were written before it turned out bad
+      if (writer) writer->discard_document();
+      summary_.tokens -= open_document_tokens_;
+      open_document_tokens_ = 0;
+    }
     const std::string where = fmt::format("{}:{}", path, doc.line);
     if (!options_.skip_bad_lines) {
       throw Error(result.error + " (--skip-bad-lines skips such lines)", where);
@@ -196,9 +214,17 @@ void Ingester::write(const RawDocument& doc, Tokenized& result, const std::strin
     }
     return;
   }
-  if (writer) writer->add_document(result.tokens);
-  ++summary_.documents;
+  // As Megatron: a document without tokens stays (empty) and gets no eod.
+  open_document_tokens_ += int64_t(result.tokens.size());
+  if (doc.last && options_.append_eod && open_document_tokens_ > 0) {
+    result.tokens.push_back(tokenizer_->eod_id());
+  }
+  if (writer) writer->append_tokens(result.tokens);
   summary_.tokens += int64_t(result.tokens.size());
+  if (!doc.last) return;
+  if (writer) writer->end_document();
+  open_document_tokens_ = 0;
+  ++summary_.documents;
   if (options_.log_interval > 0 && summary_.documents % options_.log_interval == 0) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

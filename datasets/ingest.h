@@ -25,6 +25,13 @@ struct IngestOptions {
   bool skip_bad_lines = false;
   int64_t log_interval = 0;  // documents between progress lines; 0 = none
   bool dry_run = false;      // read and tokenize only, write nothing (benchmarks)
+  // Plain-text documents longer than this are tokenized in pieces (datasets/piecewise_encoder.h)
+  // when the tokenizer allows it (not SentencePiece): memory stays bounded, pieces of one document
+  // run on all workers, and the tokens are those of the whole document. Tests make it small.
+  size_t piece_bytes = size_t{1} << 20;
+  // A JSON line longer than this is not held: it is checked as it is read and its text comes out
+  // in pieces as above (same tokenizers). Its key must then appear once (nlohmann keeps the last).
+  size_t huge_line_bytes = size_t{16} << 20;
 };
 
 struct IngestSummary {

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <limits>
 
+#include "datasets/pretoken_cuts.h"
 #include "datasets/tiktoken_pretokenizer.h"
 #include "datasets/tokenizer_files.h"
 #include "engine/core/error.h"
@@ -149,12 +150,20 @@ void TikTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& ou
 }
 
 std::vector<int32_t> TikTokenizer::encode(std::string_view text) const {
-  std::vector<std::string_view> pieces;
-  tiktoken_pretokenize(text, pieces);
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 1);
-  for (std::string_view piece : pieces) encode_piece(piece, out);
+  encode_part(text, true, true, out);
   return out;
+}
+
+void TikTokenizer::encode_part(std::string_view text, bool, bool, std::vector<int32_t>& out) const {
+  std::vector<std::string_view> pieces;
+  tiktoken_pretokenize(text, pieces);
+  for (std::string_view piece : pieces) encode_piece(piece, out);
+}
+
+size_t TikTokenizer::cut_point(std::string_view text, size_t from) const {
+  return last_pretoken_cut(text, from, text.size(), PretokenRule::kLlama3);
 }
 
 std::string TikTokenizer::decode(const std::vector<int32_t>& ids) const {

@@ -6,7 +6,8 @@
 // encode(): pre-tokenize (datasets/tiktoken_pretokenizer.h); a piece that is itself a token is
 // that token, else tiktoken's byte_pair_merge joins the adjacent pair whose joined bytes have the
 // lowest rank (leftmost on ties) until none is a token. Special tokens in the text are plain text,
-// as Megatron encodes with special tokens disabled; no BOS/EOS is added. EOD is "</s>".
+// as Megatron encodes with special tokens disabled; no BOS/EOS is added. EOD is "</s>". Long
+// documents may be encoded in pieces cut by the Llama-3 rule of datasets/pretoken_cuts.h.
 #pragma once
 
 #include <cstdint>
@@ -15,11 +16,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "datasets/piecewise_encoder.h"
 #include "datasets/tokenizer.h"
 
 namespace me {
 
-class TikTokenizer final : public Tokenizer {
+class TikTokenizer final : public Tokenizer, public PiecewiseEncoder {
  public:
   static constexpr int32_t kNumSpecialTokens = 1000;  // --tiktoken-num-special-tokens default
 
@@ -34,6 +36,9 @@ class TikTokenizer final : public Tokenizer {
   int32_t bos_id() const { return 1; }           // "<s>"
   std::string type() const override { return "TikTokenizer"; }
   std::string files_sha256() const override { return files_sha256_; }
+  size_t cut_point(std::string_view text, size_t from) const override;
+  void encode_part(std::string_view piece, bool first, bool last,
+                   std::vector<int32_t>& out) const override;
 
  private:
   struct Hash {

@@ -37,6 +37,8 @@ class TokenStoreWriter {
   // times, then end_document. add_document(t) is append_tokens(t) then end_document().
   void append_tokens(std::span<const int32_t> tokens);
   void end_document();
+  // Drops the tokens appended since the last end_document() (a document found bad midway).
+  void discard_document();
   void finish();
   int64_t num_documents() const;
   int64_t num_tokens() const;

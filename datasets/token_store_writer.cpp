@@ -1,8 +1,12 @@
-// TokenStoreWriter: streams tokens to a raw temporary file (bounded memory), then at finish()
-// copies them into a contiguous /tokens in a temporary HDF5 file and renames it onto the target.
+// TokenStoreWriter: tokens are written once, straight to where /tokens' data will lie. The
+// temporary file starts as an HDF5 file with nothing in it; tokens stream to byte kTokensOffset
+// beyond its end; finish() reopens it with HDF5's alignment set so that the contiguous /tokens,
+// created with its final size and never filled, is placed at kTokensOffset over the streamed
+// bytes; the offsets and attributes follow, and the file is renamed onto the target.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cstdio>
 #include <filesystem>
 
@@ -17,7 +21,14 @@
 namespace me {
 namespace {
 
-constexpr int64_t kCopyBlockTokens = int64_t{1} << 20;
+// The file offset of /tokens' data. HDF5 places a data object of at least kAlignThreshold bytes at
+// a multiple of kTokensOffset; the empty file's metadata (superblock, root group) is far smaller.
+// Fewer token bytes than the threshold (or an HDF5 placing it elsewhere) are copied into place.
+constexpr int64_t kTokensOffset = int64_t{64} << 10;
+constexpr int64_t kAlignThreshold = 4096;
+constexpr int64_t kCopyBlockBytes = int64_t{4} << 20;
+// Tokens are streamed in memory order into little-endian datasets.
+static_assert(std::endian::native == std::endian::little);
 
 // Flushes a finished file to disk before the rename makes it visible.
 void fsync_path(const std::string& path) {
@@ -32,52 +43,43 @@ void fsync_path(const std::string& path) {
 struct TokenStoreWriter::Impl {
   std::string path;
   std::string temp_path;  // the HDF5 file being assembled
-  std::string raw_path;   // tokens streamed in their final dtype
   TokenStoreMeta meta;
   bool use_uint16 = false;
-  std::FILE* raw = nullptr;
+  std::FILE* out = nullptr;  // temp_path, positioned after the tokens streamed so far
   std::vector<int64_t> offsets{0};
   int64_t written = 0;  // tokens streamed, including the open document's
   bool finished = false;
 
+  size_t element_size() const { return use_uint16 ? sizeof(uint16_t) : sizeof(int32_t); }
   void write_raw(std::span<const int32_t> tokens);
   void write_hdf5();
+  // Copies the streamed bytes into /tokens when HDF5 did not place it over them.
+  void move_tokens(H5Dataset& tokens, int64_t at);
   void remove_temporaries();
 };
 
 void TokenStoreWriter::Impl::write_raw(std::span<const int32_t> tokens) {
-  size_t written = 0;
+  size_t done = 0;
   if (use_uint16) {
     std::vector<uint16_t> narrow(tokens.begin(), tokens.end());
-    written = std::fwrite(narrow.data(), sizeof(uint16_t), narrow.size(), raw);
+    done = std::fwrite(narrow.data(), sizeof(uint16_t), narrow.size(), out);
   } else {
-    written = std::fwrite(tokens.data(), sizeof(int32_t), tokens.size(), raw);
+    done = std::fwrite(tokens.data(), sizeof(int32_t), tokens.size(), out);
   }
-  if (written != tokens.size()) {
-    throw Error(fmt::format("cannot write temporary token file {} (disk full?)", raw_path), path);
+  if (done != tokens.size()) {
+    throw Error(fmt::format("cannot write tokens to {} (disk full?)", temp_path), path);
   }
 }
 
 void TokenStoreWriter::Impl::write_hdf5() {
   const int64_t num_tokens = offsets.back();
-  H5File file = H5File::create(temp_path);
+  H5File file = H5File::open_write(temp_path, kAlignThreshold, kTokensOffset);
   {
-    H5Dataset tokens = file.create_dataset(
-        token_format::kTokens, use_uint16 ? H5T_STD_U16LE : H5T_STD_I32LE, {num_tokens});
-    const hid_t mem_type = use_uint16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_INT32;
-    const size_t elem = use_uint16 ? sizeof(uint16_t) : sizeof(int32_t);
-    std::vector<char> block(static_cast<size_t>(std::min(num_tokens, kCopyBlockTokens)) * elem);
-    std::FILE* in = std::fopen(raw_path.c_str(), "rb");
-    if (!in) throw Error(fmt::format("cannot reopen temporary token file {}", raw_path), path);
-    for (int64_t begin = 0; begin < num_tokens; begin += kCopyBlockTokens) {
-      const int64_t n = std::min(kCopyBlockTokens, num_tokens - begin);
-      if (std::fread(block.data(), elem, static_cast<size_t>(n), in) != static_cast<size_t>(n)) {
-        std::fclose(in);
-        throw Error(fmt::format("temporary token file {} is short", raw_path), path);
-      }
-      tokens.write_rows(mem_type, begin, n, block.data());
-    }
-    std::fclose(in);
+    H5Dataset tokens =
+        file.create_dataset(token_format::kTokens, use_uint16 ? H5T_STD_U16LE : H5T_STD_I32LE,
+                            {num_tokens}, /*reserve_only=*/true);
+    const int64_t at = tokens.file_offset();
+    if (at != kTokensOffset && num_tokens > 0) move_tokens(tokens, at);
     H5Dataset doc_offsets = file.create_dataset(token_format::kDocumentOffsets, H5T_STD_I64LE,
                                                 {static_cast<int64_t>(offsets.size())});
     doc_offsets.write_rows(H5T_NATIVE_INT64, 0, static_cast<int64_t>(offsets.size()),
@@ -95,13 +97,38 @@ void TokenStoreWriter::Impl::write_hdf5() {
   file.close();
 }
 
+void TokenStoreWriter::Impl::move_tokens(H5Dataset& tokens, int64_t at) {
+  // The dataset's space and the streamed bytes may overlap: copy away from the overlap, as
+  // memmove does (ascending when the dataset lies before the streamed bytes).
+  const int64_t elem = static_cast<int64_t>(element_size());
+  const int64_t num_tokens = offsets.back();
+  const int64_t block = kCopyBlockBytes / elem;
+  const int64_t blocks = (num_tokens + block - 1) / block;
+  std::vector<char> buffer(static_cast<size_t>(std::min(num_tokens, block) * elem));
+  std::FILE* in = std::fopen(temp_path.c_str(), "rb");
+  if (!in) throw Error(fmt::format("cannot reopen {}", temp_path), path);
+  for (int64_t i = 0; i < blocks; ++i) {
+    const int64_t begin = (at >= 0 && at < kTokensOffset ? i : blocks - 1 - i) * block;
+    const int64_t n = std::min(block, num_tokens - begin);
+    const bool read =
+        std::fseek(in, static_cast<long>(kTokensOffset + begin * elem), SEEK_SET) == 0 &&
+        std::fread(buffer.data(), static_cast<size_t>(elem), static_cast<size_t>(n), in) ==
+            static_cast<size_t>(n);
+    if (!read) {
+      std::fclose(in);
+      throw Error(fmt::format("{} is short of its streamed tokens", temp_path), path);
+    }
+    tokens.write_rows(use_uint16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_INT32, begin, n, buffer.data());
+  }
+  std::fclose(in);
+}
+
 void TokenStoreWriter::Impl::remove_temporaries() {
-  if (raw) {
-    std::fclose(raw);
-    raw = nullptr;
+  if (out) {
+    std::fclose(out);
+    out = nullptr;
   }
   std::error_code ec;
-  std::filesystem::remove(raw_path, ec);
   std::filesystem::remove(temp_path, ec);
 }
 
@@ -117,12 +144,13 @@ TokenStoreWriter::TokenStoreWriter(std::string path, TokenStoreMeta meta)
   }
   impl_->path = path;
   impl_->temp_path = fmt::format("{}.tmp-{}", path, ::getpid());
-  impl_->raw_path = impl_->temp_path + ".raw";
   impl_->use_uint16 = meta.vocab_size <= token_format::kMaxUint16Vocab;
   impl_->meta = std::move(meta);
-  impl_->raw = std::fopen(impl_->raw_path.c_str(), "wb");
-  if (!impl_->raw) {
-    throw Error(fmt::format("cannot create temporary file {}", impl_->raw_path), path);
+  H5File::create(impl_->temp_path).close();
+  impl_->out = std::fopen(impl_->temp_path.c_str(), "r+b");
+  if (!impl_->out || std::fseek(impl_->out, kTokensOffset, SEEK_SET) != 0) {
+    impl_->remove_temporaries();
+    throw Error(fmt::format("cannot write the temporary file {}", impl_->temp_path), path);
   }
 }
 
@@ -161,18 +189,26 @@ void TokenStoreWriter::end_document() {
   impl_->offsets.push_back(impl_->written);
 }
 
+void TokenStoreWriter::discard_document() {
+  ME_CHECK(!impl_->finished, "discard_document after finish on {}", impl_->path);
+  const int64_t at = kTokensOffset + impl_->offsets.back() * int64_t(impl_->element_size());
+  if (std::fseek(impl_->out, static_cast<long>(at), SEEK_SET) != 0) {
+    throw Error(fmt::format("cannot seek in {}", impl_->temp_path), impl_->path);
+  }
+  impl_->written = impl_->offsets.back();
+}
+
 void TokenStoreWriter::finish() {
   ME_CHECK(!impl_->finished, "finish called twice on {}", impl_->path);
   ME_CHECK(impl_->written == impl_->offsets.back(), "finish with an open document on {}",
            impl_->path);
-  if (std::fclose(impl_->raw) != 0) {
-    impl_->raw = nullptr;
-    throw Error(fmt::format("cannot write temporary token file {}", impl_->raw_path), impl_->path);
+  const int close_status = std::fclose(impl_->out);
+  impl_->out = nullptr;
+  if (close_status != 0) {
+    throw Error(fmt::format("cannot write tokens to {} (disk full?)", impl_->temp_path),
+                impl_->path);
   }
-  impl_->raw = nullptr;
   impl_->write_hdf5();
-  std::error_code ec;
-  std::filesystem::remove(impl_->raw_path, ec);
   fsync_path(impl_->temp_path);
   if (std::rename(impl_->temp_path.c_str(), impl_->path.c_str()) != 0) {
     throw Error(fmt::format("cannot rename {} onto the target", impl_->temp_path), impl_->path);

@@ -34,6 +34,10 @@ Inputs, by extension:
                   '' for blank lines); separator lines are dropped, empty documents skipped.
 Documents keep input order whatever --workers is. With --append-eod each document that has
 tokens ends with the tokenizer's end-of-document id (an empty document stays empty).
+Memory stays bounded whatever the input: a plain-text document over 1 MiB, or the text of a JSON
+line over 16 MiB, is tokenized in pieces cut where the tokens provably do not change (byte-level
+BPE and byte tokenizers; SentencePiece documents are held whole), on all workers, with exactly
+the ids of the whole document (docs/formats.md "Ingest inputs").
 
 With --from-megatron PREFIX (instead of --input) the Megatron indexed dataset PREFIX.bin /
 PREFIX.idx is converted as it is (no re-tokenizing): the .idx is validated first, each Megatron

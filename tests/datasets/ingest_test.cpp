@@ -253,3 +253,120 @@ TEST_CASE("empty and missing inputs and tokenizer files are named") {
   CHECK(ingest_error(options).find("did you mean 'byte'") != std::string::npos);
   CHECK(!std::filesystem::exists(dir / "t.h5"));
 }
+
+TEST_CASE("long text documents tokenized in pieces equal whole-document tokens for every kind") {
+  TempDir dir;
+  const std::string data = ME_TEST_DATA_DIR;
+  const std::string fragments[] = {"Plain ASCII prose, with punctuation. ",
+                                   "café naïve Ångström ",
+                                   "日本語のテキスト。中文\n",
+                                   "👍🏽 🎉! ",
+                                   "  \t\t   \n\n\r\n ",
+                                   "12345678 3.14159 2026-11-25\n",
+                                   "def f(x):\n    return x**2  # it's\n",
+                                   "don't I'LL we've ",
+                                   "foo.\n",
+                                   "\xE3\x80\x80ideo ",
+                                   "\xC2\xA0nbsp ",
+                                   "bad \xFF\xC3( bytes "};
+  std::string doc_a, doc_b;
+  for (int i = 0; i < 400; ++i) doc_a += fragments[(i * 7 + i / 5) % 12];
+  for (int i = 0; i < 150; ++i) doc_b += fragments[(i * 5 + 3) % 12];
+  doc_a += "end\n";  // the separator line below must be a line of its own
+  write_text(dir / "one.txt", doc_a);
+  write_text(dir / "two.txt", doc_a + "%\n" + doc_b);
+
+  struct Kind {
+    std::string type;
+    me::TokenizerFiles files;
+  };
+  std::vector<Kind> kinds = {
+      {"byte", {}},
+      {"GPT2BPETokenizer", {data + "/tokenizer/vocab.json", data + "/tokenizer/merges.txt", {}}},
+      {"HuggingFaceTokenizer", {{}, {}, data + "/tokenizer/tokenizer.json"}},
+      {"HuggingFaceTokenizer", {{}, {}, data + "/llama3_tokenizer/tokenizer.json"}},
+      {"TikTokenizer", {{}, {}, data + "/tiktoken/tiny.tiktoken"}},
+      {"Llama2Tokenizer", {{}, {}, data + "/sentencepiece/tiny_llama.model"}}};
+  for (const auto& kind : kinds) {
+    const auto tokenizer = me::TokenizerRegistry::instance().create(kind.type, kind.files);
+    std::vector<int32_t> a = tokenizer->encode(doc_a), b = tokenizer->encode(doc_b);
+    a.push_back(tokenizer->eod_id());
+    b.push_back(tokenizer->eod_id());
+    for (int workers : {1, 4}) {
+      CAPTURE(kind.type);
+      CAPTURE(workers);
+      me::IngestOptions options = byte_options({dir / "one.txt", dir / "two.txt"}, dir / "o.h5");
+      options.tokenizer_type = kind.type;
+      options.tokenizer_files = kind.files;
+      options.text_document_separator.emplace(1, '%');  // = "%" trips GCC 12's false -Wrestrict
+      options.append_eod = true;
+      options.workers = workers;
+      options.piece_bytes = 48;  // doc_a (~14 KB) is cut hundreds of times
+      const me::IngestSummary summary = me::ingest(options);
+      CHECK(summary.documents == 3);
+      const auto store = me::TokenStore::open(dir / "o.h5");
+      REQUIRE(store->num_documents() == 3);
+      CHECK(store->document(0) == a);
+      CHECK(store->document(1) == a);
+      CHECK(store->document(2) == b);
+      CHECK(summary.tokens == int64_t(2 * a.size() + b.size()));
+    }
+  }
+}
+
+TEST_CASE("JSON lines too long to hold are streamed and give the same store, bad ones skipped") {
+  TempDir dir;
+  const std::string data = ME_TEST_DATA_DIR;
+  std::string jsonl;
+  for (int d = 0; d < 40; ++d) {
+    std::string text;
+    for (int w = 0; w < 5 + (d * 37) % 200; ++w) {
+      // Appended one at a time: a chained std::string + trips GCC 12's false -Wrestrict.
+      text += w % 9 == 8 ? "\n" : " ";
+      text += "wörd";
+      text += std::to_string(w * d);
+      text += "'s 日本 👍";
+    }
+    jsonl += nlohmann::json{{"id", d}, {"text", text}, {"tail", {1, 2.5, nullptr}}}.dump() + "\n";
+    if (d == 17) {  // line 19: bad after pieces of its text went out (they must be discarded)
+      std::string words;
+      for (int w = 0; w < 100; ++w) words += "xx ";
+      jsonl += "{\"text\": \"" + words + "broken\", }\n";
+    }
+  }
+  write_text(dir / "in.jsonl", jsonl);
+  for (const char* model : {"/tokenizer/tokenizer.json", "/llama3_tokenizer/tokenizer.json"}) {
+    me::IngestOptions options = byte_options({dir / "in.jsonl"}, dir / "whole.h5");
+    options.tokenizer_type = "HuggingFaceTokenizer";
+    options.tokenizer_files.tokenizer_model = data + model;
+    options.append_eod = true;
+    options.skip_bad_lines = true;
+    const me::IngestSummary whole = me::ingest(options);
+    CHECK(whole.bad_lines == 1);
+    for (int workers : {1, 4}) {
+      CAPTURE(model);
+      CAPTURE(workers);
+      options.output = dir / "streamed.h5";
+      options.workers = workers;
+      options.huge_line_bytes = 100;  // nearly every line is streamed, in 48-byte pieces
+      options.piece_bytes = 48;
+      const me::IngestSummary streamed = me::ingest(options);
+      CHECK(streamed.bad_lines == 1);
+      REQUIRE(streamed.first_bad_lines.size() == 1);
+      CHECK(streamed.first_bad_lines[0].find("in.jsonl:19: malformed JSON") != std::string::npos);
+      CHECK(streamed.tokens == whole.tokens);
+      const auto a = me::TokenStore::open(dir / "whole.h5");
+      const auto b = me::TokenStore::open(dir / "streamed.h5");
+      REQUIRE(a->num_documents() == 40);
+      CHECK(a->document_offsets() == b->document_offsets());
+      for (int64_t d = 0; d < 40; ++d) CHECK(a->document(d) == b->document(d));
+      options.huge_line_bytes = size_t{16} << 20;
+      options.piece_bytes = size_t{1} << 20;
+    }
+    options.skip_bad_lines = false;
+    options.huge_line_bytes = 100;
+    options.output = dir / "failed.h5";
+    CHECK(ingest_error(options).find("in.jsonl:19: error: malformed JSON") != std::string::npos);
+    CHECK(!std::filesystem::exists(dir / "failed.h5"));
+  }
+}

@@ -109,6 +109,37 @@ TEST_CASE("token store picks uint16 up to vocab 65535 and int32 above, contiguou
   }
 }
 
+TEST_CASE("the writer streams /tokens in place for large stores and copies small ones") {
+  testing::TempDir dir;
+  // 100,000 uint16 and int32 tokens in documents of 1..999 tokens; 2,048 uint16 tokens (4 KiB,
+  // HDF5's alignment threshold); 20 and 1,500 tokens (below it, so copied into place).
+  for (const auto& [vocab, total] : {std::pair<int64_t, int64_t>{1000, 100000},
+                                     {int64_t{1} << 20, 100000},
+                                     {1000, 2048},
+                                     {1000, 20},
+                                     {1000, 1500}}) {
+    CAPTURE(vocab);
+    CAPTURE(total);
+    std::vector<std::vector<int32_t>> docs;
+    for (int64_t t = 0; t < total;) {
+      docs.emplace_back();
+      for (int64_t n = 1 + (t * 7919) % 999; n > 0 && t < total; --n, ++t) {
+        docs.back().push_back(static_cast<int32_t>((t * 104729) % vocab));
+      }
+    }
+    const std::string path = dir / fmt::format("s{}_{}.h5", vocab, total);
+    write_store(path, meta_for(vocab, 0), docs);
+    {
+      H5File file = H5File::open_read(path);
+      const int64_t offset = file.open_dataset("tokens").file_offset();
+      CHECK((total < 2048 ? offset < 65536 : offset == 65536));
+    }
+    auto store = TokenStore::open(path);
+    REQUIRE(store->num_documents() == static_cast<int64_t>(docs.size()));
+    for (size_t d = 0; d < docs.size(); ++d) CHECK(store->document(int64_t(d)) == docs[d]);
+  }
+}
+
 TEST_CASE("token store writer destroyed without finish leaves nothing behind") {
   testing::TempDir dir;
   const std::string path = dir / "data.h5";
