@@ -8,11 +8,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 
-#include "datasets/hdf5_file.h"
 #include "datasets/sha256.h"
 #include "engine/checkpoint/optimizer_shards.h"
+#include "engine/checkpoint/shard_file.h"
 #include "engine/core/build_info.h"
 #include "engine/optim/optimizer.h"
 #include "engine/optim/param_buffers.h"
@@ -23,13 +22,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFormat = "megatron-engine-checkpoint";
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;  // 2: tensors carry their placement; 1 still loads
 
 std::string iteration_dir_name(int64_t iteration) { return fmt::format("iter_{:07d}", iteration); }
-
-std::string shard_name(const Topology& t) {
-  return fmt::format("shard_tp{:02d}_pp{:03d}.h5", t.tp_rank, t.pp_rank);
-}
 
 // Flushes a file or directory to stable storage, so a rename never publishes unwritten data.
 void fsync_path(const fs::path& path) {
@@ -51,24 +46,6 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
   fsync_path(tmp);
   fs::rename(tmp, path);
   fsync_path(path.parent_path());
-}
-
-void write_tensor(H5File& file, const std::string& name, const Tensor& host) {
-  H5Dataset dataset = file.create_dataset(name, H5T_IEEE_F32LE, host.shape());
-  if (host.numel() > 0) dataset.write_rows(H5T_NATIVE_FLOAT, 0, host.dim(0), host.data<float>());
-}
-
-void read_tensor(const H5File& file, const std::string& name, Tensor& into) {
-  const H5Dataset dataset = file.open_dataset(name);
-  const Shape shape = dataset.dims();
-  if (shape != into.shape()) {
-    throw Error(fmt::format("tensor '{}' has shape {} in the checkpoint, the model expects {}",
-                            name, shape_str(shape), shape_str(into.shape())),
-                file.path());
-  }
-  Tensor host = Tensor::empty(shape, DType::kF32);
-  if (host.numel() > 0) dataset.read_rows(H5T_NATIVE_FLOAT, 0, shape[0], host.data<float>());
-  into.copy_from(host.to(into.device()));
 }
 
 // A host copy of `tensor` that later updates of the original cannot reach when `copy` is set.
@@ -107,14 +84,15 @@ TrainingState state_from_yaml(const YAML::Node& n) {
   s.tokenizer_type = n["tokenizer_type"].as<std::string>();
   s.tokenizer_sha256 = n["tokenizer_sha256"].as<std::string>();
   if (const YAML::Node scaler = n["loss_scaler"]) {
-    s.loss_scaler = LossScalerState{scaler["scale"].as<double>(),
-                                    scaler["growth_tracker"].as<int64_t>(),
-                                    scaler["hysteresis_tracker"].as<int64_t>()};
+    s.loss_scaler =
+        LossScalerState{scaler["scale"].as<double>(), scaler["growth_tracker"].as<int64_t>(),
+                        scaler["hysteresis_tracker"].as<int64_t>()};
   }
   return s;
 }
 
-// The manifest's fields, checked; YAML errors (missing or mistyped fields) propagate to read_manifest.
+// The manifest's fields, checked; YAML errors (missing or mistyped fields) propagate to
+// read_manifest.
 CheckpointManifest parse_manifest(const std::string& iteration_dir, const YAML::Node& manifest) {
   const fs::path path = fs::path(iteration_dir) / "manifest.yaml";
   if (!manifest["format"] || manifest["format"].as<std::string>() != kFormat) {
@@ -122,9 +100,11 @@ CheckpointManifest parse_manifest(const std::string& iteration_dir, const YAML::
         fmt::format("not a megatron-engine checkpoint manifest (format is not '{}')", kFormat),
         path.string());
   }
-  if (manifest["format_version"].as<int>() != kFormatVersion) {
-    throw Error(fmt::format("checkpoint format version {} is not supported (this engine reads {})",
-                            manifest["format_version"].as<int>(), kFormatVersion),
+  const int version = manifest["format_version"].as<int>();
+  if (version != 1 && version != kFormatVersion) {
+    throw Error(fmt::format("checkpoint format version {} is not supported (this engine reads 1 "
+                            "and {})",
+                            version, kFormatVersion),
                 path.string());
   }
   for (const auto& shard : manifest["shards"]) {
@@ -137,6 +117,7 @@ CheckpointManifest parse_manifest(const std::string& iteration_dir, const YAML::
   }
   CheckpointManifest m;
   m.directory = iteration_dir;
+  m.format_version = version;
   m.state = state_from_yaml(manifest["state"]);
   m.optimizer = manifest["optimizer"].as<std::string>();
   m.has_optimizer = !m.optimizer.empty();
@@ -155,58 +136,72 @@ CheckpointManifest parse_manifest(const std::string& iteration_dir, const YAML::
 
 }  // namespace
 
+std::string checkpoint_temporary_dir(const std::string& root, int64_t iteration) {
+  return (fs::path(root) / fmt::format(".{}.tmp", iteration_dir_name(iteration))).string();
+}
+
+std::string checkpoint_shard_name(const Topology& t) {
+  return fmt::format("shard_tp{:02d}_pp{:03d}.h5", t.tp_rank, t.pp_rank);
+}
+
+std::string checkpoint_manifest_yaml(const Recipe& recipe, const TrainingState& state,
+                                     const std::string& optimizer, const Topology& layout,
+                                     bool distributed_optimizer) {
+  YAML::Node manifest;
+  manifest["format"] = kFormat;
+  manifest["format_version"] = kFormatVersion;
+  manifest["engine_version"] = ME_VERSION;
+  manifest["state"] = state_to_yaml(state);
+  manifest["optimizer"] = optimizer;
+  manifest["layout"]["world_size"] = layout.world_size;
+  manifest["layout"]["tensor_model_parallel_size"] = layout.tp;
+  manifest["layout"]["pipeline_model_parallel_size"] = layout.pp;
+  manifest["layout"]["data_parallel_size"] = layout.dp;
+  manifest["layout"]["use_distributed_optimizer"] = distributed_optimizer;
+  manifest["recipe"] = YAML::Load(recipe_to_yaml(recipe));
+  YAML::Emitter out;
+  out << manifest;
+  return out.c_str();
+}
+
 CheckpointSnapshot snapshot_checkpoint(const std::string& root, const Recipe& recipe,
                                        const TrainingState& state, ParamBuffers& buffers,
                                        Optimizer* optimizer, const Topology& topology, bool copy) {
   CheckpointSnapshot snap;
   snap.root = root;
   snap.iteration = state.iteration;
+  const bool sharded_optimizer = optimizer && optimizer->shard().size > 1;
   if (topology.dp_rank == 0 && topology.cp_rank == 0) {
-    snap.shard = shard_name(topology);
+    snap.shard = checkpoint_shard_name(topology);
     for (Parameter* p : buffers.parameters()) {
-      snap.tensors.emplace_back("model/" + p->name, host_tensor(p->main, copy));
+      snap.tensors.push_back({"model/" + p->name, host_tensor(p->main, copy),
+                              Placement::whole(p->full_shape(), p->partition)});
     }
-    if (optimizer && optimizer->shard().size == 1) {  // sharded state: optimizer_shard below
+    if (optimizer && !sharded_optimizer) {  // sharded state: optimizer_shard below
       for (const auto& [state_name, flat] : optimizer->state_buffers()) {
         for (const ParamSlot& slot : buffers.layout().slots) {
-          snap.tensors.emplace_back("optimizer/" + state_name + "/" + slot.param->name,
-                                    host_tensor(flat->view(slot.offset, slot.param->shape), copy));
+          const Parameter& p = *slot.param;
+          snap.tensors.push_back({optimizer_dataset_name(state_name, p.name),
+                                  host_tensor(flat->view(slot.offset, p.shape), copy),
+                                  Placement::whole(p.full_shape(), p.partition)});
         }
       }
     }
   }
-  const bool sharded_optimizer = optimizer && optimizer->shard().size > 1;
   if (sharded_optimizer && topology.cp_rank == 0) {
     snap.optimizer_shard = optimizer_shard_file_name(topology, topology.dp_rank);
     snap.optimizer_tensors = optimizer_piece_tensors(buffers, *optimizer, copy);
   }
   if (topology.rank == 0) {
-    YAML::Node manifest;
-    manifest["format"] = kFormat;
-    manifest["format_version"] = kFormatVersion;
-    manifest["engine_version"] = ME_VERSION;
-    manifest["state"] = state_to_yaml(state);
-    manifest["optimizer"] = optimizer ? recipe.optimizer.optimizer : "";
-    manifest["layout"]["world_size"] = topology.world_size;
-    manifest["layout"]["tensor_model_parallel_size"] = topology.tp;
-    manifest["layout"]["pipeline_model_parallel_size"] = topology.pp;
-    manifest["layout"]["data_parallel_size"] = topology.dp;
-    manifest["layout"]["use_distributed_optimizer"] = sharded_optimizer;
-    if (sharded_optimizer) {
-      manifest["optimizer_shards"] = optimizer_shards_yaml(buffers.layout(), topology);
-    }
-    manifest["recipe"] = YAML::Load(recipe_to_yaml(recipe));
-    YAML::Emitter out;
-    out << manifest;
-    snap.manifest_yaml = out.c_str();
+    snap.manifest_yaml = checkpoint_manifest_yaml(
+        recipe, state, optimizer ? recipe.optimizer.optimizer : "", topology, sharded_optimizer);
   }
   return snap;
 }
 
 void start_checkpoint(const CheckpointSnapshot& snap, Communicator& comm) {
   if (comm.rank() == 0) {
-    const fs::path tmp_dir =
-        fs::path(snap.root) / fmt::format(".{}.tmp", iteration_dir_name(snap.iteration));
+    const fs::path tmp_dir = checkpoint_temporary_dir(snap.root, snap.iteration);
     fs::create_directories(snap.root);
     fs::remove_all(tmp_dir);  // leftovers of a save that crashed
     fs::create_directories(tmp_dir);
@@ -215,14 +210,10 @@ void start_checkpoint(const CheckpointSnapshot& snap, Communicator& comm) {
 }
 
 void write_checkpoint_shard(const CheckpointSnapshot& snap) {
-  const fs::path dir =
-      fs::path(snap.root) / fmt::format(".{}.tmp", iteration_dir_name(snap.iteration));
-  auto write = [&](const std::string& shard, const auto& tensors) {
+  const fs::path dir = checkpoint_temporary_dir(snap.root, snap.iteration);
+  auto write = [&](const std::string& shard, const std::vector<StoredTensor>& tensors) {
     if (shard.empty()) return;
-    H5File file = H5File::create((dir / shard).string());
-    for (const auto& [name, tensor] : tensors) write_tensor(file, name, tensor);
-    file.close();
-    fsync_path(dir / shard);
+    write_shard_file((dir / shard).string(), tensors);
   };
   write(snap.shard, snap.tensors);
   write(snap.optimizer_shard, snap.optimizer_tensors);
@@ -231,7 +222,7 @@ void write_checkpoint_shard(const CheckpointSnapshot& snap) {
 void finish_checkpoint(const CheckpointSnapshot& snap) {
   const fs::path root(snap.root);
   const std::string name = iteration_dir_name(snap.iteration);
-  const fs::path tmp_dir = root / fmt::format(".{}.tmp", name);
+  const fs::path tmp_dir = checkpoint_temporary_dir(snap.root, snap.iteration);
   const fs::path final_dir = root / name;
   YAML::Node manifest = YAML::Load(snap.manifest_yaml);
   std::vector<std::string> shards;
@@ -306,59 +297,24 @@ CheckpointManifest read_manifest(const std::string& iteration_dir) {
   }
 }
 
-void check_model_compatible(const CheckpointManifest& manifest, const Recipe& recipe,
-                            int64_t padded_vocab_size) {
-  // Validated for the world it was saved on (tp and dp sizes must fit that world).
-  const Recipe saved = parse_recipe(manifest.recipe_yaml, manifest.directory + "/manifest.yaml",
-                                    manifest.world_size);
-  std::vector<std::string> differences;
-  auto compare = [&](const char* field, const auto& was, const auto& now) {
-    if (was != now)
-      differences.push_back(fmt::format("{} (checkpoint {}, recipe {})", field, was, now));
-  };
-  compare("model.type", saved.model.type, recipe.model.type);
-  compare("model.num_layers", saved.model.num_layers, recipe.model.num_layers);
-  compare("model.hidden_size", saved.model.hidden_size, recipe.model.hidden_size);
-  compare("model.num_attention_heads", saved.model.num_attention_heads,
-          recipe.model.num_attention_heads);
-  compare("model.ffn_hidden_size", saved.derived.ffn_hidden_size, recipe.derived.ffn_hidden_size);
-  compare("model.kv_channels", saved.derived.kv_channels, recipe.derived.kv_channels);
-  compare("model.num_query_groups", saved.derived.num_query_groups,
-          recipe.derived.num_query_groups);
-  compare("model.max_position_embeddings", saved.model.max_position_embeddings,
-          recipe.model.max_position_embeddings);
-  compare("model.untie_embeddings_and_output_weights",
-          saved.model.untie_embeddings_and_output_weights,
-          recipe.model.untie_embeddings_and_output_weights);
-  compare("model.add_bias_linear", saved.model.add_bias_linear, recipe.model.add_bias_linear);
-  compare("model.normalization", saved.model.normalization, recipe.model.normalization);
-  compare("model.position_embedding_type", saved.model.position_embedding_type,
-          recipe.model.position_embedding_type);
-  compare("padded vocabulary size", manifest.state.padded_vocab_size, padded_vocab_size);
-  if (!differences.empty()) {
-    throw Error(fmt::format("checkpoint's model does not match the recipe: {}",
-                            fmt::join(differences, "; ")),
-                manifest.directory);
-  }
+Recipe checkpoint_recipe_for_layout(const CheckpointManifest& manifest, const Topology& layout,
+                                    bool distributed_optimizer, const std::string& origin) {
+  YAML::Node recipe = YAML::Load(manifest.recipe_yaml);
+  YAML::Node parallel = recipe["parallel"];
+  parallel["tensor_model_parallel_size"] = layout.tp;
+  parallel["pipeline_model_parallel_size"] = layout.pp;
+  parallel["use_distributed_optimizer"] = distributed_optimizer;
+  YAML::Emitter out;
+  out << recipe;
+  return parse_recipe(out.c_str(), origin, layout.tp * layout.pp * layout.dp);
 }
 
-void load_checkpoint(const CheckpointManifest& manifest, ParamBuffers& buffers,
-                     Optimizer* optimizer, const Topology& topology) {
-  const std::string model_shard = (fs::path(manifest.directory) / shard_name(topology)).string();
-  const H5File file = H5File::open_read(model_shard);
-  for (Parameter* p : buffers.parameters()) read_tensor(file, "model/" + p->name, p->main);
-  buffers.sync_model_params();
-  if (!optimizer) return;
-  if (!manifest.has_optimizer) {
-    throw Error(
-        "checkpoint holds no optimizer state (saved with no_save_optim); set "
-        "checkpoint.no_load_optim or checkpoint.finetune",
-        manifest.directory);
+std::vector<std::string> checkpoint_shard_paths(const CheckpointManifest& manifest) {
+  std::vector<std::string> paths;
+  for (const std::string& shard : manifest.shards) {
+    paths.push_back((fs::path(manifest.directory) / shard).string());
   }
-  // Whole tensors or distributed-optimizer pieces of any dp size, into whole or sharded state.
-  load_optimizer_state(manifest.directory, manifest.optimizer_shards, model_shard, buffers,
-                       *optimizer);
-  optimizer->set_step_count(manifest.state.optimizer_steps);
+  return paths;
 }
 
 }  // namespace me

@@ -1,7 +1,8 @@
 // Checkpoints (docs/formats.md): CKPT/iter_NNNNNNN/ with manifest.yaml (resolved recipe, layout,
 // training state, sha256 of every shard) and per-rank HDF5 shards of parameters and optimizer
-// state by name. Written under a temporary name, fsync'ed and renamed; CKPT/latest names the
-// newest complete one. A crash at any moment leaves the previous checkpoint loadable.
+// state by name, each tensor with its place in the full tensor, so any layout can load them.
+// Written under a temporary name, fsync'ed and renamed; CKPT/latest names the newest complete
+// one. A crash at any moment leaves the previous checkpoint loadable.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/checkpoint/optimizer_shards.h"
+#include "engine/checkpoint/checkpoint_v1.h"
+#include "engine/checkpoint/tensor_placement.h"
 #include "engine/core/tensor.h"
 #include "engine/optim/loss_scaler.h"
 #include "engine/parallel/topology.h"
@@ -38,6 +40,7 @@ struct TrainingState {
 
 struct CheckpointManifest {
   std::string directory;  // the iter_NNNNNNN directory
+  int format_version = 2;
   std::string recipe_yaml;
   TrainingState state;
   bool has_optimizer = false;
@@ -47,7 +50,7 @@ struct CheckpointManifest {
   int64_t pipeline_model_parallel_size = 1;
   int64_t data_parallel_size = 1;
   std::vector<std::string> shards;  // file names, each verified against its sha256
-  // Distributed-optimizer state files (empty: the state is whole, inside `shards`).
+  // Version 1 only: its distributed-optimizer state files (version 2 files describe themselves).
   std::vector<OptimizerShardFile> optimizer_shards;
 };
 
@@ -57,18 +60,32 @@ void save_checkpoint(const std::string& root, const Recipe& recipe, const Traini
                      ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
                      Communicator& comm);
 
-// What one rank writes for one checkpoint, captured at one instant: host tensors by HDF5 name and
-// (rank 0) the manifest without its shard list. async_save writes it while training goes on.
+// What one rank writes for one checkpoint, captured at one instant: host tensors by HDF5 name with
+// their placements and (rank 0) the manifest without its shard list. async_save writes it while
+// training goes on.
 struct CheckpointSnapshot {
   std::string root;
   int64_t iteration = 0;
   std::string shard;  // this rank's shard file; empty when another data-parallel rank writes it
-  std::vector<std::pair<std::string, Tensor>> tensors;
+  std::vector<StoredTensor> tensors;
   // With the distributed optimizer every data-parallel rank also writes its state pieces.
   std::string optimizer_shard;
-  std::vector<std::pair<std::string, Tensor>> optimizer_tensors;
+  std::vector<StoredTensor> optimizer_tensors;
   std::string manifest_yaml;
 };
+
+// The manifest (without its shard list) of a checkpoint of `recipe` at `state` laid out as
+// `layout` (world, tp, pp and dp sizes); `optimizer` is the stored state's optimizer or empty.
+std::string checkpoint_manifest_yaml(const Recipe& recipe, const TrainingState& state,
+                                     const std::string& optimizer, const Topology& layout,
+                                     bool distributed_optimizer);
+
+// Where the files of a save of `iteration` under `root` are written before the rename publishes
+// them (root/.iter_NNNNNNN.tmp).
+std::string checkpoint_temporary_dir(const std::string& root, int64_t iteration);
+
+// "shard_tpXX_ppYYY.h5": the weights (and whole optimizer state) of one (tp, pp) rank.
+std::string checkpoint_shard_name(const Topology& topology);
 
 // `copy`: host tensors are cloned too, so later training steps cannot change the snapshot.
 CheckpointSnapshot snapshot_checkpoint(const std::string& root, const Recipe& recipe,
@@ -91,12 +108,23 @@ std::optional<std::string> find_checkpoint(const std::string& root);
 // Reads and checks a manifest (format, version, shards present with matching sha256).
 CheckpointManifest read_manifest(const std::string& iteration_dir);
 
+// The checkpoint's recipe with its parallel layout replaced (tensor- and pipeline-parallel sizes,
+// use_distributed_optimizer), validated for tp * pp * dp ranks: what a process builds to load the
+// checkpoint at another layout (inference and export: all 1). `origin` names it in errors.
+Recipe checkpoint_recipe_for_layout(const CheckpointManifest& manifest, const Topology& layout,
+                                    bool distributed_optimizer, const std::string& origin);
+
 // Refuses (me::Error naming every differing field with both values) a checkpoint whose model
 // shape differs from `recipe`'s.
 void check_model_compatible(const CheckpointManifest& manifest, const Recipe& recipe,
                             int64_t padded_vocab_size);
 
-// Loads parameters (and optimizer state when optimizer is non-null) by name into the buffers.
+// The full paths of the manifest's shard files.
+std::vector<std::string> checkpoint_shard_paths(const CheckpointManifest& manifest);
+
+// Loads parameters (and optimizer state when optimizer is non-null) by name into the buffers:
+// version 2 into any layout (each rank reads the slices it holds from the shards that overlap
+// them), version 1 at the tensor- and pipeline-parallel sizes it was saved at.
 void load_checkpoint(const CheckpointManifest& manifest, ParamBuffers& buffers,
                      Optimizer* optimizer, const Topology& topology);
 

@@ -260,13 +260,16 @@ void export_hf_checkpoint(const std::string& ckpt, const std::string& hf_dir,
   const auto found = find_checkpoint(ckpt);
   if (!found) throw Error("no checkpoint found there", ckpt);
   const CheckpointManifest manifest = read_manifest(*found);
-  const Recipe recipe = parse_recipe(manifest.recipe_yaml, *found + "/manifest.yaml");
+  // Whatever layout it was saved at, the export builds and loads the whole model on one rank.
+  const Topology one_rank;
+  const Recipe recipe =
+      checkpoint_recipe_for_layout(manifest, one_rank, false, *found + "/manifest.yaml");
   std::string arch_name;
   const HfArchitecture& arch = hf_architecture_for(recipe, &arch_name);
   const int64_t padded = manifest.state.padded_vocab_size;
   auto model = ModelRegistry::instance().create(recipe.model.type, recipe, padded);
   ParamBuffers buffers(model->parameters(), Device::cpu());
-  load_checkpoint(manifest, buffers, nullptr, Topology::build(recipe, 1, 0));
+  load_checkpoint(manifest, buffers, nullptr, one_rank);
   std::map<std::string, Tensor> ours;
   for (Parameter* p : buffers.parameters()) ours[p->name] = p->main;
   const int64_t vocab = export_vocab_size(recipe, manifest.state, options, padded);

@@ -1,9 +1,11 @@
 // `megatron-engine convert --from hf DIR --to CKPT` and `convert --from CKPT --to hf DIR`:
-// Hugging Face safetensors models in and out of our checkpoints (engine/checkpoint/hf_convert.h).
+// Hugging Face safetensors models in and out of our checkpoints (engine/checkpoint/hf_convert.h);
+// `convert --from CKPT --to-layout OUT`: a checkpoint for another parallel layout.
 #include <cctype>
 #include <iostream>
 
 #include "engine/checkpoint/hf_convert.h"
+#include "engine/checkpoint/layout_convert.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/flags.h"
 
@@ -12,7 +14,8 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr const char* kConvertUsage =
-    "convert needs --from hf DIR --to CKPT (import) or --from CKPT --to hf DIR (export)";
+    "convert needs --from hf DIR --to CKPT (import), --from CKPT --to hf DIR (export) or --from "
+    "CKPT --to-layout OUT (another parallel layout)";
 
 // "5GB", "100MB", "60KB" (decimal, as transformers' max_shard_size), "1GiB", or plain bytes.
 int64_t parse_size(const std::string& text) {
@@ -54,11 +57,40 @@ int convert_command(const std::vector<std::string>& args) {
       ("max-shard-size", po::value<std::string>()->default_value("5GB"),
        "export: largest safetensors shard (e.g. 5GB, 100MB); larger models are sharded")
       ("vocab-size", po::value<int64_t>(),
-       "export: vocabulary rows to keep (default: the tokenizer's; padding rows are dropped)");
+       "export: vocabulary rows to keep (default: the tokenizer's; padding rows are dropped)")
+      ("to-layout", po::value<std::string>(),
+       "OUT: write --from's checkpoint into the new root OUT laid out for the sizes below")
+      ("tensor-model-parallel-size", po::value<int64_t>(),
+       "to-layout: tensor-parallel size (default: the checkpoint's)")
+      ("pipeline-model-parallel-size", po::value<int64_t>(),
+       "to-layout: pipeline stages (default: the checkpoint's)")
+      ("data-parallel-size", po::value<int64_t>(),
+       "to-layout: data-parallel size, for the distributed optimizer's state files (default: the "
+       "checkpoint's)")
+      ("use-distributed-optimizer", po::value<bool>(),
+       "to-layout: true or false (default: the checkpoint's recipe)");
   // clang-format on
   const po::variables_map vm = parse_flags(options, args, "convert");
   if (vm.count("help")) {
     std::cout << kConvertUsage << "\n\n" << options;
+    return 0;
+  }
+  if (vm.count("from") && vm.count("to-layout") && !vm.count("to")) {
+    const auto from = vm["from"].as<std::vector<std::string>>();
+    if (from.size() != 1) throw Error(kConvertUsage, "--from");
+    LayoutTarget target;
+    auto size = [&](const char* flag, std::optional<int64_t>& into) {
+      if (vm.count(flag)) into = vm[flag].as<int64_t>();
+    };
+    size("tensor-model-parallel-size", target.tensor_model_parallel_size);
+    size("pipeline-model-parallel-size", target.pipeline_model_parallel_size);
+    size("data-parallel-size", target.data_parallel_size);
+    if (vm.count("use-distributed-optimizer")) {
+      target.use_distributed_optimizer = vm["use-distributed-optimizer"].as<bool>();
+    }
+    const std::string dir =
+        convert_checkpoint_layout(from[0], vm["to-layout"].as<std::string>(), target);
+    std::cout << "wrote " << dir << "\n";
     return 0;
   }
   if (!vm.count("from") || !vm.count("to")) throw Error(kConvertUsage);

@@ -1,5 +1,6 @@
 // GPT model: embedding -> transformer layers -> final norm -> LM head/loss, and back in reverse.
-// Positions and document ids reach the attention layers through the context's SequenceInfo.
+// Positions and document ids reach the attention layers through the context's SequenceInfo. A
+// pipeline stage runs the same pieces chunk by chunk (forward_chunk / backward_chunk).
 #include "engine/models/gpt.h"
 
 #include "engine/nn/layer_norm.h"
@@ -17,30 +18,44 @@ const Recipe& checked(const Recipe& recipe) {
   }
   return recipe;
 }
+
+PipelineStage stage_of(const Recipe& recipe) {
+  const PipelineStage* scoped = PipelineStage::current();
+  return scoped ? *scoped : PipelineStage::whole(recipe.model.num_layers);
+}
 }  // namespace
 
 GptModel::GptModel(const Recipe& recipe, int64_t padded_vocab_size)
     : Model(""),
       max_position_embeddings_(checked(recipe).model.max_position_embeddings),
       reset_attention_mask_(recipe.data.reset_attention_mask),
-      embedding_("embedding", recipe, padded_vocab_size),
-      output_layer_("output_layer", recipe, padded_vocab_size,
-                    recipe.model.untie_embeddings_and_output_weights
-                        ? nullptr
-                        : &embedding_.word_embeddings()) {
-  add_child(embedding_);
-  for (int64_t i = 0; i < recipe.model.num_layers; ++i) {
-    layers_.push_back(LayerRegistry::instance().create(
-        "transformer_layer", "decoder.layers." + std::to_string(i), recipe));
-    add_child(*layers_.back());
+      stage_(stage_of(recipe)) {
+  const bool tied = !recipe.model.untie_embeddings_and_output_weights;
+  if (stage_.first()) {
+    embedding_.emplace("embedding", recipe, padded_vocab_size);
+    add_child(*embedding_);
+  } else if (stage_.last() && tied) {
+    tied_copy_.emplace(recipe, padded_vocab_size);
+    add_child(*tied_copy_);
   }
+  for (const LayerRange& range : stage_.chunks) {
+    std::vector<Layer*> chunk;
+    for (int64_t i = range.begin; i < range.end; ++i) {
+      layers_.push_back(LayerRegistry::instance().create(
+          "transformer_layer", "decoder.layers." + std::to_string(i), recipe));
+      add_child(*layers_.back());
+      chunk.push_back(layers_.back().get());
+    }
+    chunks_.emplace_back(recipe.train, std::move(chunk));
+  }
+  if (!stage_.last()) return;
   final_layernorm_ = LayerRegistry::instance().create(normalization_layer_name(recipe),
                                                       "decoder.final_layernorm", recipe);
   add_child(*final_layernorm_);
-  add_child(output_layer_);
-  std::vector<Layer*> layers;
-  for (auto& layer : layers_) layers.push_back(layer.get());
-  decoder_.emplace(recipe.train, std::move(layers));
+  Parameter* tied_weight = nullptr;
+  if (tied) tied_weight = embedding_ ? &embedding_->word_embeddings() : &tied_copy_->weight();
+  output_layer_.emplace("output_layer", recipe, padded_vocab_size, tied_weight);
+  add_child(*output_layer_);
 }
 
 std::vector<std::string> GptModel::inputs() const {
@@ -49,17 +64,20 @@ std::vector<std::string> GptModel::inputs() const {
   return names;
 }
 
-Tensor GptModel::decode(const Tensor& tokens, SequenceInfo sequence, MicroBatchContext& ctx) {
-  sequence.position_ids = as_int32(sequence.position_ids);
-  Tensor h = embedding_.forward(tokens, sequence.position_ids, ctx);
-  ctx.set_sequence(std::move(sequence));
-  h = decoder_->forward(h, ctx);
-  return final_layernorm_->forward(h, ctx);
+Device GptModel::device() const {
+  return layers_.empty() ? Device::cpu() : layers_.front()->parameters().front()->value.device();
 }
 
-LossSums GptModel::forward(const Batch& batch, MicroBatchContext& ctx) {
-  const Device device = embedding_.word_embeddings().value.device();
-  SequenceInfo sequence{batch.at("position_ids").to(device), Tensor()};
+void GptModel::require_whole(const char* what) const {
+  if (stage_.size > 1) {
+    throw Error(fmt::format("{} needs the whole model; this one is pipeline stage {} of {}", what,
+                            stage_.rank, stage_.size),
+                "parallel.pipeline_model_parallel_size");
+  }
+}
+
+SequenceInfo GptModel::sequence_of(const Batch& batch, Device device) const {
+  SequenceInfo sequence{as_int32(batch.at("position_ids").to(device)), Tensor()};
   if (reset_attention_mask_) {
     if (!batch.tensors.count("document_ids")) {
       throw Error("this dataset does not give the document_ids that reset_attention_mask needs",
@@ -67,18 +85,63 @@ LossSums GptModel::forward(const Batch& batch, MicroBatchContext& ctx) {
     }
     sequence.document_ids = as_int32(batch.at("document_ids").to(device));
   }
-  const Tensor h = decode(batch.at("tokens").to(device), std::move(sequence), ctx);
-  return output_layer_.forward(h, batch.at("labels").to(device), batch.at("loss_mask"), ctx);
+  return sequence;
+}
+
+Tensor GptModel::decode(const Tensor& tokens, SequenceInfo sequence, MicroBatchContext& ctx) {
+  sequence.position_ids = as_int32(sequence.position_ids);
+  Tensor h = embedding_->forward(tokens, sequence.position_ids, ctx);
+  ctx.set_sequence(std::move(sequence));
+  h = chunks_.front().forward(h, ctx);
+  return final_layernorm_->forward(h, ctx);
+}
+
+LossSums GptModel::forward(const Batch& batch, MicroBatchContext& ctx) {
+  require_whole("forward over a whole batch");
+  const Device device = embedding_->word_embeddings().value.device();
+  const Tensor h = decode(batch.at("tokens").to(device), sequence_of(batch, device), ctx);
+  return output_layer_->forward(h, batch.at("labels").to(device), batch.at("loss_mask"), ctx);
 }
 
 void GptModel::backward(double loss_sum_grad, MicroBatchContext& ctx) {
-  Tensor dh = output_layer_.backward(loss_sum_grad, ctx);
+  Tensor dh = output_layer_->backward(loss_sum_grad, ctx);
   dh = final_layernorm_->backward(dh, ctx);
-  dh = decoder_->backward(dh, ctx);
-  embedding_.backward(dh, ctx);
+  dh = chunks_.front().backward(dh, ctx);
+  embedding_->backward(dh, ctx);
+}
+
+ChunkOutput GptModel::forward_chunk(int64_t chunk, const Batch& batch, const Tensor& hidden,
+                                    MicroBatchContext& ctx) {
+  ME_CHECK(chunk >= 0 && chunk < static_cast<int64_t>(chunks_.size()),
+           "chunk {} of a stage with {}", chunk, chunks_.size());
+  const Device dev = device();
+  SequenceInfo sequence = sequence_of(batch, dev);
+  Tensor h = stage_.holds_embedding(chunk)
+                 ? embedding_->forward(batch.at("tokens").to(dev), sequence.position_ids, ctx)
+                 : hidden;
+  ctx.set_sequence(std::move(sequence));
+  h = chunks_[static_cast<size_t>(chunk)].forward(h, ctx);
+  if (!stage_.holds_loss(chunk)) return {h, {}};
+  h = final_layernorm_->forward(h, ctx);
+  return {Tensor(),
+          output_layer_->forward(h, batch.at("labels").to(dev), batch.at("loss_mask"), ctx)};
+}
+
+Tensor GptModel::backward_chunk(int64_t chunk, double loss_sum_grad, const Tensor& grad_hidden,
+                                MicroBatchContext& ctx) {
+  Tensor dh = grad_hidden;
+  if (stage_.holds_loss(chunk)) {
+    dh = output_layer_->backward(loss_sum_grad, ctx);
+    dh = final_layernorm_->backward(dh, ctx);
+  }
+  dh = chunks_[static_cast<size_t>(chunk)].backward(dh, ctx);
+  if (!stage_.holds_embedding(chunk)) return dh;
+  embedding_->backward(dh, ctx);
+  return Tensor();
 }
 
 Tensor GptModel::logits(const Tensor& tokens) {
+  require_whole("inference");
   ME_CHECK(tokens.ndim() == 2, "tokens {} are not (B, T)", tokens.describe());
   const int64_t b = tokens.dim(0), t = tokens.dim(1);
   if (t > max_position_embeddings_) {
@@ -88,11 +151,11 @@ Tensor GptModel::logits(const Tensor& tokens) {
   }
   std::vector<int32_t> positions(static_cast<size_t>(b * t));
   for (int64_t i = 0; i < b * t; ++i) positions[i] = static_cast<int32_t>(i % t);
-  const Device device = embedding_.word_embeddings().value.device();
+  const Device device = embedding_->word_embeddings().value.device();
   MicroBatchContext ctx(false, 0, 0, 0);
   const Tensor h =
       decode(tokens.to(device), {Tensor::from_vector(positions, {b, t}, device), Tensor()}, ctx);
-  const Tensor out = output_layer_.logits(h);
+  const Tensor out = output_layer_->logits(h);
   if (out.dtype() == DType::kF32) return out;
   return out.to(Device::cpu()).cast(DType::kF32).to(device);
 }

@@ -25,20 +25,26 @@
 // Under tensor parallelism (engine/nn/tensor_parallel.h) each rank holds the shards named by the
 // parameters' Partition: linear_qkv, linear_fc1 (gate and up halves each) and their biases by
 // rows, linear_proj and linear_fc2 by columns, the word table and output_layer by vocabulary rows.
+// Under pipeline parallelism (built in a PipelineStageScope) a rank holds its chunks' layers under
+// their global names; the embedding on the first stage; the final norm and the LM head on the
+// last, which with tied embeddings holds its own copy of embedding.word_embeddings.weight.
 // RoPE is non-interleaved by default (rotate halves), which is Hugging Face Llama's rotate_half
 // with q_proj/k_proj rows in their natural order: no permutation is needed on import.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/models/model.h"
+#include "engine/models/word_embedding_copy.h"
 #include "engine/nn/embedding.h"
 #include "engine/nn/lm_head.h"
 #include "engine/nn/recompute.h"
+#include "engine/parallel/pipeline_layout.h"
 
 namespace me {
 
@@ -50,19 +56,30 @@ class GptModel final : public Model {
   std::vector<std::string> inputs() const override;
   LossSums forward(const Batch& batch, MicroBatchContext& ctx) override;
   void backward(double loss_sum_grad, MicroBatchContext& ctx) override;
-  Tensor logits(const Tensor& tokens) override;  // (B, T) -> (B, T, V) f32
+  ChunkOutput forward_chunk(int64_t chunk, const Batch& batch, const Tensor& hidden,
+                            MicroBatchContext& ctx) override;
+  Tensor backward_chunk(int64_t chunk, double loss_sum_grad, const Tensor& grad_hidden,
+                        MicroBatchContext& ctx) override;
+  Tensor logits(const Tensor& tokens) override;                  // (B, T) -> (B, T, V) f32
   Tensor logits(const Tensor& tokens, KvCache& cache) override;  // gpt_decode.cpp
 
  private:
   Tensor decode(const Tensor& tokens, SequenceInfo sequence, MicroBatchContext& ctx);
+  SequenceInfo sequence_of(const Batch& batch, Device device) const;
+  Device device() const;
+  // The whole model is here (pipeline size 1): inference needs it.
+  void require_whole(const char* what) const;
 
   int64_t max_position_embeddings_;
   bool reset_attention_mask_;
-  LanguageModelEmbedding embedding_;
-  std::vector<std::unique_ptr<Layer>> layers_;  // decoder.layers.{i}
-  std::optional<RecomputedLayers> decoder_;     // layers_ under train.recompute_* (full)
-  std::unique_ptr<Layer> final_layernorm_;      // decoder.final_layernorm
-  LanguageModelHead output_layer_;
+  PipelineStage stage_;
+  std::optional<LanguageModelEmbedding> embedding_;  // first stage
+  std::optional<WordEmbeddingCopy> tied_copy_;       // last stage, tied, pp > 1
+  std::vector<std::unique_ptr<Layer>> layers_;       // decoder.layers.{i} of this stage
+  // One stack per chunk: its layers under train.recompute_* (full). Deque: stable addresses.
+  std::deque<RecomputedLayers> chunks_;
+  std::unique_ptr<Layer> final_layernorm_;         // decoder.final_layernorm, last stage
+  std::optional<LanguageModelHead> output_layer_;  // last stage
 };
 
 }  // namespace me

@@ -19,11 +19,12 @@ Tensor GptModel::logits(const Tensor& tokens, KvCache& cache) {
     }
     for (int64_t i = 0; i < t; ++i) positions[bi * t + i] = static_cast<int32_t>(start + i);
   }
-  const Device device = embedding_.word_embeddings().value.device();
+  require_whole("incremental decoding");
+  const Device device = embedding_->word_embeddings().value.device();
   MicroBatchContext ctx(false, 0, 0, 0);
   SequenceInfo sequence{Tensor::from_vector(positions, {b, t}, device), Tensor(), &cache};
   const Tensor h = decode(tokens.to(device), std::move(sequence), ctx);
-  const Tensor out = output_layer_.logits(h);
+  const Tensor out = output_layer_->logits(h);
   if (out.dtype() == DType::kF32) return out;
   return out.to(Device::cpu()).cast(DType::kF32).to(device);
 }

@@ -19,6 +19,13 @@ struct LossSums {
   double num_tokens = 0.0;
 };
 
+// One pipeline chunk's forward result: the hidden state for the next stage, or on the chunk that
+// ends the model (the last stage's last chunk) the loss sums.
+struct ChunkOutput {
+  Tensor hidden;
+  LossSums sums;
+};
+
 class Model : public Module {
  public:
   using Module::Module;
@@ -29,6 +36,17 @@ class Model : public Module {
   // Backward from d(loss_sum) = loss_sum_grad (e.g. 1 / (num_tokens * num_microbatches)),
   // accumulating into the parameters' grad views.
   virtual void backward(double loss_sum_grad, MicroBatchContext& ctx) = 0;
+  // Pipeline parallelism (engine/parallel/pipeline_schedule.h): a model built under a
+  // PipelineStageScope holds only its stage's chunks. forward_chunk runs chunk `chunk` of this
+  // stage from the batch (the model's first chunk embeds the tokens) or from `hidden`, the
+  // previous stage's output; every chunk reads position_ids (and document_ids) from the batch.
+  // backward_chunk runs from d(loss_sum) on the chunk that ends the model, else from
+  // `grad_hidden`, and returns d(input hidden) for the previous stage (undefined on the first
+  // chunk). Models without pipeline support throw.
+  virtual ChunkOutput forward_chunk(int64_t chunk, const Batch& batch, const Tensor& hidden,
+                                    MicroBatchContext& ctx);
+  virtual Tensor backward_chunk(int64_t chunk, double loss_sum_grad, const Tensor& grad_hidden,
+                                MicroBatchContext& ctx);
   // Inference: logits (B, T, padded vocab) f32 for tokens (B, T); nothing saved.
   virtual Tensor logits(const Tensor& tokens) = 0;
   // Incremental inference: tokens (B, Tn) at positions cache.lengths()[b] + i, reading and

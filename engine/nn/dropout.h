@@ -1,16 +1,20 @@
 // Dropout as a layer: inverted dropout with probability p while training, identity otherwise.
 // The mask comes from Philox keyed by (ctx.seed(), this module's name, iteration, micro-batch),
-// so backward regenerates it and nothing is saved.
+// so backward regenerates it and nothing is saved. Dropout layers sit between the tensor-parallel
+// blocks; under sequence parallelism their input is this rank's token rows and the mask is drawn
+// at the elements' places in the whole tensor, so every rank applies one rank's mask.
 #pragma once
 
 #include <string>
 
 #include "engine/nn/module.h"
+#include "engine/nn/tensor_parallel.h"
 
 namespace me {
 
 class Dropout final : public Layer {
  public:
+  // Takes TensorParallel::current() for the sequence split.
   Dropout(const std::string& name, double p);
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;
@@ -19,7 +23,11 @@ class Dropout final : public Layer {
   double p() const { return p_; }
 
  private:
+  // Dropout of x's elements as the elements [rank n, (rank + 1) n) of the gathered tensor.
+  Tensor apply(const Tensor& x, bool forward, const MicroBatchContext& ctx) const;
+
   double p_;
+  TensorParallel tp_;
 };
 
 }  // namespace me

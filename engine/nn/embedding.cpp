@@ -1,6 +1,8 @@
 // Input embedding: e = word[tokens] (+ position[position_ids]); dropout; gradients scatter-add.
 // Vocab-parallel: rows of tokens outside this rank's slice are zeroed before the all-reduce, and
-// their gradients before the scatter-add.
+// their gradients before the scatter-add. Sequence parallel: a reduce-scatter in place of the
+// all-reduce; backward gathers the rows' gradients for the word table, and the position table's
+// gradient is this rank's tokens' share (the trainer sums it over the group).
 #include "engine/nn/embedding.h"
 
 #include <algorithm>
@@ -59,36 +61,46 @@ Tensor LanguageModelEmbedding::forward(const Tensor& tokens, const Tensor& posit
            position_ids.describe());
   const int64_t b = tokens.dim(0), t = tokens.dim(1);
   std::vector<char> in_shard;
+  const TensorParallel& tp = shard_.tp;
+  const int64_t local_t = tp.sequence_split() ? tp.divide(t, "model.seq_length") : t;
+  const int64_t rows = b * local_t;
   const Tensor ids = shard_.local_targets(as_int32(tokens).reshape({b * t}), in_shard);
-  const Tensor pos = as_int32(position_ids).reshape({b * t});
+  const Tensor pos = as_int32(position_ids)
+                         .reshape({b * t})
+                         .view(tp.sequence_split() ? tp.rank * rows : 0, {rows});
   const Tensor& table = word_embeddings_.value;
   Tensor words = Tensor::empty({b * t, hidden_size_}, table.dtype(), table.device());
   embedding_forward(ids, table, words);
-  if (shard_.tp.size > 1) {
+  if (tp.size > 1) {
     zero_foreign_rows(words, in_shard);
-    shard_.tp.all_reduce(words);
+    if (tp.sequence_split()) {
+      words = tp.reduce_scatter(words);
+    } else {
+      tp.all_reduce(words);
+    }
   }
   if (position_embeddings_) {
-    Tensor positions = Tensor::empty({b * t, hidden_size_}, table.dtype(), table.device());
+    Tensor positions = Tensor::empty({rows, hidden_size_}, table.dtype(), table.device());
     embedding_forward(pos, position_embeddings_->value, positions);
     add_into(words, positions);
   }
   ctx.save(this, Saved{ids, pos, std::move(in_shard)});
-  return embedding_dropout_.forward(words.reshape({b, t, hidden_size_}), ctx);
+  return embedding_dropout_.forward(words.reshape({b, local_t, hidden_size_}), ctx);
 }
 
 void LanguageModelEmbedding::backward(const Tensor& dy, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
   const Tensor d =
-      embedding_dropout_.backward(dy, ctx).reshape({saved.tokens.dim(0), hidden_size_});
+      embedding_dropout_.backward(dy, ctx).reshape({saved.position_ids.dim(0), hidden_size_});
+  if (position_embeddings_) embedding_backward(saved.position_ids, d, position_embeddings_->grad);
   if (shard_.tp.size > 1) {
-    Tensor mine = d.clone();
+    // Every token's gradient; a clone when not gathered, as foreign rows are zeroed in place.
+    Tensor mine = shard_.tp.sequence_split() ? shard_.tp.all_gather(d) : d.clone();
     zero_foreign_rows(mine, saved.in_shard);
     embedding_backward(saved.tokens, mine, word_embeddings_.grad);
   } else {
     embedding_backward(saved.tokens, d, word_embeddings_.grad);
   }
-  if (position_embeddings_) embedding_backward(saved.position_ids, d, position_embeddings_->grad);
 }
 
 }  // namespace me

@@ -2,7 +2,10 @@
 // plus learned absolute positions (none with RoPE), then dropout with model.hidden_dropout. Under
 // tensor parallelism the word table is vocab-parallel (Megatron's VocabParallelEmbedding): each
 // rank holds rows [r V / tp, (r + 1) V / tp), looks up the tokens it owns and the rows are summed
-// over the group; the position table is whole on every rank.
+// over the group; the position table is whole on every rank. Under sequence parallelism the sum
+// is a reduce-scatter: the output is this rank's token rows (B, T / tp, C), which get their
+// positions and dropout there (Megatron reduce-scatters when it has no learned positions, and
+// otherwise splits after adding them: the same rows either way).
 #pragma once
 
 #include <cstdint>
@@ -17,8 +20,8 @@ namespace me {
 class LanguageModelEmbedding final : public Module {
  public:
   struct Saved {
-    Tensor tokens;        // (N) i32, indices into this rank's rows
-    Tensor position_ids;  // (N) i32
+    Tensor tokens;               // (N) i32, indices into this rank's rows
+    Tensor position_ids;         // (N) i32; sequence parallel: this rank's N / tp token rows
     std::vector<char> in_shard;  // (N): the token's row is this rank's
   };
 
@@ -28,7 +31,8 @@ class LanguageModelEmbedding final : public Module {
   // init_method_std).
   LanguageModelEmbedding(const std::string& name, const Recipe& recipe, int64_t padded_vocab_size);
 
-  // tokens, position_ids: (B, T) integer -> (B, T, C) in the embedding table's dtype.
+  // tokens, position_ids: (B, T) integer -> (B, T, C) in the embedding table's dtype; (B, T / tp,
+  // C) under sequence parallelism.
   Tensor forward(const Tensor& tokens, const Tensor& position_ids, MicroBatchContext& ctx);
   // Accumulates into the tables' gradients; the inputs are integers, so nothing is returned.
   void backward(const Tensor& dy, MicroBatchContext& ctx);

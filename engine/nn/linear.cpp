@@ -1,5 +1,6 @@
 // Linear layer: forward y = x W^T + b; backward dx = dy W, dW += dy^T x, db += sum of dy rows.
-// Column-parallel: all-reduce dx in backward; row-parallel: all-reduce y before the bias.
+// Column-parallel: all-reduce dx in backward; row-parallel: all-reduce y before the bias. Sequence
+// parallel swaps each all-reduce for a reduce-scatter of the token rows and gathers the other side.
 #include "engine/nn/linear.h"
 
 #include "kernels/elementwise.h"
@@ -14,10 +15,17 @@ int64_t local_size(const TensorParallel& tp, bool split, int64_t full, int64_t c
   return tp.divide(full / chunks, what) * chunks;
 }
 
-// (..., from) -> (..., to): the same leading dimensions with a new last one.
-Shape with_last_dim(const Shape& shape, int64_t last) {
+// (..., from) -> (..., to): the same leading dimensions with a new last one, and under sequence
+// parallelism the token dimension (1 of (B, T, C)) times `times` and divided by `divide`.
+Shape with_last_dim(const Shape& shape, int64_t last, int64_t times = 1, int64_t divide = 1) {
   Shape out = shape;
   out.back() = last;
+  if (times != 1 || divide != 1) {
+    ME_CHECK(out.size() == 3 && out[1] * times % divide == 0,
+             "sequence-parallel activation {} is not (B, T, C) with T split {} / {}",
+             shape_str(shape), times, divide);
+    out[1] = out[1] * times / divide;
+  }
   return out;
 }
 }  // namespace
@@ -44,25 +52,50 @@ Linear::Linear(const std::string& name, int64_t in_features, int64_t out_feature
 Tensor Linear::forward(const Tensor& x, MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() >= 1 && x.dim(-1) == in_features_, "{}: input {} for {} input features", name(),
            x.describe(), in_features_);
-  const Tensor x2 = x.flatten_to_2d();
+  const bool sp = tp_.sequence_split();
+  const bool gather = sp && split_ == TensorSplit::kColumn;
+  const Tensor local = x.flatten_to_2d();
+  const Tensor x2 = gather ? tp_.all_gather(local) : local;
   Tensor y = Tensor::empty({x2.dim(0), out_features_}, x.dtype(), x.device());
   matmul(x2, false, weight_.value, true, y);
-  if (split_ == TensorSplit::kRow) tp_.all_reduce(y);
+  if (split_ == TensorSplit::kRow) {
+    if (sp) {
+      y = tp_.reduce_scatter(y);
+    } else {
+      tp_.all_reduce(y);
+    }
+  }
   if (bias_) add_bias(y, bias_->value);
-  ctx.save(this, Saved{x2});
-  return y.reshape(with_last_dim(x.shape(), out_features_));
+  ctx.save(this, Saved{local});
+  if (!sp) return y.reshape(with_last_dim(x.shape(), out_features_));
+  return gather ? y.reshape(with_last_dim(x.shape(), out_features_, tp_.size))
+                : y.reshape(with_last_dim(x.shape(), out_features_, 1, tp_.size));
 }
 
 Tensor Linear::backward(const Tensor& dy, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
-  const Tensor dy2 = dy.flatten_to_2d();
-  ME_CHECK(dy2.dim(0) == saved.input.dim(0) && dy2.dim(1) == out_features_,
-           "{}: gradient {} for input {}", name(), dy.describe(), saved.input.describe());
+  const bool sp = tp_.sequence_split();
+  const Tensor local_dy = dy.flatten_to_2d();
+  // The bias gradient comes from dy as it arrives: row-parallel under sequence parallelism that is
+  // this rank's tokens only, a partial sum the trainer adds up over the group. The weight
+  // gradient needs every token.
+  if (bias_) bias_backward(local_dy, bias_->grad);
+  const Tensor dy2 = sp && split_ == TensorSplit::kRow ? tp_.all_gather(local_dy) : local_dy;
+  const Tensor input =
+      sp && split_ == TensorSplit::kColumn ? tp_.all_gather(saved.input) : saved.input;
+  ME_CHECK(dy2.dim(0) == input.dim(0) && dy2.dim(1) == out_features_,
+           "{}: gradient {} for input {}", name(), dy.describe(), input.describe());
   Tensor dx = Tensor::empty({dy2.dim(0), in_features_}, dy.dtype(), dy.device());
   matmul(dy2, false, weight_.value, false, dx);
-  matmul(dy2, true, saved.input, false, weight_.grad, 1.0f, 1.0f);
-  if (bias_) bias_backward(dy2, bias_->grad);
-  if (split_ == TensorSplit::kColumn) tp_.all_reduce(dx);
+  matmul(dy2, true, input, false, weight_.grad, 1.0f, 1.0f);
+  if (split_ == TensorSplit::kColumn) {
+    if (sp) {
+      dx = tp_.reduce_scatter(dx);
+      return dx.reshape(with_last_dim(dy.shape(), in_features_, 1, tp_.size));
+    }
+    tp_.all_reduce(dx);
+  }
+  if (sp) return dx.reshape(with_last_dim(dy.shape(), in_features_, tp_.size));
   return dx.reshape(with_last_dim(dy.shape(), in_features_));
 }
 

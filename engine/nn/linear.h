@@ -2,6 +2,8 @@
 // over the tensor-parallel group, input replicated, output sharded) or row-parallel linear (W's
 // columns split, input sharded, output all-reduced, bias added once after the reduce). Saves its
 // input for the weight gradient; the math is kernels/matmul.h and kernels/elementwise.h.
+// Under sequence parallelism the column-parallel input and the row-parallel output are this
+// rank's token rows (tensor_parallel.h): all-gather / reduce-scatter take the all-reduces' place.
 #pragma once
 
 #include <cstdint>
@@ -13,14 +15,17 @@
 namespace me {
 
 enum class TensorSplit {
-  kColumn,  // output features split; backward all-reduces dx (Megatron's `f`: copy to the group)
-  kRow,     // input features split; forward all-reduces y (Megatron's `g`), dx stays a shard
+  kColumn,  // output features split; backward all-reduces dx (Megatron's `f`: copy to the group);
+            // sequence parallel: forward all-gathers x's tokens, backward reduce-scatters dx
+  kRow,     // input features split; forward all-reduces y (Megatron's `g`), dx stays a shard;
+            // sequence parallel: forward reduce-scatters y, backward all-gathers dy
 };
 
 class Linear final : public Module {
  public:
   struct Saved {
-    Tensor input;  // (N, in)
+    Tensor input;  // (N, in); column-parallel under sequence parallelism: this rank's N / tp rows,
+                   // gathered again in backward (Megatron keeps the split input too)
   };
 
   // Declares `<name>.weight` (out, in) with `weight_init` and, when `bias`, `<name>.bias` (out)
@@ -30,8 +35,10 @@ class Linear final : public Module {
   Linear(const std::string& name, int64_t in_features, int64_t out_features, bool bias,
          ParamInit weight_init, TensorSplit split = TensorSplit::kColumn, int64_t chunks = 1);
 
-  Tensor forward(const Tensor& x, MicroBatchContext& ctx);    // (..., in) -> (..., out)
-  Tensor backward(const Tensor& dy, MicroBatchContext& ctx);  // (..., out) -> (..., in)
+  // (..., in) -> (..., out). Sequence parallel: column (B, T / tp, in) -> (B, T, out / tp), row
+  // (B, T, in / tp) -> (B, T / tp, out).
+  Tensor forward(const Tensor& x, MicroBatchContext& ctx);
+  Tensor backward(const Tensor& dy, MicroBatchContext& ctx);  // the reverse shapes
 
   // This rank's (local) sizes.
   int64_t in_features() const { return in_features_; }

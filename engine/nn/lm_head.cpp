@@ -1,6 +1,7 @@
 // LM head + loss: logits = h W^T; losses = lse - logit[label]; loss_sum = sum(losses * mask).
 // Backward: dlogits = (softmax - onehot) * mask * loss_sum_grad; dh = dlogits W; dW += dlogits^T h.
-// Each tensor-parallel rank does this over its vocabulary columns; dh is summed over the group.
+// Each tensor-parallel rank does this over its vocabulary columns; dh is summed over the group
+// (all-reduce, or under sequence parallelism reduce-scatter to this rank's token rows).
 #include "engine/nn/lm_head.h"
 
 #include "engine/nn/embedding.h"
@@ -40,8 +41,16 @@ Tensor LanguageModelHead::shard_logits(const Tensor& hidden) const {
   return out.reshape({hidden.dim(0), hidden.dim(1), vocab_size_});
 }
 
-LossSums LanguageModelHead::forward(const Tensor& hidden, const Tensor& labels,
+Tensor LanguageModelHead::whole_sequence(const Tensor& hidden) const {
+  if (!shard_.tp.sequence_split()) return hidden;
+  ME_CHECK(hidden.ndim() == 3, "{}: hidden {} is not (B, T / tp, C)", name(), hidden.describe());
+  return shard_.tp.all_gather(hidden.flatten_to_2d())
+      .reshape({hidden.dim(0), hidden.dim(1) * shard_.tp.size, hidden.dim(2)});
+}
+
+LossSums LanguageModelHead::forward(const Tensor& local_hidden, const Tensor& labels,
                                     const Tensor& loss_mask, MicroBatchContext& ctx) {
+  const Tensor hidden = whole_sequence(local_hidden);
   ME_CHECK(labels.ndim() == 2 && labels.shape() == loss_mask.shape() &&
                hidden.dim(0) == labels.dim(0) && hidden.dim(1) == labels.dim(1),
            "{}: labels {} and loss_mask {} do not match hidden {}", name(), labels.describe(),
@@ -63,13 +72,13 @@ LossSums LanguageModelHead::forward(const Tensor& hidden, const Tensor& labels,
     sums.loss_sum += l[i] * m[i];
     sums.num_tokens += m[i];
   }
-  ctx.save(this, Saved{hidden, logits2, targets, lse, mask});
+  ctx.save(this, Saved{local_hidden, logits2, targets, lse, mask});
   return sums;
 }
 
 Tensor LanguageModelHead::backward(double loss_sum_grad, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
-  const Tensor h2 = saved.hidden.flatten_to_2d();
+  const Tensor h2 = whole_sequence(saved.hidden).flatten_to_2d();
   const int64_t n = h2.dim(0);
   Tensor dlosses_host = Tensor::empty({n}, DType::kF64);
   double* d = dlosses_host.data<double>();
@@ -83,6 +92,7 @@ Tensor LanguageModelHead::backward(double loss_sum_grad, MicroBatchContext& ctx)
   Tensor dh = Tensor::empty(h2.shape(), h2.dtype(), h2.device());
   matmul(dlogits, false, weight_.value, false, dh);
   matmul(dlogits, true, h2, false, weight_.grad, 1.0f, 1.0f);
+  if (shard_.tp.sequence_split()) return shard_.tp.reduce_scatter(dh).reshape(saved.hidden.shape());
   shard_.tp.all_reduce(dh);
   return dh.reshape(saved.hidden.shape());
 }

@@ -2,7 +2,9 @@
 // over the padded vocab, W the word embeddings when tied (the default) or output_layer.weight;
 // per-token softmax cross-entropy weighted by loss_mask, reported as sums (see LossSums). Under
 // tensor parallelism the head is column-parallel over the vocabulary and the loss vocab-parallel
-// (engine/nn/vocab_parallel_cross_entropy.h); d(hidden) is all-reduced over the group.
+// (engine/nn/vocab_parallel_cross_entropy.h); d(hidden) is all-reduced over the group. Under
+// sequence parallelism hidden arrives as this rank's token rows (B, T / tp, C): it is gathered
+// (Megatron's column-parallel output layer) and d(hidden) reduce-scattered back.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,7 @@ namespace me {
 class LanguageModelHead final : public Module {
  public:
   struct Saved {
-    Tensor hidden;     // (B, T, C)
+    Tensor hidden;     // (B, T, C); sequence parallel: this rank's (B, T / tp, C), gathered again
     Tensor logits;     // (N = B * T, V / tp)
     Tensor labels;     // (N) i32
     Tensor lse;        // (N)
@@ -29,17 +31,20 @@ class LanguageModelHead final : public Module {
   LanguageModelHead(const std::string& name, const Recipe& recipe, int64_t padded_vocab_size,
                     Parameter* tied_weight);
 
-  // hidden (B, T, C); labels (B, T) integer; loss_mask (B, T) float.
+  // hidden (B, T, C), or (B, T / tp, C) under sequence parallelism; labels (B, T) integer;
+  // loss_mask (B, T) float.
   LossSums forward(const Tensor& hidden, const Tensor& labels, const Tensor& loss_mask,
                    MicroBatchContext& ctx);
-  // d(loss_sum) = loss_sum_grad -> d(hidden) (B, T, C); accumulates the weight's gradient.
+  // d(loss_sum) = loss_sum_grad -> d(hidden) in hidden's shape; accumulates the weight's gradient.
   Tensor backward(double loss_sum_grad, MicroBatchContext& ctx);
   // Inference logits (B, T, V) for hidden (B, T, C); nothing saved. Only at tp 1 (an me::Error
   // otherwise): inference does not gather the vocabulary shards.
   Tensor logits(const Tensor& hidden) const;
 
  private:
-  Tensor shard_logits(const Tensor& hidden) const;  // (B, T, V / tp)
+  Tensor shard_logits(const Tensor& hidden) const;  // (B, T, C) -> (B, T, V / tp)
+  // Every token's hidden state (B, T, C): gathered under sequence parallelism.
+  Tensor whole_sequence(const Tensor& hidden) const;
 
   int64_t hidden_size_;
   VocabShard shard_;

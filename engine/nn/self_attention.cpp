@@ -89,8 +89,8 @@ const Tensor& positions(const MicroBatchContext& ctx, const std::string& name) {
 Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() == 3, "{}: input {} is not (B, T, C)", name(), x.describe());
   if (ctx.sequence().kv_cache) return forward_cached(x, ctx);
-  const int64_t b = x.dim(0), t = x.dim(1);
   const Tensor qkv = linear_qkv_.forward(x, ctx);
+  const int64_t b = qkv.dim(0), t = qkv.dim(1);  // every token, also under sequence parallelism
   Tensor q = Tensor::empty({b, t, num_heads_, kv_channels_}, x.dtype(), x.device());
   Tensor k = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
   Tensor v = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
@@ -133,7 +133,7 @@ Tensor SelfAttention::backward(const Tensor& dy, MicroBatchContext& ctx) {
     dq = q_layernorm_->backward(dq, ctx);
     dk = k_layernorm_->backward(dk, ctx);
   }
-  const int64_t b = dy.dim(0), t = dy.dim(1);
+  const int64_t b = saved.q.dim(0), t = saved.q.dim(1);
   Tensor dqkv = Tensor::empty({b, t, linear_qkv_.out_features()}, dy.dtype(), dy.device());
   split_qkv_backward(dq, dk, dv, dqkv);
   return linear_qkv_.backward(dqkv, ctx);

@@ -1,6 +1,7 @@
 // Tensor parallelism as modules see it (Megatron's tensor-model-parallel group): this rank's place
-// in the group, the all-reduce that joins partial results, and the shard sizes. Size 1 (the
-// default) makes every path the unsharded one.
+// in the group, the collectives that join partial results, the shard sizes, and whether the
+// hidden states between the tensor-parallel blocks are split too (sequence parallelism). Size 1
+// (the default) makes every path the unsharded one.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +18,25 @@ struct TensorParallel {
   int64_t rank = 0;
   int64_t size = 1;
   Communicator* comm = nullptr;  // the tensor-parallel group; unused at size 1
+  // Megatron's sequence_parallel: outside the tensor-parallel blocks (norms, dropout, residual
+  // adds) this rank holds rows [rank n, (rank + 1) n) of the B * T token rows in batch-major order,
+  // n = B T / size, shaped (B, T / size, C); docs/architecture.md says why this split.
+  bool sequence_parallel = false;
+
+  // Whether hidden states outside the tensor-parallel blocks are split: sequence_parallel at
+  // size > 1.
+  bool sequence_split() const { return sequence_parallel && size > 1; }
 
   // In place: x becomes the sum of every rank's x (identity at size 1). Host f32/f64 go straight
   // to the communicator; other dtypes and devices pass through a host f64 copy.
   void all_reduce(Tensor& x) const;
+  // Megatron's gather along the first dimension: (n, ...) -> (size n, ...), every rank's x in rank
+  // order (x itself at size 1).
+  Tensor all_gather(const Tensor& x) const;
+  // Megatron's reduce-scatter along the first dimension: (size n, ...) -> (n, ...), this rank's
+  // rows of the sum over ranks, as a compact tensor (x itself at size 1). x is scratch: its
+  // contents are overwritten.
+  Tensor reduce_scatter(const Tensor& x) const;
   // n / size; an me::Error naming `field` when it does not divide.
   int64_t divide(int64_t n, const std::string& field) const;
   // This rank's shard along `dim` in `chunks` blocks (replicated at size 1).

@@ -18,6 +18,14 @@ std::unique_ptr<Communicator> Communicator::split(int64_t, int64_t) {
   return std::make_unique<SelfCommunicator>();
 }
 
+void Communicator::send(const void*, int64_t, int64_t, int) {
+  throw Error("this communicator has no point-to-point send", "parallel");
+}
+
+void Communicator::recv(void*, int64_t, int64_t, int) {
+  throw Error("this communicator has no point-to-point receive", "parallel");
+}
+
 bool launched_by_mpi() {
   for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"}) {
     if (std::getenv(var)) return true;

@@ -24,6 +24,15 @@ class Communicator {
   virtual void all_gather(float* values, int64_t count) = 0;
   virtual void broadcast(void* data, int64_t bytes, int64_t root) = 0;
   virtual void barrier() = 0;
+  // Point-to-point, byte-typed so activations of any dtype travel (the pipeline's hidden states
+  // and their gradients). send copies `data` and returns without waiting for the receive, so
+  // two stages may send to each other before either receives; recv blocks until `bytes` from
+  // `source` arrive (against the timeout, like the collectives). Messages from one rank to
+  // another with the same tag (0 to 15) arrive in the order sent. wait_sends blocks until every
+  // send was received. Communicators without point-to-point throw.
+  virtual void send(const void* data, int64_t bytes, int64_t dest, int tag = 0);
+  virtual void recv(void* data, int64_t bytes, int64_t source, int tag = 0);
+  virtual void wait_sends() {}
   // True when the float collectives take CUDA device pointers (NCCL) rather than host pointers.
   virtual bool takes_device_memory() const { return false; }
   // A collective that has not completed after this many seconds ends the job with a report of

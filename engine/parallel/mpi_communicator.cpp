@@ -10,6 +10,8 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <iterator>
+#include <list>
 #include <thread>
 #include <vector>
 
@@ -29,6 +31,10 @@ void mpi_check(int status, const char* what) {
     throw Error(fmt::format("{} failed: {}", what, std::string(message, length)));
   }
 }
+
+// Point-to-point tags sit above this base: order between a pair of ranks for one tag is MPI's
+// non-overtaking order, which the pipeline schedule relies on.
+constexpr int kPointToPointTagBase = 100;
 
 int count_of(int64_t count) {
   ME_CHECK(count >= 0 && count <= INT_MAX, "collective of {} elements exceeds MPI's int count",
@@ -126,6 +132,36 @@ class MpiCommunicator final : public Communicator {
   void barrier() override {
     run(CollectiveOp::kBarrier, [&](MPI_Request* r) { return MPI_Ibarrier(comm_, r); });
   }
+  void send(const void* data, int64_t bytes, int64_t dest, int tag) override {
+    reap_sends();
+    PendingSend& pending = sends_.emplace_back();
+    pending.seq = ++seq_;
+    pending.peer = dest;
+    pending.buffer.assign(static_cast<const char*>(data), static_cast<const char*>(data) + bytes);
+    mpi_check(MPI_Isend(pending.buffer.data(), count_of(bytes), MPI_BYTE, static_cast<int>(dest),
+                        kPointToPointTagBase + tag, comm_, &pending.request),
+              "MPI_Isend");
+  }
+  void recv(void* data, int64_t bytes, int64_t source, int tag) override {
+    reap_sends();
+    const int64_t seq = ++seq_;
+    MPI_Request request = MPI_REQUEST_NULL;
+    mpi_check(MPI_Irecv(data, count_of(bytes), MPI_BYTE, static_cast<int>(source),
+                        kPointToPointTagBase + tag, comm_, &request),
+              "MPI_Irecv");
+    MPI_Status status;
+    wait(request, seq, CollectiveOp::kRecv, source, &status);
+    int received = 0;
+    MPI_Get_count(&status, MPI_BYTE, &received);
+    ME_CHECK(received == bytes, "received {} bytes from group rank {}, expected {}", received,
+             source, bytes);
+  }
+  void wait_sends() override {
+    for (PendingSend& pending : sends_) {
+      wait(pending.request, pending.seq, CollectiveOp::kSend, pending.peer);
+    }
+    sends_.clear();
+  }
   [[noreturn]] void abort(int exit_code) override { abort_world(exit_code); }
 
  private:
@@ -139,9 +175,28 @@ class MpiCommunicator final : public Communicator {
     if (board_) board_->completed(seq, op);
   }
 
-  void wait(MPI_Request& request, int64_t seq, CollectiveOp op) {
+  // A send still in flight: MPI reads its own copy of the bytes until the request completes.
+  struct PendingSend {
+    std::vector<char> buffer;
+    MPI_Request request = MPI_REQUEST_NULL;
+    int64_t seq = 0;
+    int64_t peer = 0;
+  };
+
+  // Forgets the sends that completed (MPI_Test also drives their progress).
+  void reap_sends() {
+    for (auto it = sends_.begin(); it != sends_.end();) {
+      int done = 0;
+      mpi_check(MPI_Test(&it->request, &done, MPI_STATUS_IGNORE), "MPI_Isend");
+      it = done ? sends_.erase(it) : std::next(it);
+    }
+  }
+
+  // peer: the other group rank of a point-to-point operation (-1 for a collective).
+  void wait(MPI_Request& request, int64_t seq, CollectiveOp op, int64_t peer = -1,
+            MPI_Status* status = MPI_STATUS_IGNORE) {
     if (timeout_seconds_ <= 0) {
-      mpi_check(MPI_Wait(&request, MPI_STATUS_IGNORE), collective_op_name(op));
+      mpi_check(MPI_Wait(&request, status), collective_op_name(op));
       return;
     }
     const auto start = Clock::now();
@@ -149,10 +204,10 @@ class MpiCommunicator final : public Communicator {
                                       std::chrono::duration<double>(timeout_seconds_));
     int done = 0;
     while (true) {
-      mpi_check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), collective_op_name(op));
+      mpi_check(MPI_Test(&request, &done, status), collective_op_name(op));
       if (done) return;
       const auto now = Clock::now();
-      if (now >= deadline) stalled(seq, op);
+      if (now >= deadline) stalled(seq, op, peer);
       // Spin briefly (most collectives finish within microseconds), then poll at 1 ms.
       if (now - start > std::chrono::milliseconds(1)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -160,13 +215,36 @@ class MpiCommunicator final : public Communicator {
     }
   }
 
-  [[noreturn]] void stalled(int64_t seq, CollectiveOp op) {
+  // The world rank of this group's rank `group_rank` (local, no communication).
+  int64_t world_rank_of(int64_t group_rank) const {
+    MPI_Group group, world;
+    MPI_Comm_group(comm_, &group);
+    MPI_Comm_group(MPI_COMM_WORLD, &world);
+    int in = static_cast<int>(group_rank), out = 0;
+    MPI_Group_translate_ranks(group, 1, &in, world, &out);
+    MPI_Group_free(&group);
+    MPI_Group_free(&world);
+    return out;
+  }
+
+  [[noreturn]] void stalled(int64_t seq, CollectiveOp op, int64_t peer) {
     // Reading the board needs no help from the other ranks; should the MPI library block anyway,
     // this timer still ends the process with the same code.
     std::thread([] {
       std::this_thread::sleep_for(std::chrono::seconds(20));
       std::_Exit(static_cast<int>(ExitCode::kTimeout));
     }).detach();
+    if (peer >= 0) {
+      const bool sending = op == CollectiveOp::kSend;
+      std::cerr << fmt::format(
+                       "[rank {}] error: point-to-point #{} {} {} rank {} did not complete within "
+                       "{:g} s (parallel.distributed_timeout_minutes): rank {} never {} it\n",
+                       world_rank_of(rank_), seq, collective_op_name(op), sending ? "to" : "from",
+                       world_rank_of(peer), timeout_seconds_, world_rank_of(peer),
+                       sending ? "received" : "sent")
+                << std::flush;
+      abort_world(static_cast<int>(ExitCode::kTimeout));
+    }
     std::cerr << fmt::format(
                      "[rank {}] error: collective #{} {} timed out; reading every rank's "
                      "progress\n",
@@ -188,6 +266,7 @@ class MpiCommunicator final : public Communicator {
   double timeout_seconds_ = 0;
   std::unique_ptr<ProgressBoard> board_;
   std::vector<float> scratch_;
+  std::list<PendingSend> sends_;  // list: MPI holds pointers into each buffer while in flight
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
-// NcclCommunicator: ncclAllReduce / ncclReduceScatter / ncclAllGather in place on the device's
-// stream, each waited on against the job's timeout (a stall aborts the NCCL communicator and the
-// job with ExitCode::kTimeout, naming the operation and its sequence number).
+// NcclCommunicator: ncclAllReduce / ncclReduceScatter / ncclAllGather in place, ncclSend /
+// ncclRecv, on the device's stream, each waited on against the job's timeout (a stall aborts the
+// NCCL communicator and the job with ExitCode::kTimeout, naming the operation and its number).
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -58,6 +58,17 @@ class NcclCommunicator final : public Communicator {
     ME_CHECK(chunk * size() == count, "all_gather of {} over {} ranks", count, size());
     run("ncclAllGather", ncclAllGather(values + rank() * chunk, values, static_cast<size_t>(chunk),
                                        ncclFloat, comm_, stream_));
+  }
+  // NCCL has no buffered send: send waits until the peer's recv has taken the bytes, so callers
+  // must pair the two sides (pipeline parallelism on CUDA is refused by the recipe until the
+  // schedule does). NCCL keeps the order per peer; tags are not needed to match messages.
+  void send(const void* data, int64_t bytes, int64_t dest, int) override {
+    run("ncclSend", ncclSend(data, static_cast<size_t>(bytes), ncclUint8, static_cast<int>(dest),
+                             comm_, stream_));
+  }
+  void recv(void* data, int64_t bytes, int64_t source, int) override {
+    run("ncclRecv", ncclRecv(data, static_cast<size_t>(bytes), ncclUint8,
+                             static_cast<int>(source), comm_, stream_));
   }
   // Host-memory collectives stay on the host communicator.
   void all_reduce_sum(double* values, int64_t count) override {

@@ -24,6 +24,10 @@ const char* collective_op_name(CollectiveOp op) {
       return "broadcast";
     case CollectiveOp::kBarrier:
       return "barrier";
+    case CollectiveOp::kSend:
+      return "send";
+    case CollectiveOp::kRecv:
+      return "recv";
   }
   return "unknown";
 }

@@ -18,6 +18,8 @@ enum class CollectiveOp : int64_t {
   kAllGather,
   kBroadcast,
   kBarrier,
+  kSend,
+  kRecv,
 };
 
 const char* collective_op_name(CollectiveOp op);

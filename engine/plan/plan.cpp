@@ -1,8 +1,9 @@
 // Analytic cost of a recipe on its layout. Parameter shapes come from constructing the registered
 // model (declarations only: nothing is allocated); sharding follows Megatron's rules: 2-D weights
 // split over tensor-parallel ranks, column-parallel biases (qkv, fc1) too, norms and row-parallel
-// biases replicated; layers split evenly over pipeline stages, embeddings on the first stage and
-// the output layer (or the tied embedding's copy) on the last.
+// biases replicated; layers split over pipeline stages as the trainer splits them (even, uneven
+// first/last, interleaved chunks), embeddings on the first stage and the output layer (or the tied
+// embedding's copy) on the last.
 #include "engine/plan/plan.h"
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 
 #include "engine/models/model.h"
 #include "engine/models/padded_vocab.h"
+#include "engine/parallel/pipeline_layout.h"
 
 namespace me {
 namespace {
@@ -29,11 +31,18 @@ bool tensor_parallel_sharded(const Parameter& p) {
 }
 
 // Pipeline stage holding a parameter, or -1 for the last stage.
-int64_t pipeline_stage(const Parameter& p, int64_t layers_per_stage) {
+int64_t pipeline_stage(const Parameter& p, const PipelineLayout& layout) {
   if (is_embedding(p)) return 0;
   const std::string prefix = "decoder.layers.";
   if (p.name.rfind(prefix, 0) != 0) return -1;  // final norm, output layer
-  return std::stoll(p.name.substr(prefix.size())) / layers_per_stage;
+  const int64_t layer = std::stoll(p.name.substr(prefix.size()));
+  for (int64_t rank = 0; rank < layout.pp; ++rank) {
+    for (int64_t chunk = 0; chunk < layout.vpp; ++chunk) {
+      const LayerRange range = layout.layers(rank, chunk);
+      if (layer >= range.begin && layer < range.end) return rank;
+    }
+  }
+  return -1;
 }
 
 const Parameter* find(const std::vector<Parameter*>& params, const std::string& name) {
@@ -61,7 +70,7 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
 
   const auto model = ModelRegistry::instance().create(m.type, recipe, r.padded_vocab_size);
   const std::vector<Parameter*> params = model->parameters();
-  const int64_t layers_per_stage = m.num_layers / pp;
+  const PipelineLayout layout = PipelineLayout::of(recipe);
   std::vector<double> stage_params(static_cast<size_t>(pp), 0.0);
   double matrix_params = 0;  // weights every token multiplies through (6 FLOPs each per token)
   for (const Parameter* p : params) {
@@ -69,7 +78,7 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
     r.parameters += n;
     if (is_embedding(*p)) r.embedding_parameters += n;
     else if (p->shape.size() == 2) matrix_params += n;
-    const int64_t stage = pipeline_stage(*p, layers_per_stage);
+    const int64_t stage = pipeline_stage(*p, layout);
     stage_params[static_cast<size_t>(stage < 0 ? pp - 1 : stage)] +=
         tensor_parallel_sharded(*p) ? n / tp : n;
   }
@@ -114,8 +123,9 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
       (recipe.parallel.sequence_parallel ? replicated / split : replicated) + sharded / split;
   const double act_bytes = half ? 2.0 : 4.0;
   const double mbs_tokens = static_cast<double>(recipe.train.micro_batch_size) * s;
+  // The first stage holds the most micro-batches in flight (pp with 1F1B).
   const double in_flight = static_cast<double>(std::min<int64_t>(pp, d.num_microbatches));
-  const double layers = static_cast<double>(layers_per_stage);
+  const double layers = static_cast<double>(layout.layers_on_rank(0));
   const double logits = mbs_tokens * vocab / split * 4.0;  // fp32 logits kept for the loss
   r.memory.activations = in_flight * mbs_tokens * act_bytes * per_token_layer * layers +
                          (pp == 1 ? logits : 0.0);
@@ -137,9 +147,11 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
     r.communication.tensor_parallel = 4.0 * 2.0 * (split - 1.0) / split * mbs_tokens * hidden *
                                       act_bytes * layers * microbatches;
   }
-  if (pp > 1) {  // activations forward, their gradients backward, per micro-batch
-    r.communication.pipeline_parallel = 2.0 * mbs_tokens * hidden * act_bytes * microbatches;
-    r.pipeline_bubble = (pp - 1.0) / microbatches;
+  if (pp > 1) {  // activations forward, their gradients backward, per micro-batch and chunk
+    const double chunks = static_cast<double>(layout.vpp);
+    r.communication.pipeline_parallel =
+        2.0 * mbs_tokens * hidden * act_bytes * microbatches * chunks;
+    r.pipeline_bubble = (pp - 1.0) / (chunks * microbatches);  // Megatron: (pp - 1) / (vpp m)
   }
   return r;
 }

@@ -33,7 +33,7 @@ struct PlanReport {
   double flops_per_token = 0;
   MemoryPlan memory;
   CommunicationPlan communication;
-  double pipeline_bubble = 0;  // idle fraction of a 1F1B schedule: (pp - 1) / micro-batches
+  double pipeline_bubble = 0;  // idle fraction of 1F1B: (pp - 1) / (vpp * micro-batches)
 };
 
 // `vocab_size` is the tokenizer's (unpadded) vocabulary.

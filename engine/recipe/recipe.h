@@ -50,6 +50,11 @@ struct ModelConfig {
 struct ParallelConfig {
   int64_t tensor_model_parallel_size;
   int64_t pipeline_model_parallel_size;
+  // Uneven stages: layers of the first / last stage (the rest split evenly over the middle).
+  std::optional<int64_t> decoder_first_pipeline_num_layers;
+  std::optional<int64_t> decoder_last_pipeline_num_layers;
+  // Interleaved 1F1B: layers per virtual stage (vpp = num_layers / pp / this chunks per rank).
+  std::optional<int64_t> num_layers_per_virtual_pipeline_stage;
   int64_t context_parallel_size;
   bool sequence_parallel;
   bool use_distributed_optimizer;

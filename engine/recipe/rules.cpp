@@ -6,8 +6,10 @@
 
 #include <sstream>
 
+#include "engine/recipe/pipeline_rules.h"
 #include "engine/recipe/recompute_rules.h"
 #include "engine/recipe/rule_context.h"
+#include "engine/recipe/sequence_parallel_rules.h"
 
 namespace me {
 namespace {
@@ -63,18 +65,6 @@ void seq_fits_positions(RuleContext& c) {
     c.fail({"model.seq_length", "model.max_position_embeddings"},
            fmt::format("model.seq_length ({}) must be <= model.max_position_embeddings ({})",
                        m.seq_length, m.max_position_embeddings));
-  }
-}
-
-void layers_divide_pipeline(RuleContext& c) {
-  const int64_t layers = c.r().model.num_layers;
-  const int64_t pp = c.r().parallel.pipeline_model_parallel_size;
-  if (!c.usable({"model.num_layers", "parallel.pipeline_model_parallel_size"})) return;
-  if (layers % pp != 0) {
-    c.fail({"model.num_layers", "parallel.pipeline_model_parallel_size"},
-           fmt::format("model.num_layers ({}) must be divisible by "
-                       "parallel.pipeline_model_parallel_size ({})",
-                       layers, pp));
   }
 }
 
@@ -297,7 +287,7 @@ void check_rules(const FieldCheck& fields, int64_t world_size, std::vector<Error
       heads_divide_tensor_parallel,
       query_groups_divide_heads,
       seq_fits_positions,
-      layers_divide_pipeline,
+      pipeline_layout_rules,
       sequence_divides_context_parallel,
       world_divides_model_parallel,
       global_batch_divisible,
@@ -313,6 +303,7 @@ void check_rules(const FieldCheck& fields, int64_t world_size, std::vector<Error
       split_format,
       tokenizer_has_files,
       recompute_settings,
+      sequence_parallel_settings,
   };
   RuleContext context(fields, world_size, errors);
   for (Rule rule : kRules) rule(context);

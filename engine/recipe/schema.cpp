@@ -190,19 +190,35 @@ std::vector<Field> build_schema() {
       ME_FIELD(parallel, tensor_model_parallel_size)
           .def("1")
           .in(kPositive)
-          .describe("Tensor-parallel ranks (tp); only 1 runs today."),
+          .describe("Tensor-parallel ranks (tp): heads, MLP and vocabulary split over them "
+                    "(CPU only today)."),
       ME_FIELD(parallel, pipeline_model_parallel_size)
           .def("1")
           .in(kPositive)
-          .describe("Pipeline stages (pp); only 1 runs today."),
+          .describe("Pipeline stages (pp): layers split over ranks, 1F1B schedule (CPU)."),
+      ME_FIELD(parallel, decoder_first_pipeline_num_layers)
+          .def("null")
+          .in(kPositive)
+          .describe("Layers of the first pipeline stage (uneven split); null means even."),
+      ME_FIELD(parallel, decoder_last_pipeline_num_layers)
+          .def("null")
+          .in(kPositive)
+          .describe("Layers of the last pipeline stage (uneven split); null means even."),
+      ME_FIELD(parallel, num_layers_per_virtual_pipeline_stage)
+          .def("null")
+          .in(kPositive)
+          .describe("Layers per virtual pipeline stage: interleaved 1F1B over num_layers / pp / "
+                    "this chunks per rank; null means no interleaving."),
       ME_FIELD(parallel, context_parallel_size)
           .def("1")
           .in(kPositive)
           .describe("Context-parallel ranks (cp), splitting the sequence; only 1 runs today."),
       ME_FIELD(parallel, sequence_parallel)
           .def("false")
-          .describe(
-              "Shard norm/dropout activations over the tensor-parallel ranks; not supported yet."),
+          .describe("Split the sequence over the tensor-parallel ranks outside the "
+                    "tensor-parallel blocks (norms, dropout, residuals): all-gather and "
+                    "reduce-scatter replace the all-reduces; seq_length must divide by tp. "
+                    "Ignored, with a warning, at tp 1."),
       ME_FIELD(parallel, use_distributed_optimizer)
           .def("false")
           .describe("Shard fp32 master weights and optimizer state over data-parallel ranks "

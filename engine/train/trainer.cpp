@@ -14,8 +14,11 @@
 #include "engine/optim/grad_clip.h"
 #include "engine/parallel/fault_injection.h"
 #include "engine/parallel/nccl_communicator.h"
+#include "engine/parallel/pipeline_grads.h"
+#include "engine/parallel/tensor_parallel_grads.h"
 #include "engine/parallel/tensor_parallel_norm.h"
 #include "engine/plan/plan.h"
+#include "engine/recipe/sequence_parallel_rules.h"
 #include "engine/train/banner.h"
 #include "engine/train/exit_signal.h"
 #include "engine/train/nan_guard.h"
@@ -99,7 +102,9 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
       comm_(comm),
       topology_(Topology::build(recipe_, comm.size(), comm.rank())),
       groups_(make_parallel_groups(comm_, topology_)),
-      tp_{topology_.tp_rank, topology_.tp, groups_.tensor.get()},
+      stage_(PipelineStage::of(PipelineLayout::of(recipe_), topology_.pp_rank)),
+      tp_{topology_.tp_rank, topology_.tp, groups_.tensor.get(),
+          sequence_parallel_enabled(recipe_, topology_.rank == 0)},
       device_(device_from_recipe(recipe_, topology_)),
       vocabulary_(with_exit_code(ExitCode::kData, [&] { return resolve_vocabulary(recipe_); })),
       metrics_(recipe_, topology_.is_last_rank()),
@@ -109,8 +114,12 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
   set_deterministic_algorithms(recipe_.train.deterministic_mode);
   {
     TensorParallelScope scope(tp_);
+    PipelineStageScope stage_scope(stage_);
     model_ = ModelRegistry::instance().create(recipe_.model.type, recipe_,
                                               vocabulary_.padded_vocab_size);
+  }
+  if (topology_.pp > 1) {
+    pipeline_ = std::make_unique<PipelineSchedule>(*model_, stage_, *groups_.pipeline, &timers_);
   }
   buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_,
                                             data_parallel_layout_options(recipe_, topology_),
@@ -166,13 +175,6 @@ void Trainer::load_or_initialize() {
     return;
   }
   const CheckpointManifest manifest = read_manifest(*found);
-  // Each tensor-parallel rank saved its own shards (shard_tpXX); they fit only the same tp.
-  if (manifest.tensor_model_parallel_size != topology_.tp) {
-    throw Error(fmt::format("checkpoint {} was saved at tensor_model_parallel_size {}; resuming at "
-                            "{} is not supported yet (reshaping tensor-parallel shards)",
-                            *found, manifest.tensor_model_parallel_size, topology_.tp),
-                "parallel.tensor_model_parallel_size");
-  }
   check_model_compatible(manifest, recipe_, vocabulary_.padded_vocab_size);
   const bool load_optimizer = !ckpt.finetune && !ckpt.no_load_optim;
   if (load_optimizer && manifest.optimizer != recipe_.optimizer.optimizer) {
@@ -216,7 +218,13 @@ Trainer::StepResult Trainer::train_step() {
   const int64_t num_microbatches = recipe_.derived.num_microbatches;
   const bool poison = recipe_.train.inject_nan_at_iteration == state_.iteration + 1;
   const double loss_scale = loss_scaler_ ? loss_scaler_->scale() : 1.0;
-  for (int64_t m = 0; m < num_microbatches; ++m) {
+  if (pipeline_) {
+    const LossSums sums = pipeline_step(*train_data_, state_.consumed_train_samples, false,
+                                        poison ? std::nan("") : loss_scale);
+    result.loss_sum = sums.loss_sum;
+    result.num_tokens = sums.num_tokens;
+  }
+  for (int64_t m = 0; m < (pipeline_ ? 0 : num_microbatches); ++m) {
     timers_.start("batch-generator");
     const Batch batch = micro_batch(*train_data_, state_.consumed_train_samples, m);
     timers_.stop("batch-generator");
@@ -260,8 +268,40 @@ Trainer::StepResult Trainer::train_step() {
   return result;
 }
 
+LossSums Trainer::pipeline_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
+                                double loss_scale) {
+  const int64_t num_microbatches = recipe_.derived.num_microbatches;
+  PipelineStep step;
+  step.num_microbatches = num_microbatches;
+  step.forward_only = forward_only;
+  step.batch = [&](int64_t m) {
+    timers_.start("batch-generator");
+    Batch batch = micro_batch(dataset, first_sample, m);
+    timers_.stop("batch-generator");
+    return batch;
+  };
+  step.context = [&](int64_t m) {
+    return MicroBatchContext(!forward_only, static_cast<uint64_t>(state_.seed),
+                             static_cast<uint64_t>(forward_only ? 0 : state_.iteration),
+                             static_cast<uint64_t>(forward_only ? 0 : m));
+  };
+  // The same normalisation as the loop without pipelining (train_step).
+  step.loss_sum_grad = [&](const LossSums& sums) {
+    return loss_scale * (recipe_.train.calculate_per_token_loss
+                             ? 1.0
+                             : 1.0 / (std::max(sums.num_tokens, 1.0) * num_microbatches));
+  };
+  // Under sequence parallelism stages exchange this rank's token rows: (B, T / tp, C).
+  const int64_t tokens = recipe_.model.seq_length / (tp_.sequence_split() ? tp_.size : 1);
+  step.hidden_shape = {recipe_.train.micro_batch_size, tokens, recipe_.model.hidden_size};
+  step.dtype = model_dtype(recipe_.mixed_precision);
+  step.device = device_;
+  return pipeline_->run(step);
+}
+
 void Trainer::reduce_loss_sums(StepResult& result) {
   double sums[2] = {result.loss_sum, result.num_tokens};
+  if (pipeline_) groups_.pipeline->all_reduce_sum(sums, 2);  // only the last stage has them
   data_comm().all_reduce_sum(sums, 2);
   result.loss_sum = sums[0];
   result.num_tokens = sums[1];
@@ -283,7 +323,11 @@ bool Trainer::unscale_grads(StepResult& result) {
 
 void Trainer::finalize_grads(StepResult& result) {
   Tensor& grads = buffers_->grads();
+  if (pipeline_ && !recipe_.model.untie_embeddings_and_output_weights) {
+    all_reduce_embedding_grads(buffers_->parameters(), *groups_.embedding);
+  }
   grad_reducer_->finish();  // data-parallel reduction (a no-op at dp = 1)
+  all_reduce_tensor_parallel_grads(buffers_->parameters(), tp_);
   reduce_loss_sums(result);
   if (recipe_.train.calculate_per_token_loss) {
     scale(grads, 1.0 / std::max(result.num_tokens, 1.0));
@@ -291,12 +335,20 @@ void Trainer::finalize_grads(StepResult& result) {
     scale(grads, 1.0 / static_cast<double>(topology_.dp));
   }
   if (recipe_.optimizer.clip_grad > 0) {
-    result.grad_norm = topology_.tp > 1 ? tensor_parallel_grad_norm(*buffers_, tp_)
-                                        : grad_reducer_->grad_norm();
+    Communicator* shards = optimizer_->shard().size > 1 ? &data_comm() : nullptr;
+    if (pipeline_) {
+      result.grad_norm =
+          pipeline_grad_norm(buffers_->parameters(), tp_, stage_, *groups_.pipeline, shards);
+    } else {
+      result.grad_norm = topology_.tp > 1 ? tensor_parallel_grad_norm(*buffers_, tp_, shards)
+                                          : grad_reducer_->grad_norm();
+    }
     clip_grads(*buffers_, recipe_.optimizer.clip_grad, result.grad_norm);
   } else {
     // Megatron skips the norm when clipping is off and reports 0; non-finite grads still stop us.
-    result.grad_norm = grad_reducer_->all_finite() ? 0.0 : std::nan("");
+    double non_finite = grad_reducer_->all_finite() ? 0.0 : 1.0;
+    if (pipeline_) groups_.pipeline->all_reduce_max(&non_finite, 1);
+    result.grad_norm = non_finite > 0 ? std::nan("") : 0.0;
   }
 }
 
@@ -304,7 +356,12 @@ double Trainer::evaluate() {
   double sums[2] = {0.0, 0.0};
   const int64_t gbs = recipe_.derived.global_batch_size;
   for (int64_t it = 0; it < recipe_.train.eval_iters; ++it) {
-    for (int64_t m = 0; m < recipe_.derived.num_microbatches; ++m) {
+    if (pipeline_) {
+      const LossSums s = pipeline_step(*valid_data_, state_.consumed_valid_samples, true, 1.0);
+      sums[0] += s.loss_sum;
+      sums[1] += s.num_tokens;
+    }
+    for (int64_t m = 0; m < (pipeline_ ? 0 : recipe_.derived.num_microbatches); ++m) {
       const Batch batch = micro_batch(*valid_data_, state_.consumed_valid_samples, m);
       MicroBatchContext ctx(false, static_cast<uint64_t>(state_.seed), 0, 0);
       const LossSums s = model_->forward(batch, ctx);
@@ -313,6 +370,7 @@ double Trainer::evaluate() {
     }
     state_.consumed_valid_samples += gbs;
   }
+  if (pipeline_) groups_.pipeline->all_reduce_sum(sums, 2);
   data_comm().all_reduce_sum(sums, 2);
   return sums[0] / std::max(sums[1], 1.0);
 }

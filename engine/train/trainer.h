@@ -17,6 +17,8 @@
 #include "engine/parallel/communicator.h"
 #include "engine/parallel/grad_reducer.h"
 #include "engine/parallel/parallel_groups.h"
+#include "engine/parallel/pipeline_layout.h"
+#include "engine/parallel/pipeline_schedule.h"
 #include "engine/parallel/topology.h"
 #include "engine/recipe/recipe.h"
 #include "engine/train/metrics_log.h"
@@ -51,7 +53,10 @@ class Trainer {
   void load_or_initialize();
   StepResult train_step();
   void finalize_grads(StepResult& result);
-  // Sums the step's loss and token counts over the data-parallel ranks.
+  // One step's micro-batches through the pipeline schedule (pp > 1); the last stage's loss sums.
+  LossSums pipeline_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
+                         double loss_scale);
+  // Sums the step's loss and token counts over the pipeline and data-parallel ranks.
   void reduce_loss_sums(StepResult& result);
   // Unscales the gradients and updates the loss scale; false when they overflowed on any rank.
   bool unscale_grads(StepResult& result);
@@ -59,18 +64,22 @@ class Trainer {
   void save();
   bool should_exit(const char** reason);
   Batch micro_batch(const Dataset& dataset, int64_t first_sample, int64_t micro_batch_index) const;
-  // The data-parallel group: the world itself at tp 1 (pipeline and context parallelism are
+  // The data-parallel group: the world itself at tp 1 and pp 1 (context parallelism is
   // refused), which keeps the world's hang report on every collective there.
-  Communicator& data_comm() { return topology_.tp > 1 ? *groups_.data : comm_; }
+  Communicator& data_comm() {
+    return topology_.tp > 1 || topology_.pp > 1 ? *groups_.data : comm_;
+  }
 
   Recipe recipe_;
   Communicator& comm_;
   Topology topology_;
   ParallelGroups groups_;  // loss sums and gradients reduce over groups_.data
+  PipelineStage stage_;    // this rank's layers (all of them at pp 1)
   TensorParallel tp_;      // the group the model's modules are built with
   Device device_;
   Vocabulary vocabulary_;
   std::unique_ptr<Model> model_;
+  std::unique_ptr<PipelineSchedule> pipeline_;  // pp > 1
   std::unique_ptr<ParamBuffers> buffers_;
   std::unique_ptr<Communicator> device_comm_;  // NCCL when the buffers are on CUDA
   std::unique_ptr<Optimizer> optimizer_;

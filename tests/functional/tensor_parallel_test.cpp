@@ -1,7 +1,7 @@
 // Tensor parallelism end to end under mpirun: tp 2 and tp 2 x dp 2 train a tiny GPT and a tiny
 // Llama (GQA: 4 heads in 2 query groups, SwiGLU, RoPE, untied) for 10 steps with the losses and
 // gradient norms of one rank on the same global batch and seed; a tp 2 checkpoint resumes at tp 2;
-// the combinations not yet supported are errors naming their fields.
+// tp on CUDA (not supported yet) is an error naming its fields.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -87,19 +87,17 @@ TEST_CASE("tp 2 and tp 2 x dp 2 train gpt and llama like one rank for 10 steps")
   }
 }
 
-TEST_CASE("tp 2 refuses cuda and the distributed optimizer naming the fields") {
+TEST_CASE("tp 2 refuses cuda naming the fields") {
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
-  const auto run = train(dir, 2, 2, "m.jsonl",
-                         "--set train.device=cuda --set parallel.use_distributed_optimizer=true");
+  const auto run = train(dir, 2, 2, "m.jsonl", "--set train.device=cuda");
   CHECK(run.exit_code != 0);
   CHECK_MESSAGE(run.output.find("tensor model parallelism on CUDA") != std::string::npos,
                 run.output);
-  CHECK_MESSAGE(run.output.find("parallel.use_distributed_optimizer") != std::string::npos,
-                run.output);
+  CHECK_MESSAGE(run.output.find("train.device") != std::string::npos, run.output);
 }
 
-TEST_CASE("a tp 2 checkpoint resumes at tp 2 with the uninterrupted losses and not at tp 1") {
+TEST_CASE("a tp 2 checkpoint resumes at tp 2 and at tp 1 with the uninterrupted losses") {
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
   const auto full = train(dir, 2, 2, "full.jsonl", "");
@@ -121,8 +119,14 @@ TEST_CASE("a tp 2 checkpoint resumes at tp 2 with the uninterrupted losses and n
     CHECK(iteration > 5);
     CHECK(loss == doctest::Approx(want.at(iteration)).epsilon(1e-6));
   }
+  // At tp 1 each tensor is read whole from both tp shards; fp32 sums over the other split differ
+  // in the last bits (observed ~1e-8 relative).
   const auto other = train(dir, 1, 1, "other.jsonl", fmt::format("--set checkpoint.load={}", ckpt));
-  CHECK(other.exit_code != 0);
-  CHECK_MESSAGE(other.output.find("saved at tensor_model_parallel_size 2") != std::string::npos,
-                other.output);
+  REQUIRE_MESSAGE(other.exit_code == 0, other.output);
+  const auto at_tp1 = train_losses(dir / "other.jsonl");
+  REQUIRE(at_tp1.size() == 5);
+  for (const auto& [iteration, loss] : at_tp1) {
+    INFO("iteration " << iteration);
+    CHECK(loss == doctest::Approx(want.at(iteration)).epsilon(1e-6));
+  }
 }

@@ -1,10 +1,10 @@
 // Distributed-optimizer state pieces: written by the ranks of one dp size, read back into another
-// dp size's shards and into whole state, element by element; a missing piece is an error.
+// dp size's shards and into whole state, element by element; a missing file or piece is an error.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 
-#include "datasets/hdf5_file.h"
+#include "engine/checkpoint/checkpoint_index.h"
 #include "engine/checkpoint/optimizer_shards.h"
 #include "engine/optim/optimizer.h"
 #include "engine/recipe/recipe.h"
@@ -89,46 +89,41 @@ TEST_CASE("optimizer state pieces saved at dp 2 load into dp 4 shards and into w
   Topology topology;
   topology.dp = 2;
   topology.world_size = 2;
+  std::vector<std::string> files;
+  int64_t elements = 0;
   for (int64_t r = 0; r < 2; ++r) {
     topology.dp_rank = r;
     auto optimizer =
         OptimizerRegistry::instance().create("adam", saved.buffers, adam_recipe(), {r, 2});
     fill(saved, *optimizer);
-    H5File file = H5File::create(dir / optimizer_shard_file_name(topology, r));
-    for (const auto& [name, tensor] : optimizer_piece_tensors(saved.buffers, *optimizer, true)) {
-      H5Dataset dataset = file.create_dataset(name, H5T_IEEE_F32LE, tensor.shape());
-      dataset.write_rows(H5T_NATIVE_FLOAT, 0, tensor.dim(0), tensor.data<float>());
-    }
-    file.close();
+    files.push_back(dir / optimizer_shard_file_name(topology, r));
+    const std::vector<StoredTensor> pieces =
+        optimizer_piece_tensors(saved.buffers, *optimizer, true);
+    for (const StoredTensor& t : pieces) elements += t.placement.size();
+    write_shard_file(files.back(), pieces);
   }
-  const auto files =
-      parse_optimizer_shards(optimizer_shards_yaml(saved.buffers.layout(), topology));
-  REQUIRE(files.size() == 2);
-  int64_t elements = 0;
-  for (const auto& f : files) {
-    for (const auto& piece : f.pieces) elements += piece.end - piece.begin;
-  }
-  CHECK(elements == 21 + 50 + 5);  // every element of every parameter, exactly once
+  CHECK(elements == 2 * (21 + 50 + 5));  // 2 states x every element of every parameter, once
 
+  CheckpointIndex index(files);
+  CHECK(index.optimizer_states() == std::set<std::string>{"exp_avg", "exp_avg_sq"});
   Params into4(1000, 4);  // another bucket layout: one bucket
   for (int64_t r = 0; r < 4; ++r) {
     CAPTURE(r);
     auto optimizer =
         OptimizerRegistry::instance().create("adam", into4.buffers, adam_recipe(), {r, 4});
-    load_optimizer_state(dir.path().string(), files, "", into4.buffers, *optimizer);
+    load_optimizer_state(index, into4.buffers, *optimizer);
     CHECK(count_wrong(into4, *optimizer) == 0);
   }
   Params whole(0, 1);
   auto optimizer = OptimizerRegistry::instance().create("adam", whole.buffers, adam_recipe(), {});
-  load_optimizer_state(dir.path().string(), files, "", whole.buffers, *optimizer);
+  load_optimizer_state(index, whole.buffers, *optimizer);
   CHECK(count_wrong(whole, *optimizer) == 0);
 
-  std::filesystem::remove(dir / optimizer_shard_file_name(topology, 1));
-  CHECK_THROWS_AS(load_optimizer_state(dir.path().string(), files, "", whole.buffers, *optimizer),
-                  Error);
-  auto missing_piece = files;
-  missing_piece[1].pieces.clear();
-  CHECK_THROWS_WITH_AS(
-      load_optimizer_state(dir.path().string(), {missing_piece[0]}, "", whole.buffers, *optimizer),
-      doctest::Contains("elements"), Error);
+  // Only dp rank 0's file: what rank 1 owned is missing, named with the tensor.
+  CheckpointIndex half({files[0]});
+  CHECK_THROWS_WITH_AS(load_optimizer_state(half, whole.buffers, *optimizer),
+                       doctest::Contains("tensor 'optimizer/exp_avg/"), Error);
+  std::filesystem::remove(files[1]);
+  CHECK_THROWS_WITH_AS(CheckpointIndex{files}, doctest::Contains("checkpoint shard is missing"),
+                       Error);
 }

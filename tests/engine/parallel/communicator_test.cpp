@@ -1,7 +1,11 @@
-// The MPI communicator's float collectives on 4 ranks against hand-computed sums, and the hang
-// report's wording (which ranks did not arrive, every rank's last completed collective).
+// The MPI communicator's float collectives on 4 ranks against hand-computed sums, point-to-point
+// messages (buffered sends both ways at once, order per tag), a receive whose sender never sends
+// ending the job naming both ranks, and the hang report's wording (which ranks did not arrive,
+// every rank's last completed collective).
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "engine/parallel/communicator.h"
@@ -73,4 +77,57 @@ TEST_CASE("the hang report names the missing ranks and every rank's progress") {
   for (auto& p : ranks) p.entered_seq = 15;
   CHECK(hang_report(2, 15, CollectiveOp::kAllReduceSum, 3.0, ranks).find("every rank entered it") !=
         std::string::npos);
+}
+
+TEST_CASE("point-to-point messages cross both ways at once and keep their order per tag") {
+  if (!launched_by_mpi()) {
+    const auto run = testing::run_self_under_mpi(
+        2, "point-to-point messages cross both ways at once and keep their order per tag");
+    REQUIRE_MESSAGE(run.exit_code == 0, run.output);
+    return;
+  }
+  auto comm = make_world_communicator();
+  comm->set_timeout(60);
+  const int64_t r = comm->rank(), other = 1 - r;
+  // Both ranks send before either receives: the sends must not wait for the receives.
+  for (int i = 0; i < 3; ++i) {
+    const double out[2] = {100.0 * r + i, -1.0 * i};
+    comm->send(out, sizeof(out), other, 0);
+    const float tagged = static_cast<float>(10 * r + i);
+    comm->send(&tagged, sizeof(tagged), other, 1);
+  }
+  // Tag 1 first: tags are matched apart from the order between them.
+  for (int i = 0; i < 3; ++i) {
+    float tagged = 0;
+    comm->recv(&tagged, sizeof(tagged), other, 1);
+    CHECK(tagged == static_cast<float>(10 * other + i));
+  }
+  for (int i = 0; i < 3; ++i) {
+    double in[2] = {0, 0};
+    comm->recv(in, sizeof(in), other, 0);
+    CHECK(in[0] == 100.0 * other + i);
+    CHECK(in[1] == -1.0 * i);
+  }
+  comm->wait_sends();
+  comm->barrier();
+}
+
+TEST_CASE("a receive from a rank that never sends ends the job naming both ranks") {
+  if (!launched_by_mpi()) {
+    const auto run = testing::run_self_under_mpi(
+        2, "a receive from a rank that never sends ends the job naming both ranks");
+    CHECK(run.exit_code != 0);
+    CHECK_MESSAGE(run.output.find("[rank 0] error: point-to-point #1 recv from rank 1 did not "
+                                  "complete within 1 s (parallel.distributed_timeout_minutes): "
+                                  "rank 1 never sent it") != std::string::npos,
+                  run.output);
+    return;
+  }
+  auto comm = make_world_communicator();
+  comm->set_timeout(1);
+  if (comm->rank() == 0) {
+    float x = 0;
+    comm->recv(&x, sizeof(x), 1);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(30));  // rank 1 stalls; the abort ends it
 }

@@ -85,3 +85,26 @@ TEST_CASE("the GPT-2 recipes plan to Hugging Face's parameter counts plus the pa
     CHECK_MESSAGE(r.parameters == m.hugging_face + (50304 - 50257) * m.hidden, m.recipe);
   }
 }
+
+TEST_CASE("uneven stages and interleaving change the busiest stage and the bubble") {
+  // 96 layers over 16 stages: first 1, last 11, the middle 84 = 14 x 6.
+  const std::string path = std::string(ME_SOURCE_DIR) + "/recipes/gpt/gpt3_175b.yaml";
+  const double h = 12288, tp = 8;
+  const double layer = (12 * h * h + 7 * h) / tp + 6 * h;
+  // The last stage holds 12 layers and, tied, its copy of the word table plus the final norm.
+  const Recipe uneven =
+      load_recipe(path,
+                  {"parallel.decoder_first_pipeline_num_layers=1",
+                   "parallel.decoder_last_pipeline_num_layers=11"},
+                  1024, RecipePurpose::kPlan);
+  const PlanReport u = plan_recipe(uneven, 50257);
+  CHECK(u.parameters_per_rank ==
+        doctest::Approx(11 * layer + 51200 * h / tp + 2 * h).epsilon(1e-12));
+  // Interleaving 3 layers per virtual stage: 2 chunks per rank, bubble (pp - 1) / (vpp m).
+  const Recipe interleaved = load_recipe(
+      path, {"parallel.num_layers_per_virtual_pipeline_stage=3"}, 1024, RecipePurpose::kPlan);
+  const PlanReport v = plan_recipe(interleaved, 50257);
+  CHECK(v.pipeline_bubble ==
+        doctest::Approx(15.0 / (2.0 * interleaved.derived.num_microbatches)));
+  CHECK(v.parameters_per_rank == plan_recipe(gpt3_175b(), 50257).parameters_per_rank);
+}

@@ -140,10 +140,7 @@ TEST_CASE("pipeline stages must divide num_layers; context parallel must divide 
                      {}, 2) ==
         Lines{at(dir, 5,
                  "model.num_layers (3) must be divisible by "
-                 "parallel.pipeline_model_parallel_size (2)"),
-              at(dir, 3,
-                 "'parallel.pipeline_model_parallel_size' = 2: pipeline model parallelism is not "
-                 "supported yet (issue area: engine/parallel); use 1")});
+                 "parallel.pipeline_model_parallel_size (2)")});
   CHECK(child_errors(dir, "parallel:\n  context_parallel_size: 2\nmodel:\n  seq_length: 30\n", {},
                      2) ==
         Lines{at(dir, 5,
@@ -232,10 +229,10 @@ TEST_CASE("settings the engine cannot run yet are errors naming the key and the 
   const std::string child =
       "parallel:\n"
       "  tensor_model_parallel_size: 2\n"    // 3
-      "  pipeline_model_parallel_size: 2\n"  // 4
+      "  pipeline_model_parallel_size: 2\n"  // 4: runs on the CPU, so no error
       "  context_parallel_size: 2\n"         // 5
-      "  sequence_parallel: true\n"          // 6
-      "  use_distributed_optimizer: true\n"  // 7: not with tp 2 (reported at line 3)
+      "  sequence_parallel: true\n"          // 6: runs with tp 2, so no error
+      "  use_distributed_optimizer: true\n"  // 7: runs with tp and pp
       "model:\n"
       "  position_embedding_type: yarn\n"  // 9
       "  normalization: RMSNorm\n"         // 10: runs, so no error
@@ -245,20 +242,9 @@ TEST_CASE("settings the engine cannot run yet are errors naming the key and the 
       "  optimizer: lion\n";  // 14
   CHECK(child_errors(dir, child, {}, 8) ==
         Lines{
-            at(dir, 3,
-               "'parallel.tensor_model_parallel_size' = 2 with "
-               "'parallel.use_distributed_optimizer' = true: the distributed optimizer with "
-               "tensor parallelism is not supported yet (issue area: engine/optim); set "
-               "use_distributed_optimizer: false"),
-            at(dir, 4,
-               "'parallel.pipeline_model_parallel_size' = 2: pipeline model parallelism is not "
-               "supported yet (issue area: engine/parallel); use 1"),
             at(dir, 5,
                "'parallel.context_parallel_size' = 2: context parallelism is not supported yet "
                "(issue area: engine/parallel); use 1"),
-            at(dir, 6,
-               "'parallel.sequence_parallel' = true: sequence parallelism is not supported yet "
-               "(issue area: engine/parallel); use false"),
             at(dir, 9,
                "'model.position_embedding_type' = 'yarn': this position embedding is not "
                "supported yet (issue area: engine/nn); use learned_absolute or rope"),
