@@ -1,8 +1,10 @@
-// Linear layer: forward y = x W^T + b; backward dx = dy W, dW += dy^T x, db += sum of dy rows.
+// Linear layer: forward y = x W^T + b; backward dx = dy W, dW += dy^T x, db += sum of dy rows,
+// with the bias, a following GeLU and the bias gradient fused into the GEMMs (kernels/linear.h).
 // Column-parallel: all-reduce dx in backward; row-parallel: all-reduce y before the bias.
 #include "engine/nn/linear.h"
 
 #include "kernels/elementwise.h"
+#include "kernels/linear.h"
 #include "kernels/matmul.h"
 
 namespace me {
@@ -42,26 +44,60 @@ Linear::Linear(const std::string& name, int64_t in_features, int64_t out_feature
 }
 
 Tensor Linear::forward(const Tensor& x, MicroBatchContext& ctx) {
+  return forward_impl(x, nullptr, ctx);
+}
+
+Tensor Linear::forward_gelu(const Tensor& x, Tensor& pre, MicroBatchContext& ctx) {
+  ME_CHECK(split_ == TensorSplit::kColumn, "{}: GeLU fused into a row-parallel linear", name());
+  return forward_impl(x, &pre, ctx);
+}
+
+Tensor Linear::forward_impl(const Tensor& x, Tensor* gelu_pre, MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() >= 1 && x.dim(-1) == in_features_, "{}: input {} for {} input features", name(),
            x.describe(), in_features_);
   const Tensor x2 = x.flatten_to_2d();
+  const Shape out_shape = with_last_dim(x.shape(), out_features_);
   Tensor y = Tensor::empty({x2.dim(0), out_features_}, x.dtype(), x.device());
-  matmul(x2, false, weight_.value, true, y);
+  // The bias rides in the GEMM's epilogue unless the row-parallel reduce comes between them.
+  const bool bias_after_reduce = split_ == TensorSplit::kRow && tp_.size > 1;
+  const Tensor fused_bias = bias_ && !bias_after_reduce ? bias_->value : Tensor();
+  if (gelu_pre) {
+    *gelu_pre = Tensor::empty(y.shape(), y.dtype(), y.device());
+    linear_gelu_forward(x2, weight_.value, fused_bias, *gelu_pre, y);
+    *gelu_pre = gelu_pre->reshape(out_shape);
+  } else {
+    linear_forward(x2, weight_.value, fused_bias, y);
+  }
   if (split_ == TensorSplit::kRow) tp_.all_reduce(y);
-  if (bias_) add_bias(y, bias_->value);
+  if (bias_ && bias_after_reduce) add_bias(y, bias_->value);
   ctx.save(this, Saved{x2});
-  return y.reshape(with_last_dim(x.shape(), out_features_));
+  return y.reshape(out_shape);
 }
 
 Tensor Linear::backward(const Tensor& dy, MicroBatchContext& ctx) {
+  return backward_impl(dy, Tensor(), ctx);
+}
+
+Tensor Linear::backward_gelu(const Tensor& dy, const Tensor& pre, MicroBatchContext& ctx) {
+  // Column-parallel dx is all-reduced, and GeLU's derivative would have to follow the reduce.
+  ME_CHECK(split_ == TensorSplit::kRow || tp_.size == 1,
+           "{}: GeLU backward fused into a column-parallel linear", name());
+  return backward_impl(dy, pre.flatten_to_2d(), ctx);
+}
+
+Tensor Linear::backward_impl(const Tensor& dy, const Tensor& gelu_pre, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
   const Tensor dy2 = dy.flatten_to_2d();
   ME_CHECK(dy2.dim(0) == saved.input.dim(0) && dy2.dim(1) == out_features_,
            "{}: gradient {} for input {}", name(), dy.describe(), saved.input.describe());
   Tensor dx = Tensor::empty({dy2.dim(0), in_features_}, dy.dtype(), dy.device());
-  matmul(dy2, false, weight_.value, false, dx);
-  matmul(dy2, true, saved.input, false, weight_.grad, 1.0f, 1.0f);
-  if (bias_) bias_backward(dy2, bias_->grad);
+  if (gelu_pre.defined()) {
+    linear_gelu_backward_input(dy2, weight_.value, gelu_pre, dx);
+  } else {
+    matmul(dy2, false, weight_.value, false, dx);
+  }
+  Tensor no_bias;
+  linear_backward_weight(dy2, saved.input, weight_.grad, bias_ ? bias_->grad : no_bias);
   if (split_ == TensorSplit::kColumn) tp_.all_reduce(dx);
   return dx.reshape(with_last_dim(dy.shape(), in_features_));
 }
