@@ -29,8 +29,8 @@ Linear::Linear(const std::string& name, int64_t in_features, int64_t out_feature
     : Module(name),
       tp_(TensorParallel::current()),
       split_(split),
-      in_features_(local_size(tp_, split == TensorSplit::kRow, in_features, 1,
-                              name + " input features")),
+      in_features_(
+          local_size(tp_, split == TensorSplit::kRow, in_features, 1, name + " input features")),
       out_features_(local_size(tp_, split == TensorSplit::kColumn, out_features, chunks,
                                name + " output features")),
       weight_(add_parameter("weight", {out_features_, in_features_}, weight_init, true)),

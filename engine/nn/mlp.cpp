@@ -25,12 +25,11 @@ Mlp::Mlp(const std::string& name, const Recipe& recipe)
                   (swiglu_ ? 2 : 1) * ffn_hidden_size(recipe), recipe.model.add_bias_linear,
                   ParamInit::normal(recipe.model.init_method_std), TensorSplit::kColumn,
                   swiglu_ ? 2 : 1),
-      linear_fc2_(
-          child_name("linear_fc2"), recipe.derived.ffn_hidden_size, recipe.model.hidden_size,
-          recipe.model.add_bias_linear,
-          ParamInit::normal(recipe.model.init_method_std /
-                            std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
-          TensorSplit::kRow) {
+      linear_fc2_(child_name("linear_fc2"), recipe.derived.ffn_hidden_size,
+                  recipe.model.hidden_size, recipe.model.add_bias_linear,
+                  ParamInit::normal(recipe.model.init_method_std /
+                                    std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
+                  TensorSplit::kRow) {
   add_child(linear_fc1_);
   add_child(linear_fc2_);
 }

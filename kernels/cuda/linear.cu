@@ -16,7 +16,6 @@
 namespace me::cuda {
 namespace {
 
-
 constexpr size_t kWorkspaceBytes = 32u << 20;  // cuBLAS's recommendation for Hopper
 
 cudaDataType_t lt_type(DType dtype) {
@@ -32,16 +31,16 @@ cudaDataType_t lt_type(DType dtype) {
   }
 }
 
-// Column-major D (m x n, ld m) = op(A) (m x k) op(B) (k x n) [+ beta C, C = D].
+// Column-major D (m x n, ld m) = op(A) (m x k) op(B) (k x n) [+ D when accumulating].
 struct Problem {
   cublasOperation_t op_a, op_b;
   int64_t m, n, k, lda, ldb;
   cudaDataType_t in_type, out_type;
   cublasLtEpilogue_t epilogue;
-  int64_t aux_ld;  // 0 without an aux matrix
-  bool accumulate;  // beta = 1
-  bool aligned;     // every pointer 16-byte aligned (the heuristic's answer depends on it)
-  bool deterministic;
+  int64_t aux_ld = 0;       // 0 without an aux matrix
+  bool accumulate = false;  // beta = 1
+  bool aligned = false;     // every pointer 16-byte aligned (the heuristic depends on it)
+  bool deterministic = false;
 
   auto key() const {
     return std::make_tuple(op_a, op_b, m, n, k, lda, ldb, in_type, out_type, epilogue, aux_ld,
@@ -88,10 +87,10 @@ Plan make_plan(const LtState& s, const Problem& p) {
   set_attribute(plan.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, p.epilogue);
   if (p.aux_ld) set_attribute(plan.desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, p.aux_ld);
   const bool a_t = p.op_a == CUBLAS_OP_T, b_t = p.op_b == CUBLAS_OP_T;
-  ME_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.a, p.in_type, a_t ? p.k : p.m,
-                                               a_t ? p.m : p.k, p.lda));
-  ME_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.b, p.in_type, b_t ? p.n : p.k,
-                                               b_t ? p.k : p.n, p.ldb));
+  ME_CUBLAS_CHECK(
+      cublasLtMatrixLayoutCreate(&plan.a, p.in_type, a_t ? p.k : p.m, a_t ? p.m : p.k, p.lda));
+  ME_CUBLAS_CHECK(
+      cublasLtMatrixLayoutCreate(&plan.b, p.in_type, b_t ? p.n : p.k, b_t ? p.k : p.n, p.ldb));
   ME_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.d, p.out_type, p.m, p.n, p.m));
   cublasLtMatmulPreference_t pref = nullptr;
   ME_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
@@ -131,16 +130,21 @@ bool run(const Context& ctx, Problem p, const void* a, const void* b, void* d, c
   if (aux) set_attribute(plan.desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, aux);
   const float alpha = 1.0f, beta = p.accumulate ? 1.0f : 0.0f;
   ME_CUBLAS_CHECK(cublasLtMatmul(s.handle, plan.desc, &alpha, a, plan.a, b, plan.b, &beta, d,
-                                   plan.d, d, plan.d, &plan.algo, s.workspace, kWorkspaceBytes,
-                                   ctx.stream));
+                                 plan.d, d, plan.d, &plan.algo, s.workspace, kWorkspaceBytes,
+                                 ctx.stream));
   return true;
+}
+
+Problem make_problem(cublasOperation_t op_a, cublasOperation_t op_b, int64_t m, int64_t n,
+                     int64_t k, int64_t lda, int64_t ldb, DType in, DType out,
+                     cublasLtEpilogue_t epilogue) {
+  return {op_a, op_b, m, n, k, lda, ldb, lt_type(in), lt_type(out), epilogue};
 }
 
 // y (N, M) = x w^T: column-major y^T (M x N) = op_T(w stored K x M) x^T (K x N).
 Problem forward_problem(const Tensor& x, const Tensor& w, DType out, cublasLtEpilogue_t epilogue) {
   const int64_t n = x.dim(0), k = x.dim(1), m = w.dim(0);
-  return Problem{CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, k, k, lt_type(x.dtype()), lt_type(out),
-                 epilogue, 0, false, false, false};
+  return make_problem(CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, k, k, x.dtype(), out, epilogue);
 }
 
 }  // namespace
@@ -170,9 +174,9 @@ bool linear_gelu_backward_input(const Tensor& dy, const Tensor& w, const Tensor&
   const int64_t n = dy.dim(0), m = dy.dim(1), k = w.dim(1);
   if (k % 8 != 0) return false;
   const Context& ctx = context(dy.device());
-  Problem p{CUBLAS_OP_N,           CUBLAS_OP_N, k,    n,     m,     k,     m,
-            lt_type(dy.dtype()),   lt_type(dx.dtype()), CUBLASLT_EPILOGUE_DGELU, k, false,
-            false,                 false};
+  Problem p = make_problem(CUBLAS_OP_N, CUBLAS_OP_N, k, n, m, k, m, dy.dtype(), dx.dtype(),
+                           CUBLASLT_EPILOGUE_DGELU);
+  p.aux_ld = k;
   return run(ctx, p, w.raw_data(), dy.raw_data(), dx.raw_data(), nullptr, pre.raw_data());
 }
 
@@ -181,11 +185,11 @@ bool linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, Tenso
   // BGRADB sums op(B) = dy over the reduction dimension (the N rows): the bias gradient.
   const int64_t n = dy.dim(0), m = dy.dim(1), k = x.dim(1);
   const Context& ctx = context(dy.device());
-  Problem p{CUBLAS_OP_N, CUBLAS_OP_T, k, m, n, k, m, lt_type(dy.dtype()), lt_type(dw.dtype()),
-            dbias.defined() ? CUBLASLT_EPILOGUE_BGRADB : CUBLASLT_EPILOGUE_DEFAULT, 0, true,
-            false, false};
-  if (!dbias.defined()) return run(ctx, p, x.raw_data(), dy.raw_data(), dw.raw_data(), nullptr,
-                                   nullptr);
+  Problem p = make_problem(CUBLAS_OP_N, CUBLAS_OP_T, k, m, n, k, m, dy.dtype(), dw.dtype(),
+                           dbias.defined() ? CUBLASLT_EPILOGUE_BGRADB : CUBLASLT_EPILOGUE_DEFAULT);
+  p.accumulate = true;
+  if (!dbias.defined())
+    return run(ctx, p, x.raw_data(), dy.raw_data(), dw.raw_data(), nullptr, nullptr);
   // The epilogue writes the bias gradient; the gradient accumulates, so it goes through a buffer.
   Tensor db = Tensor::empty({m}, dbias.dtype(), dbias.device());
   if (!run(ctx, p, x.raw_data(), dy.raw_data(), dw.raw_data(), db.raw_data(), nullptr)) {

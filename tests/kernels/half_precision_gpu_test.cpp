@@ -141,42 +141,45 @@ TEST_CASE("half precision gelu swiglu and dropout") {
 }
 
 TEST_CASE("half precision layernorm and rmsnorm keep f32 statistics and gradients") {
-  for (const Half& h : kHalves) {
-    const int64_t n = 300, c = 77;
-    const Input x = input({n, c}, h.dtype, 13, 2.0), w = input({c}, h.dtype, 14);
-    const Input b = input({c}, h.dtype, 15), dy = input({n, c}, h.dtype, 16);
-    Tensor y = gpu_out({n, c}, h.dtype), mean = gpu_out({n}, DType::kF32);
-    Tensor rstd = gpu_out({n}, DType::kF32);
-    Tensor y_ref = host_out({n, c}), mean_ref = host_out({n}), rstd_ref = host_out({n});
-    layernorm_forward(x.gpu, w.gpu, b.gpu, 1e-5, y, mean, rstd);
-    layernorm_forward(x.ref, w.ref, b.ref, 1e-5, y_ref, mean_ref, rstd_ref);
-    expect_half(y, y_ref, h, 2.0, "layernorm y");
-    test::expect_gpu_close(mean, mean_ref, 1e-5, 1e-4, fmt::format("{} layernorm mean", h.name));
-    test::expect_gpu_close(rstd, rstd_ref, 1e-5, 1e-4, fmt::format("{} layernorm rstd", h.name));
-    Tensor dx = gpu_out({n, c}, h.dtype), dx_ref = host_out({n, c});
-    Tensor dw = Tensor::zeros({c}, DType::kF32, test::gpu_device()), dw_ref = host_out({c});
-    Tensor db = Tensor::zeros({c}, DType::kF32, test::gpu_device()), db_ref = host_out({c});
-    dw_ref.zero_();
-    db_ref.zero_();
-    layernorm_backward(dy.gpu, x.gpu, w.gpu, mean, rstd, dx, dw, db);
-    layernorm_backward(dy.ref, x.ref, w.ref, mean_ref, rstd_ref, dx_ref, dw_ref, db_ref);
-    expect_half(dx, dx_ref, h, 2.0, "layernorm dx");
-    test::expect_gpu_close(dw, dw_ref, 1e-3, 1e-4, fmt::format("{} layernorm dweight", h.name));
-    test::expect_gpu_close(db, db_ref, 1e-3, 1e-4, fmt::format("{} layernorm dbias", h.name));
+  // 77 columns take the unfused backward; 1600 the one-pass kernel (200 packs a row, 7 per lane).
+  for (const Half& h : kHalves)
+    for (const int64_t c : {int64_t{77}, int64_t{1600}}) {
+      CAPTURE(c);
+      const int64_t n = 300;
+      const Input x = input({n, c}, h.dtype, 13, 2.0), w = input({c}, h.dtype, 14);
+      const Input b = input({c}, h.dtype, 15), dy = input({n, c}, h.dtype, 16);
+      Tensor y = gpu_out({n, c}, h.dtype), mean = gpu_out({n}, DType::kF32);
+      Tensor rstd = gpu_out({n}, DType::kF32);
+      Tensor y_ref = host_out({n, c}), mean_ref = host_out({n}), rstd_ref = host_out({n});
+      layernorm_forward(x.gpu, w.gpu, b.gpu, 1e-5, y, mean, rstd);
+      layernorm_forward(x.ref, w.ref, b.ref, 1e-5, y_ref, mean_ref, rstd_ref);
+      expect_half(y, y_ref, h, 2.0, "layernorm y");
+      test::expect_gpu_close(mean, mean_ref, 1e-5, 1e-4, fmt::format("{} layernorm mean", h.name));
+      test::expect_gpu_close(rstd, rstd_ref, 1e-5, 1e-4, fmt::format("{} layernorm rstd", h.name));
+      Tensor dx = gpu_out({n, c}, h.dtype), dx_ref = host_out({n, c});
+      Tensor dw = Tensor::zeros({c}, DType::kF32, test::gpu_device()), dw_ref = host_out({c});
+      Tensor db = Tensor::zeros({c}, DType::kF32, test::gpu_device()), db_ref = host_out({c});
+      dw_ref.zero_();
+      db_ref.zero_();
+      layernorm_backward(dy.gpu, x.gpu, w.gpu, mean, rstd, dx, dw, db);
+      layernorm_backward(dy.ref, x.ref, w.ref, mean_ref, rstd_ref, dx_ref, dw_ref, db_ref);
+      expect_half(dx, dx_ref, h, 2.0, "layernorm dx");
+      test::expect_gpu_close(dw, dw_ref, 1e-3, 1e-4, fmt::format("{} layernorm dweight", h.name));
+      test::expect_gpu_close(db, db_ref, 1e-3, 1e-4, fmt::format("{} layernorm dbias", h.name));
 
-    Tensor ry = gpu_out({n, c}, h.dtype), rr = gpu_out({n}, DType::kF32);
-    Tensor ry_ref = host_out({n, c}), rr_ref = host_out({n});
-    rmsnorm_forward(x.gpu, w.gpu, 1e-6, ry, rr);
-    rmsnorm_forward(x.ref, w.ref, 1e-6, ry_ref, rr_ref);
-    expect_half(ry, ry_ref, h, 2.0, "rmsnorm y");
-    Tensor rdx = gpu_out({n, c}, h.dtype), rdx_ref = host_out({n, c});
-    Tensor rdw = Tensor::zeros({c}, DType::kF32, test::gpu_device()), rdw_ref = host_out({c});
-    rdw_ref.zero_();
-    rmsnorm_backward(dy.gpu, x.gpu, w.gpu, rr, rdx, rdw);
-    rmsnorm_backward(dy.ref, x.ref, w.ref, rr_ref, rdx_ref, rdw_ref);
-    expect_half(rdx, rdx_ref, h, 2.0, "rmsnorm dx");
-    test::expect_gpu_close(rdw, rdw_ref, 1e-3, 1e-4, fmt::format("{} rmsnorm dweight", h.name));
-  }
+      Tensor ry = gpu_out({n, c}, h.dtype), rr = gpu_out({n}, DType::kF32);
+      Tensor ry_ref = host_out({n, c}), rr_ref = host_out({n});
+      rmsnorm_forward(x.gpu, w.gpu, 1e-6, ry, rr);
+      rmsnorm_forward(x.ref, w.ref, 1e-6, ry_ref, rr_ref);
+      expect_half(ry, ry_ref, h, 2.0, "rmsnorm y");
+      Tensor rdx = gpu_out({n, c}, h.dtype), rdx_ref = host_out({n, c});
+      Tensor rdw = Tensor::zeros({c}, DType::kF32, test::gpu_device()), rdw_ref = host_out({c});
+      rdw_ref.zero_();
+      rmsnorm_backward(dy.gpu, x.gpu, w.gpu, rr, rdx, rdw);
+      rmsnorm_backward(dy.ref, x.ref, w.ref, rr_ref, rdx_ref, rdw_ref);
+      expect_half(rdx, rdx_ref, h, 2.0, "rmsnorm dx");
+      test::expect_gpu_close(rdw, rdw_ref, 1e-3, 1e-4, fmt::format("{} rmsnorm dweight", h.name));
+    }
 }
 
 TEST_CASE("half precision rope embedding and cross entropy") {
