@@ -258,5 +258,27 @@ TEST_CASE("half precision attention forward and backward") {
   }
 }
 
+// Multi-head attention straight from the fused projection (cuDNN reads q, k and v in place and
+// writes dqkv in the same layout) against the host's split + attention.
+TEST_CASE("half precision attention on the fused qkv projection") {
+  for (const Half& h : kHalves) {
+    const int64_t b = 2, t = 130, heads = 4, d = 64;
+    const Input qkv = input({b, t, heads * 3 * d}, h.dtype, 28);
+    const Input dout = input({b, t, heads, d}, h.dtype, 29);
+    AttentionParams params;
+    params.scale = 1.0 / std::sqrt(static_cast<double>(d));
+    Tensor out = gpu_out({b, t, heads, d}, h.dtype), lse = gpu_out({b, heads, t}, DType::kF32);
+    Tensor out_ref = host_out({b, t, heads, d}), lse_ref = host_out({b, heads, t});
+    attention_forward_qkv(qkv.gpu, out, lse, params);
+    attention_forward_qkv(qkv.ref, out_ref, lse_ref, params);
+    expect_half(out, out_ref, h, 1.0, "fused qkv attention out");
+    test::expect_gpu_close(lse, lse_ref, 1e-4, 1e-5, fmt::format("{} fused qkv lse", h.name));
+    Tensor dqkv = gpu_out(qkv.gpu.shape(), h.dtype), dqkv_ref = host_out(qkv.gpu.shape());
+    attention_backward_qkv(qkv.gpu, out, lse, dout.gpu, dqkv, params);
+    attention_backward_qkv(qkv.ref, out_ref, lse_ref, dout.ref, dqkv_ref, params);
+    expect_half(dqkv, dqkv_ref, h, 4.0, "fused qkv attention dqkv");
+  }
+}
+
 }  // namespace
 }  // namespace me
