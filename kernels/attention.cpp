@@ -6,6 +6,7 @@
 #include "kernels/cpu/attention.h"
 #ifdef ME_WITH_CUDA
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/attention_cudnn.h"
 #endif
 #include "kernels/op_checks.h"
 
@@ -96,6 +97,67 @@ void split_qkv_backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, Te
     return;
   }
   cpu::split_qkv_backward(dq, dk, dv, dqkv);
+}
+
+namespace {
+
+// The heads of a fused multi-head projection as separate tensors.
+struct SplitHeads {
+  Tensor q, k, v;
+};
+SplitHeads split_heads(const Tensor& qkv, const Tensor& out) {
+  SplitHeads s{Tensor::empty(out.shape(), qkv.dtype(), qkv.device()),
+               Tensor::empty(out.shape(), qkv.dtype(), qkv.device()),
+               Tensor::empty(out.shape(), qkv.dtype(), qkv.device())};
+  split_qkv_forward(qkv, s.q, s.k, s.v);
+  return s;
+}
+
+// True when cuDNN reads the heads in place (checked like its unpacked use, on out).
+bool in_place_heads(const Tensor& qkv, const Tensor& out, const AttentionParams& params) {
+#ifdef ME_WITH_CUDA
+  return !qkv.device().is_cpu() && cuda::cudnn_attention_applies(out, params);
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+void attention_forward_qkv(const Tensor& qkv, Tensor& out, Tensor& lse,
+                           const AttentionParams& params) {
+  constexpr const char* op = "attention_forward_qkv";
+  ME_CHECK(out.ndim() == 4, "{}: out is {}, expected (B, T, H, D)", op, out.describe());
+  check_shape(op, "qkv", qkv, {out.dim(0), out.dim(1), 3 * out.dim(2) * out.dim(3)});
+  if (!in_place_heads(qkv, out, params)) {
+    const SplitHeads s = split_heads(qkv, out);
+    attention_forward(s.q, s.k, s.v, out, lse, params);
+    return;
+  }
+  check_args(op, out, out, out, out, lse, params);
+  check_dtype(op, "qkv", qkv, out.dtype());
+  ME_CUDA_OP(op, cuda::cudnn_attention_forward_qkv(qkv, out, lse, params));
+}
+
+void attention_backward_qkv(const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                            const Tensor& dout, Tensor& dqkv, const AttentionParams& params) {
+  constexpr const char* op = "attention_backward_qkv";
+  ME_CHECK(out.ndim() == 4, "{}: out is {}, expected (B, T, H, D)", op, out.describe());
+  check_shape(op, "qkv", qkv, {out.dim(0), out.dim(1), 3 * out.dim(2) * out.dim(3)});
+  check_like(op, "dqkv", dqkv, qkv);
+  if (!in_place_heads(qkv, out, params)) {
+    const SplitHeads s = split_heads(qkv, out);
+    Tensor dq = Tensor::empty(out.shape(), dout.dtype(), dout.device());
+    Tensor dk = Tensor::empty(out.shape(), dout.dtype(), dout.device());
+    Tensor dv = Tensor::empty(out.shape(), dout.dtype(), dout.device());
+    attention_backward(s.q, s.k, s.v, out, lse, dout, dq, dk, dv, params);
+    split_qkv_backward(dq, dk, dv, dqkv);
+    return;
+  }
+  check_args(op, out, out, out, out, lse, params);
+  check_dtype(op, "qkv", qkv, out.dtype());
+  check_like(op, "dout", dout, out);
+  ME_CUDA_OP(op, cuda::cudnn_attention_backward_qkv(qkv, out, lse, dout, dqkv, params));
 }
 
 }  // namespace me

@@ -34,6 +34,15 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
                         const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
                         const AttentionParams& params);
 
+// attention_forward / attention_backward for multi-head attention (one query head per group) on
+// q, k and v read from the fused projection qkv (B, T, H * 3 * D), laid out per head as
+// [q_h | k_h | v_h] (split_qkv below with G = Hq); out (B, T, H, D) gives H and D, dqkv (like qkv)
+// is written. cuDNN reads the heads in place, so the split copies go; other paths split.
+void attention_forward_qkv(const Tensor& qkv, Tensor& out, Tensor& lse,
+                           const AttentionParams& params);
+void attention_backward_qkv(const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                            const Tensor& dout, Tensor& dqkv, const AttentionParams& params);
+
 // Splits a fused QKV projection (B, T, G * (Hq/G + 2) * D), laid out per query group as Megatron
 // does ([q heads of group g | k_g | v_g] for each g), into q (B,T,Hq,D), k and v (B,T,G,D).
 // Pure copies, so any dtype; backward writes all of dqkv.

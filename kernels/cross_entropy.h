@@ -11,7 +11,8 @@ namespace me {
 // masked rows get dlosses 0, and a target outside [0, V) is an me::Error.
 void cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor& losses,
                            Tensor& lse);
-// dlogits (N, V) = (softmax(logits) - onehot(target)) * dlosses[row]; written.
+// dlogits (N, V) = (softmax(logits) - onehot(target)) * dlosses[row]; written. dlogits may be
+// the logits tensor itself (computed in place).
 void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse,
                             const Tensor& dlosses, Tensor& dlogits);
 

@@ -2,6 +2,7 @@
 #include "kernels/layernorm.h"
 
 #include "kernels/cpu/layernorm.h"
+#include "kernels/elementwise.h"
 #ifdef ME_WITH_CUDA
 #include "kernels/cuda/layernorm.h"
 #endif
@@ -42,19 +43,22 @@ void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias
 }
 
 void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                        const Tensor& rstd, Tensor& dx, Tensor& dweight, Tensor& dbias) {
+                        const Tensor& rstd, Tensor& dx, Tensor& dweight, Tensor& dbias,
+                        const Tensor& residual_grad) {
   constexpr const char* op = "layernorm_backward";
   check_common(op, x, weight, mean, rstd);
   check_like(op, "dy", dy, x);
   check_like(op, "dx", dx, x);
   check_accum_like(op, "dweight", dweight, weight);
   check_accum_like(op, "dbias", dbias, weight);
-  if (!on_cpu(op, dy, x, weight, mean, rstd, dx, dweight, dbias)) {
-    ME_CUDA_OP("layernorm_backward",
-               cuda::layernorm_backward(dy, x, weight, mean, rstd, dx, dweight, dbias));
+  if (residual_grad.defined()) check_like(op, "residual_grad", residual_grad, x);
+  if (!on_cpu(op, dy, x, weight, mean, rstd, dx, dweight, dbias, residual_grad)) {
+    ME_CUDA_OP("layernorm_backward", cuda::layernorm_backward(dy, x, weight, mean, rstd,
+                                                              residual_grad, dx, dweight, dbias));
     return;
   }
   cpu::layernorm_backward(dy, x, weight, mean, rstd, dx, dweight, dbias);
+  if (residual_grad.defined()) add_into(dx, residual_grad);
 }
 
 }  // namespace me

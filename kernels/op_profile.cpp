@@ -70,6 +70,11 @@ bool op_profiling_enabled() {
   return enabled;
 }
 
+void reset_op_profile() {
+  std::lock_guard<std::mutex> lock(table_mutex());
+  table().clear();
+}
+
 OpProfileScope::OpProfileScope(const char* op) : op_(op) {
   if (!op_profiling_enabled()) return;
   synchronize();

@@ -7,6 +7,9 @@
 namespace me {
 
 bool op_profiling_enabled();
+// Forgets what was timed so far: the trainer calls it after its first iteration, whose calls build
+// cuDNN graphs and cuBLASLt plans, so the table shows the steady state.
+void reset_op_profile();
 
 // Times one op call when profiling is on.
 class OpProfileScope {

@@ -2,6 +2,7 @@
 #include "kernels/rmsnorm.h"
 
 #include "kernels/cpu/rmsnorm.h"
+#include "kernels/elementwise.h"
 #ifdef ME_WITH_CUDA
 #include "kernels/cuda/rmsnorm.h"
 #endif
@@ -37,17 +38,19 @@ void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& 
 }
 
 void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd,
-                      Tensor& dx, Tensor& dweight) {
+                      Tensor& dx, Tensor& dweight, const Tensor& residual_grad) {
   constexpr const char* op = "rmsnorm_backward";
   check_common(op, x, weight, rstd);
   check_like(op, "dy", dy, x);
   check_like(op, "dx", dx, x);
   check_accum_like(op, "dweight", dweight, weight);
-  if (!on_cpu(op, dy, x, weight, rstd, dx, dweight)) {
-    ME_CUDA_OP(op, cuda::rmsnorm_backward(dy, x, weight, rstd, dx, dweight));
+  if (residual_grad.defined()) check_like(op, "residual_grad", residual_grad, x);
+  if (!on_cpu(op, dy, x, weight, rstd, dx, dweight, residual_grad)) {
+    ME_CUDA_OP(op, cuda::rmsnorm_backward(dy, x, weight, rstd, residual_grad, dx, dweight));
     return;
   }
   cpu::rmsnorm_backward(dy, x, weight, rstd, dx, dweight);
+  if (residual_grad.defined()) add_into(dx, residual_grad);
 }
 
 }  // namespace me

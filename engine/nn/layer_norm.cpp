@@ -32,13 +32,23 @@ Tensor LayerNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
 }
 
 Tensor LayerNorm::backward(const Tensor& dy, MicroBatchContext& ctx) {
+  return input_gradient(dy, Tensor(), ctx);
+}
+
+Tensor LayerNorm::backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx) {
+  ME_CHECK(dresidual.shape() == dy.shape(), "{}: residual gradient {} for gradient {}", name(),
+           dresidual.describe(), dy.describe());
+  return input_gradient(dy, dresidual.flatten_to_2d(), ctx);
+}
+
+Tensor LayerNorm::input_gradient(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
   const Tensor dy2 = dy.flatten_to_2d();
   ME_CHECK(dy2.shape() == saved.input.shape(), "{}: gradient {} for input {}", name(),
            dy.describe(), saved.input.describe());
   Tensor dx = Tensor::empty(dy2.shape(), dy.dtype(), dy.device());
   layernorm_backward(dy2, saved.input, weight_.value, saved.mean, saved.rstd, dx, weight_.grad,
-                     bias_.grad);
+                     bias_.grad, dresidual);
   return dx.reshape(dy.shape());
 }
 

@@ -1,9 +1,11 @@
-// Linear layer: forward y = x W^T + b; backward dx = dy W, dW += dy^T x, db += sum of dy rows.
+// Linear layer: forward y = x W^T + b; backward dx = dy W, dW += dy^T x, db += sum of dy rows,
+// with the bias, a following GeLU and the bias gradient fused into the GEMMs (kernels/linear.h).
 // Column-parallel: all-reduce dx in backward; row-parallel: all-reduce y before the bias. Sequence
 // parallel swaps each all-reduce for a reduce-scatter of the token rows and gathers the other side.
 #include "engine/nn/linear.h"
 
 #include "kernels/elementwise.h"
+#include "kernels/linear.h"
 #include "kernels/matmul.h"
 
 namespace me {
@@ -50,6 +52,15 @@ Linear::Linear(const std::string& name, int64_t in_features, int64_t out_feature
 }
 
 Tensor Linear::forward(const Tensor& x, MicroBatchContext& ctx) {
+  return forward_impl(x, nullptr, ctx);
+}
+
+Tensor Linear::forward_gelu(const Tensor& x, Tensor& pre, MicroBatchContext& ctx) {
+  ME_CHECK(split_ == TensorSplit::kColumn, "{}: GeLU fused into a row-parallel linear", name());
+  return forward_impl(x, &pre, ctx);
+}
+
+Tensor Linear::forward_impl(const Tensor& x, Tensor* gelu_pre, MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() >= 1 && x.dim(-1) == in_features_, "{}: input {} for {} input features", name(),
            x.describe(), in_features_);
   const bool sp = tp_.sequence_split();
@@ -57,7 +68,15 @@ Tensor Linear::forward(const Tensor& x, MicroBatchContext& ctx) {
   const Tensor local = x.flatten_to_2d();
   const Tensor x2 = gather ? tp_.all_gather(local) : local;
   Tensor y = Tensor::empty({x2.dim(0), out_features_}, x.dtype(), x.device());
-  matmul(x2, false, weight_.value, true, y);
+  // The bias rides in the GEMM's epilogue unless the row-parallel reduce comes between them.
+  const bool bias_after_reduce = split_ == TensorSplit::kRow && tp_.size > 1;
+  const Tensor fused_bias = bias_ && !bias_after_reduce ? bias_->value : Tensor();
+  if (gelu_pre) {
+    *gelu_pre = Tensor::empty(y.shape(), y.dtype(), y.device());
+    linear_gelu_forward(x2, weight_.value, fused_bias, *gelu_pre, y);
+  } else {
+    linear_forward(x2, weight_.value, fused_bias, y);
+  }
   if (split_ == TensorSplit::kRow) {
     if (sp) {
       y = tp_.reduce_scatter(y);
@@ -65,29 +84,49 @@ Tensor Linear::forward(const Tensor& x, MicroBatchContext& ctx) {
       tp_.all_reduce(y);
     }
   }
-  if (bias_) add_bias(y, bias_->value);
+  if (bias_ && bias_after_reduce) add_bias(y, bias_->value);
   ctx.save(this, Saved{local});
-  if (!sp) return y.reshape(with_last_dim(x.shape(), out_features_));
-  return gather ? y.reshape(with_last_dim(x.shape(), out_features_, tp_.size))
-                : y.reshape(with_last_dim(x.shape(), out_features_, 1, tp_.size));
+  const Shape out_shape = !sp     ? with_last_dim(x.shape(), out_features_)
+                          : gather ? with_last_dim(x.shape(), out_features_, tp_.size)
+                                   : with_last_dim(x.shape(), out_features_, 1, tp_.size);
+  if (gelu_pre) *gelu_pre = gelu_pre->reshape(out_shape);
+  return y.reshape(out_shape);
 }
 
 Tensor Linear::backward(const Tensor& dy, MicroBatchContext& ctx) {
+  return backward_impl(dy, Tensor(), ctx);
+}
+
+Tensor Linear::backward_gelu(const Tensor& dy, const Tensor& pre, MicroBatchContext& ctx) {
+  // Column-parallel dx is all-reduced, and GeLU's derivative would have to follow the reduce.
+  ME_CHECK(split_ == TensorSplit::kRow || tp_.size == 1,
+           "{}: GeLU backward fused into a column-parallel linear", name());
+  return backward_impl(dy, pre.flatten_to_2d(), ctx);
+}
+
+Tensor Linear::backward_impl(const Tensor& dy, const Tensor& gelu_pre, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
   const bool sp = tp_.sequence_split();
   const Tensor local_dy = dy.flatten_to_2d();
-  // The bias gradient comes from dy as it arrives: row-parallel under sequence parallelism that is
-  // this rank's tokens only, a partial sum the trainer adds up over the group. The weight
-  // gradient needs every token.
-  if (bias_) bias_backward(local_dy, bias_->grad);
   const Tensor dy2 = sp && split_ == TensorSplit::kRow ? tp_.all_gather(local_dy) : local_dy;
   const Tensor input =
       sp && split_ == TensorSplit::kColumn ? tp_.all_gather(saved.input) : saved.input;
   ME_CHECK(dy2.dim(0) == input.dim(0) && dy2.dim(1) == out_features_,
            "{}: gradient {} for input {}", name(), dy.describe(), input.describe());
   Tensor dx = Tensor::empty({dy2.dim(0), in_features_}, dy.dtype(), dy.device());
-  matmul(dy2, false, weight_.value, false, dx);
-  matmul(dy2, true, input, false, weight_.grad, 1.0f, 1.0f);
+  if (gelu_pre.defined()) {
+    linear_gelu_backward_input(dy2, weight_.value, gelu_pre, dx);
+  } else {
+    matmul(dy2, false, weight_.value, false, dx);
+  }
+  // The bias gradient comes from dy as it arrives: row-parallel under sequence parallelism that is
+  // this rank's tokens only, a partial sum the trainer adds up over the group; otherwise it rides
+  // in the weight-gradient GEMM's epilogue.
+  const bool local_bias_grad = bias_ && dy2.dim(0) != local_dy.dim(0);
+  if (local_bias_grad) bias_backward(local_dy, bias_->grad);
+  Tensor no_bias;
+  linear_backward_weight(dy2, input, weight_.grad,
+                         bias_ && !local_bias_grad ? bias_->grad : no_bias);
   if (split_ == TensorSplit::kColumn) {
     if (sp) {
       dx = tp_.reduce_scatter(dx);

@@ -1,7 +1,7 @@
 // Linear layer y = x W^T + b with W (out, in): Megatron's column-parallel linear (W's rows split
 // over the tensor-parallel group, input replicated, output sharded) or row-parallel linear (W's
 // columns split, input sharded, output all-reduced, bias added once after the reduce). Saves its
-// input for the weight gradient; the math is kernels/matmul.h and kernels/elementwise.h.
+// input for the weight gradient; the math is kernels/linear.h (GEMMs with fused epilogues).
 // Under sequence parallelism the column-parallel input and the row-parallel output are this
 // rank's token rows (tensor_parallel.h): all-gather / reduce-scatter take the all-reduces' place.
 #pragma once
@@ -39,12 +39,21 @@ class Linear final : public Module {
   // (B, T, in / tp) -> (B, T / tp, out).
   Tensor forward(const Tensor& x, MicroBatchContext& ctx);
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx);  // the reverse shapes
+  // gelu(forward(x)) in one GEMM (column-parallel only); `pre` receives forward(x), the GeLU
+  // input the backward needs.
+  Tensor forward_gelu(const Tensor& x, Tensor& pre, MicroBatchContext& ctx);
+  // For a linear whose input was gelu(pre): the gradient with respect to pre, GeLU's derivative
+  // applied in the input-gradient GEMM (row-parallel, or tp 1).
+  Tensor backward_gelu(const Tensor& dy, const Tensor& pre, MicroBatchContext& ctx);
 
   // This rank's (local) sizes.
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }
 
  private:
+  Tensor forward_impl(const Tensor& x, Tensor* gelu_pre, MicroBatchContext& ctx);
+  Tensor backward_impl(const Tensor& dy, const Tensor& gelu_pre, MicroBatchContext& ctx);
+
   TensorParallel tp_;
   TensorSplit split_;
   int64_t in_features_;

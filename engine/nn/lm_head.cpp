@@ -86,7 +86,8 @@ Tensor LanguageModelHead::backward(double loss_sum_grad, MicroBatchContext& ctx)
   for (int64_t i = 0; i < n; ++i) d[i] = m[i] * loss_sum_grad;
   const Tensor dlosses = dlosses_host.cast(saved.lse.dtype()).to(h2.device());
 
-  Tensor dlogits = Tensor::empty(saved.logits.shape(), saved.logits.dtype(), h2.device());
+  // The logits die here: their gradient overwrites them (one (N, V) buffer at the peak, not two).
+  Tensor& dlogits = saved.logits;
   vocab_parallel_cross_entropy_backward(saved.logits, saved.labels, shard_, saved.lse, dlosses,
                                         dlogits);
   Tensor dh = Tensor::empty(h2.shape(), h2.dtype(), h2.device());

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "engine/recipe/recipe.h"
-#include "kernels/gelu.h"
 #include "kernels/swiglu.h"
 
 namespace me {
@@ -26,40 +25,38 @@ Mlp::Mlp(const std::string& name, const Recipe& recipe)
                   (swiglu_ ? 2 : 1) * ffn_hidden_size(recipe), recipe.model.add_bias_linear,
                   ParamInit::normal(recipe.model.init_method_std), TensorSplit::kColumn,
                   swiglu_ ? 2 : 1),
-      linear_fc2_(
-          child_name("linear_fc2"), recipe.derived.ffn_hidden_size, recipe.model.hidden_size,
-          recipe.model.add_bias_linear,
-          ParamInit::normal(recipe.model.init_method_std /
-                            std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
-          TensorSplit::kRow) {
+      linear_fc2_(child_name("linear_fc2"), recipe.derived.ffn_hidden_size,
+                  recipe.model.hidden_size, recipe.model.add_bias_linear,
+                  ParamInit::normal(recipe.model.init_method_std /
+                                    std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
+                  TensorSplit::kRow) {
   add_child(linear_fc1_);
   add_child(linear_fc2_);
 }
 
 Tensor Mlp::forward(const Tensor& x, MicroBatchContext& ctx) {
+  if (!swiglu_) {
+    Tensor pre;
+    const Tensor a = linear_fc1_.forward_gelu(x, pre, ctx);
+    ctx.save(this, Saved{pre});
+    return linear_fc2_.forward(a, ctx);
+  }
   Tensor h = linear_fc1_.forward(x, ctx);
   Shape act_shape = h.shape();
-  if (swiglu_) act_shape.back() /= 2;
+  act_shape.back() /= 2;
   Tensor a = Tensor::empty(act_shape, h.dtype(), h.device());
-  if (swiglu_) {
-    swiglu_forward(h, a);
-  } else {
-    gelu_forward(h, a);
-  }
+  swiglu_forward(h, a);
   ctx.save(this, Saved{h});
   return linear_fc2_.forward(a, ctx);
 }
 
 Tensor Mlp::backward(const Tensor& dy, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
-  const Tensor da = linear_fc2_.backward(dy, ctx);
   const Tensor& h = saved.pre_activation;
+  if (!swiglu_) return linear_fc1_.backward(linear_fc2_.backward_gelu(dy, h, ctx), ctx);
+  const Tensor da = linear_fc2_.backward(dy, ctx);
   Tensor dh = Tensor::empty(h.shape(), da.dtype(), da.device());
-  if (swiglu_) {
-    swiglu_backward(h, da, dh);
-  } else {
-    gelu_backward(h, da, dh);
-  }
+  swiglu_backward(h, da, dh);
   return linear_fc1_.backward(dh, ctx);
 }
 

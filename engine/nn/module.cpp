@@ -2,6 +2,7 @@
 #include "engine/nn/module.h"
 
 #include "engine/core/philox.h"
+#include "kernels/elementwise.h"
 
 namespace me {
 
@@ -22,6 +23,12 @@ Parameter& Module::add_parameter(const std::string& local_name, Shape shape, Par
   p.init = init;
   p.weight_decay = weight_decay;
   return p;
+}
+
+Tensor Layer::backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx) {
+  Tensor dx = backward(dy, ctx);
+  add_into(dx, dresidual);
+  return dx;
 }
 
 void initialize_parameter(Parameter& param, uint64_t seed) {

@@ -51,6 +51,9 @@ class Layer : public Module {
   virtual Tensor forward(const Tensor& x, MicroBatchContext& ctx) = 0;
   // Returns dx and accumulates parameter gradients into their grad views.
   virtual Tensor backward(const Tensor& dy, MicroBatchContext& ctx) = 0;
+  // backward(dy) plus `dresidual`, the gradient of a residual connection around this layer, as a
+  // new tensor; the norms fuse the add into their backward kernel.
+  virtual Tensor backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx);
 };
 
 // Layers are built from (module name, recipe).

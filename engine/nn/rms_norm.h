@@ -24,8 +24,11 @@ class RmsNorm final : public Layer {
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (..., C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)
+  Tensor backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx) override;
 
  private:
+  // The input gradient, plus dresidual (N, C) when defined, in one kernel.
+  Tensor input_gradient(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx);
   int64_t hidden_size_;
   double epsilon_;
   Parameter& weight_;

@@ -44,19 +44,18 @@ SelfAttention::SelfAttention(const std::string& name, const Recipe& recipe)
       attention_dropout_(recipe.model.attention_dropout),
       // Megatron forces the qkv bias on with add_bias_linear.
       // Rows are whole query groups, so a column split hands each rank G / tp of them.
-      linear_qkv_(child_name("linear_qkv"), recipe.model.hidden_size,
-                  (recipe.model.num_attention_heads + 2 * recipe.derived.num_query_groups) *
-                      kv_channels_,
-                  recipe.model.add_bias_linear || recipe.model.add_qkv_bias,
-                  ParamInit::normal(recipe.model.init_method_std)),
+      linear_qkv_(
+          child_name("linear_qkv"), recipe.model.hidden_size,
+          (recipe.model.num_attention_heads + 2 * recipe.derived.num_query_groups) * kv_channels_,
+          recipe.model.add_bias_linear || recipe.model.add_qkv_bias,
+          ParamInit::normal(recipe.model.init_method_std)),
       q_layernorm_(qk_norm(child_name("q_layernorm"), recipe)),
       k_layernorm_(qk_norm(child_name("k_layernorm"), recipe)),
-      linear_proj_(
-          child_name("linear_proj"), recipe.model.num_attention_heads * kv_channels_,
-          recipe.model.hidden_size, recipe.model.add_bias_linear,
-          ParamInit::normal(recipe.model.init_method_std /
-                            std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
-          TensorSplit::kRow),
+      linear_proj_(child_name("linear_proj"), recipe.model.num_attention_heads * kv_channels_,
+                   recipe.model.hidden_size, recipe.model.add_bias_linear,
+                   ParamInit::normal(recipe.model.init_method_std /
+                                     std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
+                   TensorSplit::kRow),
       rotary_(rotary(recipe)) {
   add_child(linear_qkv_);
   if (q_layernorm_) {
@@ -91,39 +90,48 @@ Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
   if (ctx.sequence().kv_cache) return forward_cached(x, ctx);
   const Tensor qkv = linear_qkv_.forward(x, ctx);
   const int64_t b = qkv.dim(0), t = qkv.dim(1);  // every token, also under sequence parallelism
-  Tensor q = Tensor::empty({b, t, num_heads_, kv_channels_}, x.dtype(), x.device());
-  Tensor k = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
-  Tensor v = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
-  split_qkv_forward(qkv, q, k, v);
-  if (q_layernorm_) {
-    q = q_layernorm_->forward(q, ctx);
-    k = k_layernorm_->forward(k, ctx);
-  }
-  if (rotary_) {
-    rotary_->forward(q, positions(ctx, name()));
-    rotary_->forward(k, positions(ctx, name()));
-  }
-
-  const DType lse_dtype = accum_dtype(x.dtype());
-  Tensor out = Tensor::empty(q.shape(), x.dtype(), x.device());
-  Tensor lse = Tensor::empty({b, num_heads_, t}, lse_dtype, x.device());
+  Tensor out = Tensor::empty({b, t, num_heads_, kv_channels_}, x.dtype(), x.device());
+  Tensor lse = Tensor::empty({b, num_heads_, t}, accum_dtype(x.dtype()), x.device());
   const AttentionParams params =
       attention_params(1.0 / std::sqrt(static_cast<double>(kv_channels_)), attention_dropout_,
                        child_name("core_attention"), ctx);
-  attention_forward(q, k, v, out, lse, params);
-  ctx.save(this, Saved{q, k, v, out, lse});
+  if (num_query_groups_ == num_heads_ && !q_layernorm_ && !rotary_) {
+    attention_forward_qkv(qkv, out, lse, params);
+    ctx.save(this, Saved{qkv, Tensor(), Tensor(), Tensor(), out, lse});
+  } else {
+    Tensor q = Tensor::empty(out.shape(), x.dtype(), x.device());
+    Tensor k = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
+    Tensor v = Tensor::empty(k.shape(), x.dtype(), x.device());
+    split_qkv_forward(qkv, q, k, v);
+    if (q_layernorm_) {
+      q = q_layernorm_->forward(q, ctx);
+      k = k_layernorm_->forward(k, ctx);
+    }
+    if (rotary_) {
+      rotary_->forward(q, positions(ctx, name()));
+      rotary_->forward(k, positions(ctx, name()));
+    }
+    attention_forward(q, k, v, out, lse, params);
+    ctx.save(this, Saved{Tensor(), q, k, v, out, lse});
+  }
   return linear_proj_.forward(out.reshape({b, t, num_heads_ * kv_channels_}), ctx);
 }
 
 Tensor SelfAttention::backward(const Tensor& dy, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
   const Tensor dout = linear_proj_.backward(dy, ctx).reshape(saved.out.shape());
-  Tensor dq = Tensor::empty(saved.q.shape(), dy.dtype(), dy.device());
-  Tensor dk = Tensor::empty(saved.k.shape(), dy.dtype(), dy.device());
-  Tensor dv = Tensor::empty(saved.v.shape(), dy.dtype(), dy.device());
   const AttentionParams params =
       attention_params(1.0 / std::sqrt(static_cast<double>(kv_channels_)), attention_dropout_,
                        child_name("core_attention"), ctx);
+  const int64_t b = saved.out.dim(0), t = saved.out.dim(1);  // every token, as in forward
+  Tensor dqkv = Tensor::empty({b, t, linear_qkv_.out_features()}, dy.dtype(), dy.device());
+  if (saved.qkv.defined()) {
+    attention_backward_qkv(saved.qkv, saved.out, saved.lse, dout, dqkv, params);
+    return linear_qkv_.backward(dqkv, ctx);
+  }
+  Tensor dq = Tensor::empty(saved.q.shape(), dy.dtype(), dy.device());
+  Tensor dk = Tensor::empty(saved.k.shape(), dy.dtype(), dy.device());
+  Tensor dv = Tensor::empty(saved.v.shape(), dy.dtype(), dy.device());
   attention_backward(saved.q, saved.k, saved.v, saved.out, saved.lse, dout, dq, dk, dv, params);
   if (rotary_) {
     rotary_->backward(dq, positions(ctx, name()));
@@ -133,8 +141,6 @@ Tensor SelfAttention::backward(const Tensor& dy, MicroBatchContext& ctx) {
     dq = q_layernorm_->backward(dq, ctx);
     dk = k_layernorm_->backward(dk, ctx);
   }
-  const int64_t b = saved.q.dim(0), t = saved.q.dim(1);
-  Tensor dqkv = Tensor::empty({b, t, linear_qkv_.out_features()}, dy.dtype(), dy.device());
   split_qkv_backward(dq, dk, dv, dqkv);
   return linear_qkv_.backward(dqkv, ctx);
 }

@@ -1,5 +1,6 @@
 // Transformer block: two residual branches, each norm -> layer -> dropout -> add. Backward sends
-// the residual gradient straight through and adds each branch's input gradient to it.
+// the residual gradient straight through and adds each branch's input gradient to it (inside the
+// branch's norm backward, which fuses the add).
 #include "engine/nn/transformer_layer.h"
 
 #include "engine/nn/layer_norm.h"
@@ -64,14 +65,12 @@ Tensor TransformerLayer::forward(const Tensor& x, MicroBatchContext& ctx) {
 Tensor TransformerLayer::backward(const Tensor& dy, MicroBatchContext& ctx) {
   Tensor dm = mlp_dropout_.backward(dy, ctx);
   dm = mlp_->backward(dm, ctx);
-  dm = pre_mlp_layernorm_->backward(dm, ctx);
-  const Tensor dh = residual_add(dy, dm);
+  const Tensor dh = pre_mlp_layernorm_->backward_add(dm, dy, ctx);
   Tensor da = self_attn_dropout_.backward(dh, ctx);
   Layer* attention = self_attention_.get();
   da = selective_recompute_ ? checkpointed_backward(*this, {&attention, 1}, da, ctx)
                             : attention->backward(da, ctx);
-  da = input_layernorm_->backward(da, ctx);
-  return residual_add(dh, da);
+  return input_layernorm_->backward_add(da, dh, ctx);
 }
 
 ME_REGISTER(LayerRegistry, "transformer_layer", TransformerLayer);

@@ -25,6 +25,7 @@
 #include "engine/train/straggler_report.h"
 #include "kernels/determinism.h"
 #include "kernels/elementwise.h"
+#include "kernels/op_profile.h"
 
 namespace me {
 namespace {
@@ -417,10 +418,12 @@ int Trainer::run() {
   int64_t interval_iters = 0;
   int64_t interval_skipped = 0;
   auto interval_start = std::chrono::steady_clock::now();
+  const int64_t first_iteration = state_.iteration;
   int64_t last_saved = state_.iteration;
   const char* exit_reason = nullptr;
   while (state_.iteration < train_iters) {
     const StepResult step = train_step();
+    if (state_.iteration == first_iteration) reset_op_profile();  // the warm-up step
     ++state_.iteration;
     state_.consumed_train_samples += recipe_.derived.global_batch_size;
     interval_loss += step.loss_sum / std::max(step.num_tokens, 1.0);

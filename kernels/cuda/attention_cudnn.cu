@@ -64,26 +64,34 @@ Shape4 shape_of(const Tensor& q, const Tensor& k) {
   return {q.dim(0), q.dim(1), q.dim(2), k.dim(2), q.dim(3)};
 }
 
-// (B, T, H, D) row-major as cuDNN's (b, h, s, d) dims.
+// The strides of (B, T, H, D) row-major as cuDNN's (b, h, s, d) dims; `packed`: one of q, k, v
+// inside the fused (B, T, H, 3, D) projection of multi-head attention (kernels/attention.h).
+std::vector<int64_t> bthd_stride(const Shape4& s, int64_t heads, bool packed) {
+  const int64_t per_head = packed ? 3 * s.d : s.d;
+  return {s.t * heads * per_head, per_head, heads * per_head, 1};
+}
+
 std::shared_ptr<fe::graph::Tensor_attributes> bthd(fe::graph::Graph& graph, const char* name,
-                                                   int64_t uid, const Shape4& s, int64_t heads) {
+                                                   int64_t uid, const Shape4& s, int64_t heads,
+                                                   bool packed = false) {
   return graph.tensor(fe::graph::Tensor_attributes()
                           .set_name(name)
                           .set_uid(uid)
                           .set_dim({s.b, heads, s.t, s.d})
-                          .set_stride({s.t * heads * s.d, s.d, heads * s.d, 1}));
+                          .set_stride(bthd_stride(s, heads, packed)));
 }
 
 // Our lse (B, Hq, T) f32 as cuDNN's (b, h, s, 1) softmax statistics.
 std::vector<int64_t> stats_dim(const Shape4& s) { return {s.b, s.hq, s.t, 1}; }
 std::vector<int64_t> stats_stride(const Shape4& s) { return {s.hq * s.t, s.t, 1, 1}; }
 
-// backward, dtype, b, t, hq, hkv, d, causal, scale, device, deterministic
-using GraphKey =
-    std::tuple<bool, int, int64_t, int64_t, int64_t, int64_t, int64_t, bool, float, int, bool>;
+// backward, dtype, b, t, hq, hkv, d, causal, scale, device, deterministic, packed q/k/v
+using GraphKey = std::tuple<bool, int, int64_t, int64_t, int64_t, int64_t, int64_t, bool, float,
+                            int, bool, bool>;
 
 std::shared_ptr<fe::graph::Graph> build(const GraphKey& key, cudnnHandle_t handle) {
-  const auto [backward, dtype, b, t, hq, hkv, d, causal, scale, device, deterministic] = key;
+  const auto [backward, dtype, b, t, hq, hkv, d, causal, scale, device, deterministic, packed] =
+      key;
   const Shape4 s{b, t, hq, hkv, d};
   auto graph = std::make_shared<fe::graph::Graph>();
   graph
@@ -91,9 +99,9 @@ std::shared_ptr<fe::graph::Graph> build(const GraphKey& key, cudnnHandle_t handl
                                                                    : fe::DataType_t::HALF)
       .set_intermediate_data_type(fe::DataType_t::FLOAT)
       .set_compute_data_type(fe::DataType_t::FLOAT);
-  const auto q = bthd(*graph, "q", kQ, s, hq);
-  const auto k = bthd(*graph, "k", kK, s, hkv);
-  const auto v = bthd(*graph, "v", kV, s, hkv);
+  const auto q = bthd(*graph, "q", kQ, s, hq, packed);
+  const auto k = bthd(*graph, "k", kK, s, hkv, packed);
+  const auto v = bthd(*graph, "v", kV, s, hkv, packed);
   if (!backward) {
     auto options = fe::graph::SDPA_attributes()
                        .set_name("attention_forward")
@@ -123,15 +131,15 @@ std::shared_ptr<fe::graph::Graph> build(const GraphKey& key, cudnnHandle_t handl
                        .set_attn_scale(scale)
                        .set_deterministic_algorithm(deterministic);
     auto [dq, dk, dv] = graph->sdpa_backward(q, k, v, o, d_o, stats, options);
-    dq->set_output(true).set_uid(kDQ).set_dim({b, hq, t, d}).set_stride({t * hq * d, d, hq * d, 1});
+    dq->set_output(true).set_uid(kDQ).set_dim({b, hq, t, d}).set_stride(bthd_stride(s, hq, packed));
     dk->set_output(true)
         .set_uid(kDK)
         .set_dim({b, hkv, t, d})
-        .set_stride({t * hkv * d, d, hkv * d, 1});
+        .set_stride(bthd_stride(s, hkv, packed));
     dv->set_output(true)
         .set_uid(kDV)
         .set_dim({b, hkv, t, d})
-        .set_stride({t * hkv * d, d, hkv * d, 1});
+        .set_stride(bthd_stride(s, hkv, packed));
   }
   ME_CUDNN_FE_CHECK(graph->validate());
   ME_CUDNN_FE_CHECK(graph->build_operation_graph(handle));
@@ -141,12 +149,12 @@ std::shared_ptr<fe::graph::Graph> build(const GraphKey& key, cudnnHandle_t handl
   return graph;
 }
 
-// The graph of this shape, built on first use.
-const fe::graph::Graph& graph_for(bool backward, const Tensor& q, const Tensor& k,
-                                  const AttentionParams& params, cudnnHandle_t handle) {
+// The graph of this shape, built on first use; q gives the dtype and device.
+const fe::graph::Graph& graph_for(bool backward, const Shape4& s, const Tensor& q,
+                                  const AttentionParams& params, cudnnHandle_t handle,
+                                  bool packed = false) {
   static auto* graphs = new std::map<GraphKey, std::shared_ptr<fe::graph::Graph>>();
   static std::mutex mutex;
-  const Shape4 s = shape_of(q, k);
   const GraphKey key{backward,
                      static_cast<int>(q.dtype()),
                      s.b,
@@ -157,7 +165,8 @@ const fe::graph::Graph& graph_for(bool backward, const Tensor& q, const Tensor& 
                      params.causal,
                      static_cast<float>(params.scale),
                      q.device().index,
-                     backward && deterministic_algorithms()};
+                     backward && deterministic_algorithms(),
+                     packed};
   std::lock_guard<std::mutex> lock(mutex);
   auto it = graphs->find(key);
   if (it == graphs->end()) it = graphs->emplace(key, build(key, handle)).first;
@@ -188,7 +197,7 @@ bool cudnn_attention_applies(const Tensor& q, const AttentionParams& params) {
 void cudnn_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out,
                              Tensor& lse, const AttentionParams& params) {
   cudnnHandle_t handle = handle_for(q.device());
-  const fe::graph::Graph& graph = graph_for(false, q, k, params, handle);
+  const fe::graph::Graph& graph = graph_for(false, shape_of(q, k), q, params, handle);
   std::unordered_map<int64_t, void*> pack = {{kQ, q.raw_data()},
                                              {kK, k.raw_data()},
                                              {kV, v.raw_data()},
@@ -201,12 +210,56 @@ void cudnn_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
                               const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
                               Tensor& dv, const AttentionParams& params) {
   cudnnHandle_t handle = handle_for(q.device());
-  const fe::graph::Graph& graph = graph_for(true, q, k, params, handle);
+  const fe::graph::Graph& graph = graph_for(true, shape_of(q, k), q, params, handle);
   std::unordered_map<int64_t, void*> pack = {
       {kQ, q.raw_data()},   {kK, k.raw_data()},       {kV, v.raw_data()},
       {kO, out.raw_data()}, {kStats, lse.raw_data()}, {kDO, dout.raw_data()},
       {kDQ, dq.raw_data()}, {kDK, dk.raw_data()},     {kDV, dv.raw_data()}};
   execute(graph, handle, pack, q.device());
+}
+
+namespace {
+// q, k and v of the fused (B, T, H, 3, D) projection: the same buffer, D elements apart.
+struct PackedHeads {
+  Shape4 shape;
+  void* q;
+  void* k;
+  void* v;
+};
+PackedHeads packed_heads(const Tensor& qkv, const Tensor& out) {
+  const int64_t h = out.dim(2), d = out.dim(3);
+  char* base = static_cast<char*>(qkv.raw_data());
+  const int64_t head_bytes = d * static_cast<int64_t>(dtype_size(qkv.dtype()));
+  return {{out.dim(0), out.dim(1), h, h, d}, base, base + head_bytes, base + 2 * head_bytes};
+}
+}  // namespace
+
+void cudnn_attention_forward_qkv(const Tensor& qkv, Tensor& out, Tensor& lse,
+                                 const AttentionParams& params) {
+  cudnnHandle_t handle = handle_for(qkv.device());
+  const PackedHeads heads = packed_heads(qkv, out);
+  const fe::graph::Graph& graph = graph_for(false, heads.shape, qkv, params, handle, true);
+  std::unordered_map<int64_t, void*> pack = {
+      {kQ, heads.q}, {kK, heads.k}, {kV, heads.v}, {kO, out.raw_data()}, {kStats, lse.raw_data()}};
+  execute(graph, handle, pack, qkv.device());
+}
+
+void cudnn_attention_backward_qkv(const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                                  const Tensor& dout, Tensor& dqkv, const AttentionParams& params) {
+  cudnnHandle_t handle = handle_for(qkv.device());
+  const PackedHeads heads = packed_heads(qkv, out);
+  const PackedHeads grads = packed_heads(dqkv, out);
+  const fe::graph::Graph& graph = graph_for(true, heads.shape, qkv, params, handle, true);
+  std::unordered_map<int64_t, void*> pack = {{kQ, heads.q},
+                                             {kK, heads.k},
+                                             {kV, heads.v},
+                                             {kO, out.raw_data()},
+                                             {kStats, lse.raw_data()},
+                                             {kDO, dout.raw_data()},
+                                             {kDQ, grads.q},
+                                             {kDK, grads.k},
+                                             {kDV, grads.v}};
+  execute(graph, handle, pack, qkv.device());
 }
 
 }  // namespace me::cuda

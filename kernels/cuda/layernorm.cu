@@ -1,10 +1,14 @@
 // CUDA LayerNorm: a warp per row for y and dx (butterfly shuffles, so every lane holds the same
-// sums and the order is fixed); dweight and dbias by the deterministic column sums of
-// column_sum.cuh. Same formulas as the CPU reference (biased variance, two-pass mean/variance).
+// sums and the order is fixed). Backward is one pass (norm_backward.cuh) for rows of whole 16-byte
+// packs up to 2048 bf16 columns, else dx by row and dweight / dbias by the deterministic column
+// sums of column_sum.cuh. Same formulas as the CPU reference (biased variance, two-pass
+// mean/variance).
 #include "kernels/cuda/column_sum.cuh"
 #include "kernels/cuda/lane_reduce.cuh"
 #include "kernels/cuda/layernorm.h"
+#include "kernels/cuda/norm_backward.cuh"
 #include "kernels/cuda/storage.cuh"
+#include "kernels/elementwise.h"
 
 namespace me::cuda {
 namespace {
@@ -98,13 +102,20 @@ void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias
 }
 
 void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                        const Tensor& rstd, Tensor& dx, Tensor& dweight, Tensor& dbias) {
+                        const Tensor& rstd, const Tensor& residual_grad, Tensor& dx,
+                        Tensor& dweight, Tensor& dbias) {
   const int64_t c = x.dim(-1);
   const int64_t n = c == 0 ? 0 : x.numel() / c;
   if (n == 0) return;
   const Context& ctx = context(x.device());
   with_storage(x.dtype(), "layernorm_backward", [&](auto tag) {
     using T = decltype(tag);
+    const T* residual = residual_grad.defined() ? data_as<T>(residual_grad) : nullptr;
+    if (norm_backward_one_pass<T, true>(data_as<T>(dy), data_as<T>(x), data_as<T>(weight),
+                                        fptr(mean), fptr(rstd), residual, data_as<T>(dx),
+                                        fptr(dweight), fptr(dbias), n, c, x.device())) {
+      return;
+    }
     layernorm_dx_kernel<<<ceil_div(n, kRowsPerBlock), kThreads, 0, ctx.stream>>>(
         data_as<T>(dy), data_as<T>(x), data_as<T>(weight), fptr(mean), fptr(rstd), data_as<T>(dx),
         n, c);
@@ -112,6 +123,7 @@ void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
     column_sum_into(WeightGradTerm<T>{data_as<T>(dy), data_as<T>(x), fptr(mean), fptr(rstd), c}, n,
                     c, fptr(dweight), x.device());
     column_sum_into(BiasGradTerm<T>{data_as<T>(dy), c}, n, c, fptr(dbias), x.device());
+    if (residual) me::add_into(dx, residual_grad);
   });
 }
 

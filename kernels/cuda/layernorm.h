@@ -10,6 +10,7 @@ namespace me::cuda {
 void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
                        Tensor& y, Tensor& mean, Tensor& rstd);
 void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                        const Tensor& rstd, Tensor& dx, Tensor& dweight, Tensor& dbias);
+                        const Tensor& rstd, const Tensor& residual_grad, Tensor& dx,
+                        Tensor& dweight, Tensor& dbias);
 
 }  // namespace me::cuda

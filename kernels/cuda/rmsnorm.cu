@@ -1,10 +1,14 @@
 // CUDA RMSNorm: a warp per row for y and dx (butterfly shuffles, so every lane holds the same sums
-// and the order is fixed); dweight by the deterministic column sums of column_sum.cuh. Same
-// formulas as the CPU reference: rstd = 1/sqrt(mean(x^2) + eps), y = x * rstd * weight.
+// and the order is fixed). Backward is one pass (norm_backward.cuh) for rows of whole 16-byte packs
+// up to 2048 bf16 columns, else dx by row and dweight by the deterministic column sums of
+// column_sum.cuh. Same formulas as the CPU reference: rstd = 1/sqrt(mean(x^2) + eps),
+// y = x * rstd * weight.
 #include "kernels/cuda/column_sum.cuh"
 #include "kernels/cuda/lane_reduce.cuh"
+#include "kernels/cuda/norm_backward.cuh"
 #include "kernels/cuda/rmsnorm.h"
 #include "kernels/cuda/storage.cuh"
+#include "kernels/elementwise.h"
 
 namespace me::cuda {
 namespace {
@@ -76,18 +80,25 @@ void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& 
 }
 
 void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd,
-                      Tensor& dx, Tensor& dweight) {
+                      const Tensor& residual_grad, Tensor& dx, Tensor& dweight) {
   const int64_t c = x.dim(-1);
   const int64_t n = c == 0 ? 0 : x.numel() / c;
   if (n == 0) return;
   const Context& ctx = context(x.device());
   with_storage(x.dtype(), "rmsnorm_backward", [&](auto tag) {
     using T = decltype(tag);
+    const T* residual = residual_grad.defined() ? data_as<T>(residual_grad) : nullptr;
+    if (norm_backward_one_pass<T, false>(data_as<T>(dy), data_as<T>(x), data_as<T>(weight), nullptr,
+                                         fptr(rstd), residual, data_as<T>(dx), fptr(dweight),
+                                         nullptr, n, c, x.device())) {
+      return;
+    }
     rmsnorm_dx_kernel<<<ceil_div(n, kRowsPerBlock), kThreads, 0, ctx.stream>>>(
         data_as<T>(dy), data_as<T>(x), data_as<T>(weight), fptr(rstd), data_as<T>(dx), n, c);
     ME_CUDA_CHECK(cudaGetLastError());
     column_sum_into(WeightGradTerm<T>{data_as<T>(dy), data_as<T>(x), fptr(rstd), c}, n, c,
                     fptr(dweight), x.device());
+    if (residual) me::add_into(dx, residual_grad);
   });
 }
 

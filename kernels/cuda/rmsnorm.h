@@ -9,6 +9,6 @@ namespace me::cuda {
 // Arguments already checked by the me:: entry points; f32, bf16 or f16 storage, f32 arithmetic.
 void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& y, Tensor& rstd);
 void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd,
-                      Tensor& dx, Tensor& dweight);
+                      const Tensor& residual_grad, Tensor& dx, Tensor& dweight);
 
 }  // namespace me::cuda

@@ -40,6 +40,11 @@ TEST_CASE("cuda cross_entropy forward and backward match the host") {
     cross_entropy_backward(logits_g, targets_g, lse_gpu, test::to_gpu(dlosses), dl_gpu);
     if (v > 1) {
       test::expect_gpu_close(dl_gpu, dl_cpu, test::kAbsTol, test::kRelTol, "cross_entropy dlogits");
+      // The LM head writes dlogits over its logits: the same result in place.
+      Tensor in_place = test::to_gpu(logits);
+      cross_entropy_backward(in_place, targets_g, lse_gpu, test::to_gpu(dlosses), in_place);
+      test::expect_gpu_close(in_place, dl_cpu, test::kAbsTol, test::kRelTol,
+                             "cross_entropy dlogits in place");
     }
   }
 }

@@ -141,42 +141,45 @@ TEST_CASE("half precision gelu swiglu and dropout") {
 }
 
 TEST_CASE("half precision layernorm and rmsnorm keep f32 statistics and gradients") {
-  for (const Half& h : kHalves) {
-    const int64_t n = 300, c = 77;
-    const Input x = input({n, c}, h.dtype, 13, 2.0), w = input({c}, h.dtype, 14);
-    const Input b = input({c}, h.dtype, 15), dy = input({n, c}, h.dtype, 16);
-    Tensor y = gpu_out({n, c}, h.dtype), mean = gpu_out({n}, DType::kF32);
-    Tensor rstd = gpu_out({n}, DType::kF32);
-    Tensor y_ref = host_out({n, c}), mean_ref = host_out({n}), rstd_ref = host_out({n});
-    layernorm_forward(x.gpu, w.gpu, b.gpu, 1e-5, y, mean, rstd);
-    layernorm_forward(x.ref, w.ref, b.ref, 1e-5, y_ref, mean_ref, rstd_ref);
-    expect_half(y, y_ref, h, 2.0, "layernorm y");
-    test::expect_gpu_close(mean, mean_ref, 1e-5, 1e-4, fmt::format("{} layernorm mean", h.name));
-    test::expect_gpu_close(rstd, rstd_ref, 1e-5, 1e-4, fmt::format("{} layernorm rstd", h.name));
-    Tensor dx = gpu_out({n, c}, h.dtype), dx_ref = host_out({n, c});
-    Tensor dw = Tensor::zeros({c}, DType::kF32, test::gpu_device()), dw_ref = host_out({c});
-    Tensor db = Tensor::zeros({c}, DType::kF32, test::gpu_device()), db_ref = host_out({c});
-    dw_ref.zero_();
-    db_ref.zero_();
-    layernorm_backward(dy.gpu, x.gpu, w.gpu, mean, rstd, dx, dw, db);
-    layernorm_backward(dy.ref, x.ref, w.ref, mean_ref, rstd_ref, dx_ref, dw_ref, db_ref);
-    expect_half(dx, dx_ref, h, 2.0, "layernorm dx");
-    test::expect_gpu_close(dw, dw_ref, 1e-3, 1e-4, fmt::format("{} layernorm dweight", h.name));
-    test::expect_gpu_close(db, db_ref, 1e-3, 1e-4, fmt::format("{} layernorm dbias", h.name));
+  // 77 columns take the unfused backward; 1600 the one-pass kernel (200 packs a row, 7 per lane).
+  for (const Half& h : kHalves)
+    for (const int64_t c : {int64_t{77}, int64_t{1600}}) {
+      CAPTURE(c);
+      const int64_t n = 300;
+      const Input x = input({n, c}, h.dtype, 13, 2.0), w = input({c}, h.dtype, 14);
+      const Input b = input({c}, h.dtype, 15), dy = input({n, c}, h.dtype, 16);
+      Tensor y = gpu_out({n, c}, h.dtype), mean = gpu_out({n}, DType::kF32);
+      Tensor rstd = gpu_out({n}, DType::kF32);
+      Tensor y_ref = host_out({n, c}), mean_ref = host_out({n}), rstd_ref = host_out({n});
+      layernorm_forward(x.gpu, w.gpu, b.gpu, 1e-5, y, mean, rstd);
+      layernorm_forward(x.ref, w.ref, b.ref, 1e-5, y_ref, mean_ref, rstd_ref);
+      expect_half(y, y_ref, h, 2.0, "layernorm y");
+      test::expect_gpu_close(mean, mean_ref, 1e-5, 1e-4, fmt::format("{} layernorm mean", h.name));
+      test::expect_gpu_close(rstd, rstd_ref, 1e-5, 1e-4, fmt::format("{} layernorm rstd", h.name));
+      Tensor dx = gpu_out({n, c}, h.dtype), dx_ref = host_out({n, c});
+      Tensor dw = Tensor::zeros({c}, DType::kF32, test::gpu_device()), dw_ref = host_out({c});
+      Tensor db = Tensor::zeros({c}, DType::kF32, test::gpu_device()), db_ref = host_out({c});
+      dw_ref.zero_();
+      db_ref.zero_();
+      layernorm_backward(dy.gpu, x.gpu, w.gpu, mean, rstd, dx, dw, db);
+      layernorm_backward(dy.ref, x.ref, w.ref, mean_ref, rstd_ref, dx_ref, dw_ref, db_ref);
+      expect_half(dx, dx_ref, h, 2.0, "layernorm dx");
+      test::expect_gpu_close(dw, dw_ref, 1e-3, 1e-4, fmt::format("{} layernorm dweight", h.name));
+      test::expect_gpu_close(db, db_ref, 1e-3, 1e-4, fmt::format("{} layernorm dbias", h.name));
 
-    Tensor ry = gpu_out({n, c}, h.dtype), rr = gpu_out({n}, DType::kF32);
-    Tensor ry_ref = host_out({n, c}), rr_ref = host_out({n});
-    rmsnorm_forward(x.gpu, w.gpu, 1e-6, ry, rr);
-    rmsnorm_forward(x.ref, w.ref, 1e-6, ry_ref, rr_ref);
-    expect_half(ry, ry_ref, h, 2.0, "rmsnorm y");
-    Tensor rdx = gpu_out({n, c}, h.dtype), rdx_ref = host_out({n, c});
-    Tensor rdw = Tensor::zeros({c}, DType::kF32, test::gpu_device()), rdw_ref = host_out({c});
-    rdw_ref.zero_();
-    rmsnorm_backward(dy.gpu, x.gpu, w.gpu, rr, rdx, rdw);
-    rmsnorm_backward(dy.ref, x.ref, w.ref, rr_ref, rdx_ref, rdw_ref);
-    expect_half(rdx, rdx_ref, h, 2.0, "rmsnorm dx");
-    test::expect_gpu_close(rdw, rdw_ref, 1e-3, 1e-4, fmt::format("{} rmsnorm dweight", h.name));
-  }
+      Tensor ry = gpu_out({n, c}, h.dtype), rr = gpu_out({n}, DType::kF32);
+      Tensor ry_ref = host_out({n, c}), rr_ref = host_out({n});
+      rmsnorm_forward(x.gpu, w.gpu, 1e-6, ry, rr);
+      rmsnorm_forward(x.ref, w.ref, 1e-6, ry_ref, rr_ref);
+      expect_half(ry, ry_ref, h, 2.0, "rmsnorm y");
+      Tensor rdx = gpu_out({n, c}, h.dtype), rdx_ref = host_out({n, c});
+      Tensor rdw = Tensor::zeros({c}, DType::kF32, test::gpu_device()), rdw_ref = host_out({c});
+      rdw_ref.zero_();
+      rmsnorm_backward(dy.gpu, x.gpu, w.gpu, rr, rdx, rdw);
+      rmsnorm_backward(dy.ref, x.ref, w.ref, rr_ref, rdx_ref, rdw_ref);
+      expect_half(rdx, rdx_ref, h, 2.0, "rmsnorm dx");
+      test::expect_gpu_close(rdw, rdw_ref, 1e-3, 1e-4, fmt::format("{} rmsnorm dweight", h.name));
+    }
 }
 
 TEST_CASE("half precision rope embedding and cross entropy") {
@@ -252,6 +255,28 @@ TEST_CASE("half precision attention forward and backward") {
       expect_half(dk, dk_ref, h, 4.0, what + " dk");
       expect_half(dv, dv_ref, h, 4.0, what + " dv");
     }
+  }
+}
+
+// Multi-head attention straight from the fused projection (cuDNN reads q, k and v in place and
+// writes dqkv in the same layout) against the host's split + attention.
+TEST_CASE("half precision attention on the fused qkv projection") {
+  for (const Half& h : kHalves) {
+    const int64_t b = 2, t = 130, heads = 4, d = 64;
+    const Input qkv = input({b, t, heads * 3 * d}, h.dtype, 28);
+    const Input dout = input({b, t, heads, d}, h.dtype, 29);
+    AttentionParams params;
+    params.scale = 1.0 / std::sqrt(static_cast<double>(d));
+    Tensor out = gpu_out({b, t, heads, d}, h.dtype), lse = gpu_out({b, heads, t}, DType::kF32);
+    Tensor out_ref = host_out({b, t, heads, d}), lse_ref = host_out({b, heads, t});
+    attention_forward_qkv(qkv.gpu, out, lse, params);
+    attention_forward_qkv(qkv.ref, out_ref, lse_ref, params);
+    expect_half(out, out_ref, h, 1.0, "fused qkv attention out");
+    test::expect_gpu_close(lse, lse_ref, 1e-4, 1e-5, fmt::format("{} fused qkv lse", h.name));
+    Tensor dqkv = gpu_out(qkv.gpu.shape(), h.dtype), dqkv_ref = host_out(qkv.gpu.shape());
+    attention_backward_qkv(qkv.gpu, out, lse, dout.gpu, dqkv, params);
+    attention_backward_qkv(qkv.ref, out_ref, lse_ref, dout.ref, dqkv_ref, params);
+    expect_half(dqkv, dqkv_ref, h, 4.0, "fused qkv attention dqkv");
   }
 }
 
