@@ -58,11 +58,13 @@ CheckpointModel load_checkpoint_model(const std::string& root, Device device,
   const CheckpointManifest manifest = read_manifest(*found);
   CheckpointModel loaded;
   loaded.directory = *found;
-  loaded.recipe = parse_recipe(manifest.recipe_yaml, *found + "/manifest.yaml");
+  // Saved at any parallel layout, loaded whole into this one process.
+  loaded.recipe =
+      checkpoint_recipe_for_layout(manifest, Topology{}, false, *found + "/manifest.yaml");
   loaded.model = ModelRegistry::instance().create(loaded.recipe.model.type, loaded.recipe,
                                                   manifest.state.padded_vocab_size);
   loaded.buffers = std::make_unique<ParamBuffers>(loaded.model->parameters(), device);
-  load_checkpoint(manifest, *loaded.buffers, nullptr, Topology::build(loaded.recipe, 1, 0));
+  load_checkpoint(manifest, *loaded.buffers, nullptr, Topology{});
   loaded.tokenizer = checkpoint_tokenizer(loaded.recipe, manifest, overrides);
   return loaded;
 }

@@ -216,36 +216,14 @@ Trainer::StepResult Trainer::train_step() {
   buffers_->zero_grads();
   comm_.set_step(state_.iteration + 1);
   inject_rank_fault(recipe_, topology_, state_.iteration + 1);
-  const int64_t num_microbatches = recipe_.derived.num_microbatches;
   const bool poison = recipe_.train.inject_nan_at_iteration == state_.iteration + 1;
   const double loss_scale = loss_scaler_ ? loss_scaler_->scale() : 1.0;
-  if (pipeline_) {
-    const LossSums sums = pipeline_step(*train_data_, state_.consumed_train_samples, false,
-                                        poison ? std::nan("") : loss_scale);
-    result.loss_sum = sums.loss_sum;
-    result.num_tokens = sums.num_tokens;
-  }
-  for (int64_t m = 0; m < (pipeline_ ? 0 : num_microbatches); ++m) {
-    timers_.start("batch-generator");
-    const Batch batch = micro_batch(*train_data_, state_.consumed_train_samples, m);
-    timers_.stop("batch-generator");
-    MicroBatchContext ctx(true, static_cast<uint64_t>(state_.seed),
-                          static_cast<uint64_t>(state_.iteration), static_cast<uint64_t>(m));
-    timers_.start("forward-compute");
-    const LossSums sums = model_->forward(batch, ctx);
-    timers_.stop("forward-compute");
-    // Megatron's default normalisation: each micro-batch's mean token loss, averaged over the
-    // micro-batches (calculate_per_token_loss instead divides by the global token count later).
-    const double grad = (poison ? std::nan("") : loss_scale) *
-                        (recipe_.train.calculate_per_token_loss
-                             ? 1.0
-                             : 1.0 / (std::max(sums.num_tokens, 1.0) * num_microbatches));
-    timers_.start("backward-compute");
-    model_->backward(grad, ctx);
-    timers_.stop("backward-compute");
-    result.loss_sum += sums.loss_sum;
-    result.num_tokens += sums.num_tokens;
-  }
+  const double scale = poison ? std::nan("") : loss_scale;
+  const LossSums sums =
+      pipeline_ ? pipeline_step(*train_data_, state_.consumed_train_samples, false, scale)
+                : local_step(*train_data_, state_.consumed_train_samples, false, scale);
+  result.loss_sum = sums.loss_sum;
+  result.num_tokens = sums.num_tokens;
   if (loss_scaler_ && !unscale_grads(result)) return result;
   timers_.start("all-grads-sync");
   finalize_grads(result);
@@ -269,11 +247,47 @@ Trainer::StepResult Trainer::train_step() {
   return result;
 }
 
+double Trainer::loss_sum_grad(const LossSums& sums, double loss_scale) const {
+  // Megatron's default normalisation: each micro-batch's mean token loss, averaged over the
+  // micro-batches (calculate_per_token_loss instead divides by the global token count later).
+  return loss_scale * (recipe_.train.calculate_per_token_loss
+                           ? 1.0
+                           : 1.0 / (std::max(sums.num_tokens, 1.0) *
+                                    static_cast<double>(recipe_.derived.num_microbatches)));
+}
+
+MicroBatchContext Trainer::micro_batch_context(bool forward_only, int64_t m) const {
+  return MicroBatchContext(!forward_only, static_cast<uint64_t>(state_.seed),
+                           static_cast<uint64_t>(forward_only ? 0 : state_.iteration),
+                           static_cast<uint64_t>(forward_only ? 0 : m));
+}
+
+LossSums Trainer::local_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
+                             double loss_scale) {
+  LossSums total;
+  for (int64_t m = 0; m < recipe_.derived.num_microbatches; ++m) {
+    timers_.start("batch-generator");
+    const Batch batch = micro_batch(dataset, first_sample, m);
+    timers_.stop("batch-generator");
+    MicroBatchContext ctx = micro_batch_context(forward_only, m);
+    if (!forward_only) timers_.start("forward-compute");
+    const LossSums sums = model_->forward(batch, ctx);
+    if (!forward_only) {
+      timers_.stop("forward-compute");
+      timers_.start("backward-compute");
+      model_->backward(loss_sum_grad(sums, loss_scale), ctx);
+      timers_.stop("backward-compute");
+    }
+    total.loss_sum += sums.loss_sum;
+    total.num_tokens += sums.num_tokens;
+  }
+  return total;
+}
+
 LossSums Trainer::pipeline_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
                                 double loss_scale) {
-  const int64_t num_microbatches = recipe_.derived.num_microbatches;
   PipelineStep step;
-  step.num_microbatches = num_microbatches;
+  step.num_microbatches = recipe_.derived.num_microbatches;
   step.forward_only = forward_only;
   step.batch = [&](int64_t m) {
     timers_.start("batch-generator");
@@ -281,17 +295,8 @@ LossSums Trainer::pipeline_step(const Dataset& dataset, int64_t first_sample, bo
     timers_.stop("batch-generator");
     return batch;
   };
-  step.context = [&](int64_t m) {
-    return MicroBatchContext(!forward_only, static_cast<uint64_t>(state_.seed),
-                             static_cast<uint64_t>(forward_only ? 0 : state_.iteration),
-                             static_cast<uint64_t>(forward_only ? 0 : m));
-  };
-  // The same normalisation as the loop without pipelining (train_step).
-  step.loss_sum_grad = [&](const LossSums& sums) {
-    return loss_scale * (recipe_.train.calculate_per_token_loss
-                             ? 1.0
-                             : 1.0 / (std::max(sums.num_tokens, 1.0) * num_microbatches));
-  };
+  step.context = [&](int64_t m) { return micro_batch_context(forward_only, m); };
+  step.loss_sum_grad = [&](const LossSums& sums) { return loss_sum_grad(sums, loss_scale); };
   // Under sequence parallelism stages exchange this rank's token rows: (B, T / tp, C).
   const int64_t tokens = recipe_.model.seq_length / (tp_.sequence_split() ? tp_.size : 1);
   step.hidden_shape = {recipe_.train.micro_batch_size, tokens, recipe_.model.hidden_size};
@@ -357,18 +362,11 @@ double Trainer::evaluate() {
   double sums[2] = {0.0, 0.0};
   const int64_t gbs = recipe_.derived.global_batch_size;
   for (int64_t it = 0; it < recipe_.train.eval_iters; ++it) {
-    if (pipeline_) {
-      const LossSums s = pipeline_step(*valid_data_, state_.consumed_valid_samples, true, 1.0);
-      sums[0] += s.loss_sum;
-      sums[1] += s.num_tokens;
-    }
-    for (int64_t m = 0; m < (pipeline_ ? 0 : recipe_.derived.num_microbatches); ++m) {
-      const Batch batch = micro_batch(*valid_data_, state_.consumed_valid_samples, m);
-      MicroBatchContext ctx(false, static_cast<uint64_t>(state_.seed), 0, 0);
-      const LossSums s = model_->forward(batch, ctx);
-      sums[0] += s.loss_sum;
-      sums[1] += s.num_tokens;
-    }
+    const LossSums s =
+        pipeline_ ? pipeline_step(*valid_data_, state_.consumed_valid_samples, true, 1.0)
+                  : local_step(*valid_data_, state_.consumed_valid_samples, true, 1.0);
+    sums[0] += s.loss_sum;
+    sums[1] += s.num_tokens;
     state_.consumed_valid_samples += gbs;
   }
   if (pipeline_) groups_.pipeline->all_reduce_sum(sums, 2);

@@ -53,9 +53,15 @@ class Trainer {
   void load_or_initialize();
   StepResult train_step();
   void finalize_grads(StepResult& result);
-  // One step's micro-batches through the pipeline schedule (pp > 1); the last stage's loss sums.
+  // One step's micro-batches, forward and (unless forward_only) backward with loss_scale: in turn
+  // on this rank (pp = 1), or through the pipeline schedule (the last stage's loss sums).
+  LossSums local_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
+                      double loss_scale);
   LossSums pipeline_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
                          double loss_scale);
+  // The gradient of a micro-batch's loss sum: Megatron's normalisation times the loss scale.
+  double loss_sum_grad(const LossSums& sums, double loss_scale) const;
+  MicroBatchContext micro_batch_context(bool forward_only, int64_t micro_batch) const;
   // Sums the step's loss and token counts over the pipeline and data-parallel ranks.
   void reduce_loss_sums(StepResult& result);
   // Unscales the gradients and updates the loss scale; false when they overflowed on any rank.

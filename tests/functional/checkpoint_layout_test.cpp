@@ -1,7 +1,7 @@
 // Checkpoints load into any layout under mpirun: tp 1 -> 2 (GPT, and Llama with GQA and SwiGLU),
 // the distributed optimizer on at save and off at load and the reverse, `convert --to-layout`
 // round trips (tp and pp) bitwise with converted checkpoints resuming like the source, a tp 2
-// export to Hugging Face, and bad inputs named (tp 2 -> 1: tests/functional/tensor_parallel_test).
+// export to Hugging Face, generation from a tp 2 checkpoint, and bad inputs named (tp 2 -> 1: tests/functional/tensor_parallel_test).
 // Losses after a layout change are compared to the uninterrupted run at 1e-6 relative: fp32 sums
 // over other shard splits differ in the last bits (observed ~1e-8), far below what a wrong slice
 // would move.
@@ -14,6 +14,7 @@
 
 #include "datasets/hdf5_file.h"
 #include "engine/checkpoint/shard_file.h"
+#include "tests/functional/corpus.h"
 #include "tests/functional/metrics.h"
 #include "tests/support/mpi_launch.h"
 #include "tests/support/process.h"
@@ -288,4 +289,33 @@ TEST_CASE(
   fs::remove(iter + "/shard_tp01_pp000.h5");
   fails_with(convert(dir / "ckpt", dir / "out", "--tensor-model-parallel-size 1"),
              "shard_tp01_pp000.h5: error: checkpoint shard is missing");
+}
+
+TEST_CASE("generate loads a tp 2 checkpoint whole and continues like its tp 1 conversion") {
+  TempDir dir;
+  write_text(dir / "r.yaml", kRecipe);
+  write_text(dir / "corpus.jsonl", grammar_corpus_jsonl(100));
+  const auto ingest = run_engine(fmt::format(
+      "ingest --input {} --output {} --tokenizer-type byte --append-eod", dir / "corpus.jsonl",
+      dir / "corpus.h5"));
+  REQUIRE_MESSAGE(ingest.exit_code == 0, ingest.output);
+  const std::string data = fmt::format(
+      " --set data.mock_data=false --set data.data_path=[{}] --set tokenizer.vocab_size=null",
+      dir / "corpus.h5");
+  const auto first = Run{dir}(2, "first.jsonl", layout(2, false) + data + save_at_5(dir / "ckpt"));
+  REQUIRE_MESSAGE(first.exit_code == 0, first.output);
+  const auto tp1 = convert(dir / "ckpt", dir / "tp1", "--tensor-model-parallel-size 1");
+  REQUIRE_MESSAGE(tp1.exit_code == 0, tp1.output);
+  // Only the text (stdout): the logs name the directories.
+  auto generate = [](const std::string& ckpt) {
+    return run_engine(fmt::format(
+        "generate --load {} --prompt 'the cat' --tokens-to-generate 12 --greedy 2>/dev/null",
+        ckpt));
+  };
+  const auto from_tp2 = generate(dir / "ckpt");
+  const auto from_tp1 = generate(dir / "tp1");
+  REQUIRE_MESSAGE(from_tp2.exit_code == 0, from_tp2.output);
+  REQUIRE_MESSAGE(from_tp1.exit_code == 0, from_tp1.output);
+  CHECK(from_tp2.output.find("the cat") != std::string::npos);
+  CHECK(from_tp2.output == from_tp1.output);
 }
