@@ -36,10 +36,28 @@ void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias
   check_like(op, "bias", bias, weight);
   check_like(op, "y", y, x);
   if (!on_cpu(op, x, weight, bias, y, mean, rstd)) {
-    ME_CUDA_OP("layernorm_forward", cuda::layernorm_forward(x, weight, bias, eps, y, mean, rstd));
+    Tensor unused;
+    ME_CUDA_OP(op, cuda::layernorm_forward(x, Tensor(), weight, bias, eps, unused, y, mean, rstd));
     return;
   }
   cpu::layernorm_forward(x, weight, bias, eps, y, mean, rstd);
+}
+
+void add_layernorm_forward(const Tensor& x, const Tensor& residual, const Tensor& weight,
+                           const Tensor& bias, double eps, Tensor& added, Tensor& y, Tensor& mean,
+                           Tensor& rstd) {
+  constexpr const char* op = "add_layernorm_forward";
+  check_common(op, x, weight, mean, rstd);
+  check_like(op, "residual", residual, x);
+  check_like(op, "added", added, x);
+  check_like(op, "bias", bias, weight);
+  check_like(op, "y", y, x);
+  if (!on_cpu(op, x, residual, weight, bias, added, y, mean, rstd)) {
+    ME_CUDA_OP(op, cuda::layernorm_forward(x, residual, weight, bias, eps, added, y, mean, rstd));
+    return;
+  }
+  add(x, residual, added);
+  cpu::layernorm_forward(added, weight, bias, eps, y, mean, rstd);
 }
 
 void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,

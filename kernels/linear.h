@@ -1,6 +1,7 @@
 // Linear-layer GEMMs with their element-wise neighbours fused: bias add, tanh GeLU (and its
 // derivative) and the bias gradient. CUDA runs cuBLASLt epilogues; the CPU, and CUDA shapes the
-// epilogues do not take, run the same math as separate matmul / add_bias / gelu / bias_backward ops.
+// epilogues do not take, run the same math as separate matmul / add_bias / gelu / bias_backward
+// ops.
 #pragma once
 
 #include "engine/core/tensor.h"

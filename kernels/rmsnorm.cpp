@@ -31,10 +31,26 @@ void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& 
   check_common(op, x, weight, rstd);
   check_like(op, "y", y, x);
   if (!on_cpu(op, x, weight, y, rstd)) {
-    ME_CUDA_OP(op, cuda::rmsnorm_forward(x, weight, eps, y, rstd));
+    Tensor unused;
+    ME_CUDA_OP(op, cuda::rmsnorm_forward(x, Tensor(), weight, eps, unused, y, rstd));
     return;
   }
   cpu::rmsnorm_forward(x, weight, eps, y, rstd);
+}
+
+void add_rmsnorm_forward(const Tensor& x, const Tensor& residual, const Tensor& weight, double eps,
+                         Tensor& added, Tensor& y, Tensor& rstd) {
+  constexpr const char* op = "add_rmsnorm_forward";
+  check_common(op, x, weight, rstd);
+  check_like(op, "residual", residual, x);
+  check_like(op, "added", added, x);
+  check_like(op, "y", y, x);
+  if (!on_cpu(op, x, residual, weight, added, y, rstd)) {
+    ME_CUDA_OP(op, cuda::rmsnorm_forward(x, residual, weight, eps, added, y, rstd));
+    return;
+  }
+  add(x, residual, added);
+  cpu::rmsnorm_forward(added, weight, eps, y, rstd);
 }
 
 void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd,

@@ -17,6 +17,18 @@ LayerNorm::LayerNorm(const std::string& name, const Recipe& recipe)
     : LayerNorm(name, recipe.model.hidden_size, recipe.model.layernorm_epsilon) {}
 
 Tensor LayerNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
+  return normalize(x, Tensor(), nullptr, ctx);
+}
+
+Tensor LayerNorm::forward_add(const Tensor& x, const Tensor& residual, Tensor& added,
+                              MicroBatchContext& ctx) {
+  ME_CHECK(residual.shape() == x.shape(), "{}: residual {} for input {}", name(),
+           residual.describe(), x.describe());
+  return normalize(x, residual, &added, ctx);
+}
+
+Tensor LayerNorm::normalize(const Tensor& x, const Tensor& residual, Tensor* added,
+                            MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() >= 1 && x.dim(-1) == hidden_size_, "{}: input {} for hidden size {}", name(),
            x.describe(), hidden_size_);
   const Tensor x2 = x.flatten_to_2d();
@@ -26,8 +38,16 @@ Tensor LayerNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
   Tensor y = Tensor::empty(x2.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty({rows}, stat_dtype, x.device());
   Tensor rstd = Tensor::empty({rows}, stat_dtype, x.device());
-  layernorm_forward(x2, weight_.value, bias_.value, epsilon_, y, mean, rstd);
-  ctx.save(this, Saved{x2, mean, rstd});
+  Tensor input = x2;
+  if (added) {
+    input = Tensor::empty(x2.shape(), x.dtype(), x.device());
+    add_layernorm_forward(x2, residual.flatten_to_2d(), weight_.value, bias_.value, epsilon_, input,
+                          y, mean, rstd);
+    *added = input.reshape(x.shape());
+  } else {
+    layernorm_forward(x2, weight_.value, bias_.value, epsilon_, y, mean, rstd);
+  }
+  ctx.save(this, Saved{input, mean, rstd});
   return y.reshape(x.shape());
 }
 
@@ -41,7 +61,8 @@ Tensor LayerNorm::backward_add(const Tensor& dy, const Tensor& dresidual, MicroB
   return input_gradient(dy, dresidual.flatten_to_2d(), ctx);
 }
 
-Tensor LayerNorm::input_gradient(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx) {
+Tensor LayerNorm::input_gradient(const Tensor& dy, const Tensor& dresidual,
+                                 MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
   const Tensor dy2 = dy.flatten_to_2d();
   ME_CHECK(dy2.shape() == saved.input.shape(), "{}: gradient {} for input {}", name(),

@@ -24,9 +24,13 @@ class LayerNorm final : public Layer {
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (..., C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)
+  Tensor forward_add(const Tensor& x, const Tensor& residual, Tensor& added,
+                     MicroBatchContext& ctx) override;
   Tensor backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx) override;
 
  private:
+  // The norm of x, or (added non-null) of x + residual, which `added` receives.
+  Tensor normalize(const Tensor& x, const Tensor& residual, Tensor* added, MicroBatchContext& ctx);
   // The input gradient, plus dresidual (N, C) when defined, in one kernel.
   Tensor input_gradient(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx);
   int64_t hidden_size_;

@@ -37,8 +37,8 @@ Linear::Linear(const std::string& name, int64_t in_features, int64_t out_feature
     : Module(name),
       tp_(TensorParallel::current()),
       split_(split),
-      in_features_(local_size(tp_, split == TensorSplit::kRow, in_features, 1,
-                              name + " input features")),
+      in_features_(
+          local_size(tp_, split == TensorSplit::kRow, in_features, 1, name + " input features")),
       out_features_(local_size(tp_, split == TensorSplit::kColumn, out_features, chunks,
                                name + " output features")),
       weight_(add_parameter("weight", {out_features_, in_features_}, weight_init, true)),
@@ -86,7 +86,7 @@ Tensor Linear::forward_impl(const Tensor& x, Tensor* gelu_pre, MicroBatchContext
   }
   if (bias_ && bias_after_reduce) add_bias(y, bias_->value);
   ctx.save(this, Saved{local});
-  const Shape out_shape = !sp     ? with_last_dim(x.shape(), out_features_)
+  const Shape out_shape = !sp      ? with_last_dim(x.shape(), out_features_)
                           : gather ? with_last_dim(x.shape(), out_features_, tp_.size)
                                    : with_last_dim(x.shape(), out_features_, 1, tp_.size);
   if (gelu_pre) *gelu_pre = gelu_pre->reshape(out_shape);

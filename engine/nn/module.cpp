@@ -25,6 +25,13 @@ Parameter& Module::add_parameter(const std::string& local_name, Shape shape, Par
   return p;
 }
 
+Tensor Layer::forward_add(const Tensor& x, const Tensor& residual, Tensor& added,
+                          MicroBatchContext& ctx) {
+  added = Tensor::empty(x.shape(), x.dtype(), x.device());
+  add(x, residual, added);
+  return forward(added, ctx);
+}
+
 Tensor Layer::backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx) {
   Tensor dx = backward(dy, ctx);
   add_into(dx, dresidual);
@@ -48,7 +55,8 @@ void initialize_parameter(Parameter& param, uint64_t seed) {
       case ParamInit::Kind::kNormal:
         data[i] = static_cast<float>(
             param.init.std *
-            philox_normal(seed, stream, static_cast<uint64_t>(param.partition.full_index(param.shape, i))));
+            philox_normal(seed, stream,
+                          static_cast<uint64_t>(param.partition.full_index(param.shape, i))));
         break;
     }
   }

@@ -49,6 +49,10 @@ class Layer : public Module {
  public:
   using Module::Module;
   virtual Tensor forward(const Tensor& x, MicroBatchContext& ctx) = 0;
+  // forward(x + residual), with x + residual (a new tensor: the residual stream's next value)
+  // returned in `added`; the norms fuse the add into their forward kernel.
+  virtual Tensor forward_add(const Tensor& x, const Tensor& residual, Tensor& added,
+                             MicroBatchContext& ctx);
   // Returns dx and accumulates parameter gradients into their grad views.
   virtual Tensor backward(const Tensor& dy, MicroBatchContext& ctx) = 0;
   // backward(dy) plus `dresidual`, the gradient of a residual connection around this layer, as a

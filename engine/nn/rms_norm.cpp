@@ -17,6 +17,18 @@ RmsNorm::RmsNorm(const std::string& name, const Recipe& recipe)
     : RmsNorm(name, recipe.model.hidden_size, recipe.model.layernorm_epsilon) {}
 
 Tensor RmsNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
+  return normalize(x, Tensor(), nullptr, ctx);
+}
+
+Tensor RmsNorm::forward_add(const Tensor& x, const Tensor& residual, Tensor& added,
+                            MicroBatchContext& ctx) {
+  ME_CHECK(residual.shape() == x.shape(), "{}: residual {} for input {}", name(),
+           residual.describe(), x.describe());
+  return normalize(x, residual, &added, ctx);
+}
+
+Tensor RmsNorm::normalize(const Tensor& x, const Tensor& residual, Tensor* added,
+                          MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() >= 1 && x.dim(-1) == hidden_size_, "{}: input {} for hidden size {}", name(),
            x.describe(), hidden_size_);
   const Tensor x2 = x.flatten_to_2d();
@@ -24,8 +36,15 @@ Tensor RmsNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
   const DType stat_dtype = accum_dtype(x.dtype());
   Tensor y = Tensor::empty(x2.shape(), x.dtype(), x.device());
   Tensor rstd = Tensor::empty({x2.dim(0)}, stat_dtype, x.device());
-  rmsnorm_forward(x2, weight_.value, epsilon_, y, rstd);
-  ctx.save(this, Saved{x2, rstd});
+  Tensor input = x2;
+  if (added) {
+    input = Tensor::empty(x2.shape(), x.dtype(), x.device());
+    add_rmsnorm_forward(x2, residual.flatten_to_2d(), weight_.value, epsilon_, input, y, rstd);
+    *added = input.reshape(x.shape());
+  } else {
+    rmsnorm_forward(x2, weight_.value, epsilon_, y, rstd);
+  }
+  ctx.save(this, Saved{input, rstd});
   return y.reshape(x.shape());
 }
 
@@ -45,8 +64,7 @@ Tensor RmsNorm::input_gradient(const Tensor& dy, const Tensor& dresidual, MicroB
   ME_CHECK(dy2.shape() == saved.input.shape(), "{}: gradient {} for input {}", name(),
            dy.describe(), saved.input.describe());
   Tensor dx = Tensor::empty(dy2.shape(), dy.dtype(), dy.device());
-  rmsnorm_backward(dy2, saved.input, weight_.value, saved.rstd, dx, weight_.grad,
-                   dresidual);
+  rmsnorm_backward(dy2, saved.input, weight_.value, saved.rstd, dx, weight_.grad, dresidual);
   return dx.reshape(dy.shape());
 }
 

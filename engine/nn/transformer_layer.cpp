@@ -1,6 +1,7 @@
 // Transformer block: two residual branches, each norm -> layer -> dropout -> add. Backward sends
 // the residual gradient straight through and adds each branch's input gradient to it (inside the
-// branch's norm backward, which fuses the add).
+// branch's norm backward, which fuses the add); forward adds the attention branch inside the MLP
+// branch's norm.
 #include "engine/nn/transformer_layer.h"
 
 #include "engine/nn/layer_norm.h"
@@ -55,8 +56,8 @@ Tensor TransformerLayer::forward(const Tensor& x, MicroBatchContext& ctx) {
   a = selective_recompute_ ? checkpointed_forward(*this, {&attention, 1}, a, ctx)
                            : attention->forward(a, ctx);
   a = self_attn_dropout_.forward(a, ctx);
-  const Tensor h = residual_add(x, a);
-  Tensor m = pre_mlp_layernorm_->forward(h, ctx);
+  Tensor h;  // x + a, the residual stream after attention, summed inside the norm's kernel
+  Tensor m = pre_mlp_layernorm_->forward_add(x, a, h, ctx);
   m = mlp_->forward(m, ctx);
   m = mlp_dropout_.forward(m, ctx);
   return residual_add(h, m);

@@ -362,9 +362,9 @@ double Trainer::evaluate() {
   double sums[2] = {0.0, 0.0};
   const int64_t gbs = recipe_.derived.global_batch_size;
   for (int64_t it = 0; it < recipe_.train.eval_iters; ++it) {
-    const LossSums s =
-        pipeline_ ? pipeline_step(*valid_data_, state_.consumed_valid_samples, true, 1.0)
-                  : local_step(*valid_data_, state_.consumed_valid_samples, true, 1.0);
+    const LossSums s = pipeline_
+                           ? pipeline_step(*valid_data_, state_.consumed_valid_samples, true, 1.0)
+                           : local_step(*valid_data_, state_.consumed_valid_samples, true, 1.0);
     sums[0] += s.loss_sum;
     sums[1] += s.num_tokens;
     state_.consumed_valid_samples += gbs;

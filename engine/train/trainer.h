@@ -72,9 +72,7 @@ class Trainer {
   Batch micro_batch(const Dataset& dataset, int64_t first_sample, int64_t micro_batch_index) const;
   // The data-parallel group: the world itself at tp 1 and pp 1 (context parallelism is
   // refused), which keeps the world's hang report on every collective there.
-  Communicator& data_comm() {
-    return topology_.tp > 1 || topology_.pp > 1 ? *groups_.data : comm_;
-  }
+  Communicator& data_comm() { return topology_.tp > 1 || topology_.pp > 1 ? *groups_.data : comm_; }
 
   Recipe recipe_;
   Communicator& comm_;

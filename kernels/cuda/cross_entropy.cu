@@ -60,8 +60,8 @@ __device__ Softmax block_combine(Softmax p) {
 
 template <typename T, bool kPacked>
 __global__ void __launch_bounds__(kRowThreads)
-    cross_entropy_forward_kernel(const T* logits, const int32_t* targets, float* losses,
-                                 float* lse, int64_t v) {
+    cross_entropy_forward_kernel(const T* logits, const int32_t* targets, float* losses, float* lse,
+                                 int64_t v) {
   const int64_t row = blockIdx.x;
   const T* lr = logits + row * v;
   Softmax p;
@@ -129,8 +129,8 @@ void cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor& 
     const T* l = data_as<T>(logits);
     // Every row starts on a pack boundary when the first does and v is whole packs.
     auto launch = [&](auto kernel) {
-      kernel<<<static_cast<unsigned>(n), kRowThreads, 0, ctx.stream>>>(
-          l, targets.data<int32_t>(), fptr(losses), fptr(lse), v);
+      kernel<<<static_cast<unsigned>(n), kRowThreads, 0, ctx.stream>>>(l, targets.data<int32_t>(),
+                                                                       fptr(losses), fptr(lse), v);
     };
     if (packable<T>(v, l)) {
       launch(cross_entropy_forward_kernel<T, true>);

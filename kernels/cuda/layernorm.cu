@@ -16,22 +16,33 @@ namespace {
 constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = kThreads / kWarp;
 
+// With a residual, the normalised row is x + residual rounded to T (what add() stores), and the
+// first pass writes it to `added`.
 template <typename T>
-__global__ void layernorm_forward_kernel(const T* x, const T* weight, const T* bias, float eps,
-                                         T* y, float* mean, float* rstd, int64_t n, int64_t c) {
+__global__ void layernorm_forward_kernel(const T* x, const T* residual, const T* weight,
+                                         const T* bias, float eps, T* added, T* y, float* mean,
+                                         float* rstd, int64_t n, int64_t c) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
   const int lane = threadIdx.x % kWarp;
   if (row >= n) return;
   const T* xr = x + row * c;
+  const T* rr = residual ? residual + row * c : nullptr;
+  auto input = [&](int64_t j) {
+    return rr ? load(store_as<T>(load(xr[j]) + load(rr[j]))) : load(xr[j]);
+  };
   float sum = 0.0f;
-  for (int64_t j = lane; j < c; j += kWarp) sum += load(xr[j]);
+  for (int64_t j = lane; j < c; j += kWarp) {
+    const float v = input(j);
+    if (rr) added[row * c + j] = store_as<T>(v);
+    sum += v;
+  }
   const float m = lane_sum(sum) / static_cast<float>(c);
   float var = 0.0f;
-  for (int64_t j = lane; j < c; j += kWarp) var += (load(xr[j]) - m) * (load(xr[j]) - m);
+  for (int64_t j = lane; j < c; j += kWarp) var += (input(j) - m) * (input(j) - m);
   const float s = 1.0f / sqrtf(lane_sum(var) / static_cast<float>(c) + eps);
   T* yr = y + row * c;
   for (int64_t j = lane; j < c; j += kWarp) {
-    yr[j] = store_as<T>((load(xr[j]) - m) * s * load(weight[j]) + load(bias[j]));
+    yr[j] = store_as<T>((input(j) - m) * s * load(weight[j]) + load(bias[j]));
   }
   if (lane == 0) {
     mean[row] = m;
@@ -86,17 +97,20 @@ struct BiasGradTerm {  // dy
 
 }  // namespace
 
-void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                       Tensor& y, Tensor& mean, Tensor& rstd) {
+void layernorm_forward(const Tensor& x, const Tensor& residual, const Tensor& weight,
+                       const Tensor& bias, double eps, Tensor& added, Tensor& y, Tensor& mean,
+                       Tensor& rstd) {
   const int64_t c = x.dim(-1);
   const int64_t n = c == 0 ? 0 : x.numel() / c;
   if (n == 0) return;
   const Context& ctx = context(x.device());
   with_storage(x.dtype(), "layernorm_forward", [&](auto tag) {
     using T = decltype(tag);
+    const bool add = residual.defined();
     layernorm_forward_kernel<<<ceil_div(n, kRowsPerBlock), kThreads, 0, ctx.stream>>>(
-        data_as<T>(x), data_as<T>(weight), data_as<T>(bias), static_cast<float>(eps), data_as<T>(y),
-        fptr(mean), fptr(rstd), n, c);
+        data_as<T>(x), add ? data_as<T>(residual) : nullptr, data_as<T>(weight), data_as<T>(bias),
+        static_cast<float>(eps), add ? data_as<T>(added) : nullptr, data_as<T>(y), fptr(mean),
+        fptr(rstd), n, c);
   });
   ME_CUDA_CHECK(cudaGetLastError());
 }

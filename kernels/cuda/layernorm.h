@@ -7,8 +7,10 @@
 namespace me::cuda {
 
 // Arguments already checked by the me:: entry points; f32, bf16 or f16 storage, f32 arithmetic.
-void layernorm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                       Tensor& y, Tensor& mean, Tensor& rstd);
+// residual undefined: the norm of x (added unused); else of x + residual, written to added.
+void layernorm_forward(const Tensor& x, const Tensor& residual, const Tensor& weight,
+                       const Tensor& bias, double eps, Tensor& added, Tensor& y, Tensor& mean,
+                       Tensor& rstd);
 void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
                         const Tensor& rstd, const Tensor& residual_grad, Tensor& dx,
                         Tensor& dweight, Tensor& dbias);

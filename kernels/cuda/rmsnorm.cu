@@ -16,18 +16,28 @@ namespace {
 constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = kThreads / kWarp;
 
+// With a residual, the normalised row is x + residual rounded to T (what add() stores), and the
+// first pass writes it to `added`.
 template <typename T>
-__global__ void rmsnorm_forward_kernel(const T* x, const T* weight, float eps, T* y, float* rstd,
-                                       int64_t n, int64_t c) {
+__global__ void rmsnorm_forward_kernel(const T* x, const T* residual, const T* weight, float eps,
+                                       T* added, T* y, float* rstd, int64_t n, int64_t c) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
   const int lane = threadIdx.x % kWarp;
   if (row >= n) return;
   const T* xr = x + row * c;
+  const T* rr = residual ? residual + row * c : nullptr;
+  auto input = [&](int64_t j) {
+    return rr ? load(store_as<T>(load(xr[j]) + load(rr[j]))) : load(xr[j]);
+  };
   float sq = 0.0f;
-  for (int64_t j = lane; j < c; j += kWarp) sq += load(xr[j]) * load(xr[j]);
+  for (int64_t j = lane; j < c; j += kWarp) {
+    const float v = input(j);
+    if (rr) added[row * c + j] = store_as<T>(v);
+    sq += v * v;
+  }
   const float s = 1.0f / sqrtf(lane_sum(sq) / static_cast<float>(c) + eps);
   T* yr = y + row * c;
-  for (int64_t j = lane; j < c; j += kWarp) yr[j] = store_as<T>(load(xr[j]) * s * load(weight[j]));
+  for (int64_t j = lane; j < c; j += kWarp) yr[j] = store_as<T>(input(j) * s * load(weight[j]));
   if (lane == 0) rstd[row] = s;
 }
 
@@ -65,15 +75,18 @@ struct WeightGradTerm {  // dy * xhat
 
 }  // namespace
 
-void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& y, Tensor& rstd) {
+void rmsnorm_forward(const Tensor& x, const Tensor& residual, const Tensor& weight, double eps,
+                     Tensor& added, Tensor& y, Tensor& rstd) {
   const int64_t c = x.dim(-1);
   const int64_t n = c == 0 ? 0 : x.numel() / c;
   if (n == 0) return;
   const Context& ctx = context(x.device());
   with_storage(x.dtype(), "rmsnorm_forward", [&](auto tag) {
     using T = decltype(tag);
+    const bool add = residual.defined();
     rmsnorm_forward_kernel<<<ceil_div(n, kRowsPerBlock), kThreads, 0, ctx.stream>>>(
-        data_as<T>(x), data_as<T>(weight), static_cast<float>(eps), data_as<T>(y), fptr(rstd), n,
+        data_as<T>(x), add ? data_as<T>(residual) : nullptr, data_as<T>(weight),
+        static_cast<float>(eps), add ? data_as<T>(added) : nullptr, data_as<T>(y), fptr(rstd), n,
         c);
   });
   ME_CUDA_CHECK(cudaGetLastError());

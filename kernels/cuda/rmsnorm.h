@@ -7,7 +7,9 @@
 namespace me::cuda {
 
 // Arguments already checked by the me:: entry points; f32, bf16 or f16 storage, f32 arithmetic.
-void rmsnorm_forward(const Tensor& x, const Tensor& weight, double eps, Tensor& y, Tensor& rstd);
+// residual undefined: the norm of x (added unused); else of x + residual, written to added.
+void rmsnorm_forward(const Tensor& x, const Tensor& residual, const Tensor& weight, double eps,
+                     Tensor& added, Tensor& y, Tensor& rstd);
 void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& rstd,
                       const Tensor& residual_grad, Tensor& dx, Tensor& dweight);
 

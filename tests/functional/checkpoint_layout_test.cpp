@@ -1,10 +1,10 @@
 // Checkpoints load into any layout under mpirun: tp 1 -> 2 (GPT, and Llama with GQA and SwiGLU),
 // the distributed optimizer on at save and off at load and the reverse, `convert --to-layout`
 // round trips (tp and pp) bitwise with converted checkpoints resuming like the source, a tp 2
-// export to Hugging Face, generation from a tp 2 checkpoint, and bad inputs named (tp 2 -> 1: tests/functional/tensor_parallel_test).
-// Losses after a layout change are compared to the uninterrupted run at 1e-6 relative: fp32 sums
-// over other shard splits differ in the last bits (observed ~1e-8), far below what a wrong slice
-// would move.
+// export to Hugging Face, generation from a tp 2 checkpoint, and bad inputs named (tp 2 -> 1:
+// tests/functional/tensor_parallel_test). Losses after a layout change are compared to the
+// uninterrupted run at 1e-6 relative: fp32 sums over other shard splits differ in the last bits
+// (observed ~1e-8), far below what a wrong slice would move.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -295,9 +295,9 @@ TEST_CASE("generate loads a tp 2 checkpoint whole and continues like its tp 1 co
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
   write_text(dir / "corpus.jsonl", grammar_corpus_jsonl(100));
-  const auto ingest = run_engine(fmt::format(
-      "ingest --input {} --output {} --tokenizer-type byte --append-eod", dir / "corpus.jsonl",
-      dir / "corpus.h5"));
+  const auto ingest =
+      run_engine(fmt::format("ingest --input {} --output {} --tokenizer-type byte --append-eod",
+                             dir / "corpus.jsonl", dir / "corpus.h5"));
   REQUIRE_MESSAGE(ingest.exit_code == 0, ingest.output);
   const std::string data = fmt::format(
       " --set data.mock_data=false --set data.data_path=[{}] --set tokenizer.vocab_size=null",

@@ -182,6 +182,38 @@ TEST_CASE("half precision layernorm and rmsnorm keep f32 statistics and gradient
     }
 }
 
+// The residual add fused in front of the norms: the sum is written (rounded to the half dtype,
+// what add() stores) and normalised in the same pass. The host adds in f64 without rounding, so
+// the outputs may differ by the sum's one rounding: within the two-ulp bound.
+TEST_CASE("half precision add_layernorm and add_rmsnorm write the residual sum and its norm") {
+  for (const Half& h : kHalves) {
+    const int64_t n = 70, c = 200;
+    const Input x = input({n, c}, h.dtype, 30, 2.0), r = input({n, c}, h.dtype, 31, 2.0);
+    const Input w = input({c}, h.dtype, 32), b = input({c}, h.dtype, 33);
+    Tensor added = gpu_out({n, c}, h.dtype), y = gpu_out({n, c}, h.dtype);
+    Tensor mean = gpu_out({n}, DType::kF32), rstd = gpu_out({n}, DType::kF32);
+    Tensor added_ref = host_out({n, c}), y_ref = host_out({n, c});
+    Tensor mean_ref = host_out({n}), rstd_ref = host_out({n});
+    add_layernorm_forward(x.gpu, r.gpu, w.gpu, b.gpu, 1e-5, added, y, mean, rstd);
+    add_layernorm_forward(x.ref, r.ref, w.ref, b.ref, 1e-5, added_ref, y_ref, mean_ref, rstd_ref);
+    expect_half(added, added_ref, h, 4.0, "add_layernorm sum");
+    expect_half(y, y_ref, h, 2.0, "add_layernorm y");
+    test::expect_gpu_close(mean, mean_ref, h.eps, 1e-3,
+                           fmt::format("{} add_layernorm mean", h.name));
+    test::expect_gpu_close(rstd, rstd_ref, 1e-5, h.eps,
+                           fmt::format("{} add_layernorm rstd", h.name));
+
+    Tensor radded = gpu_out({n, c}, h.dtype), ry = gpu_out({n, c}, h.dtype);
+    Tensor rr = gpu_out({n}, DType::kF32);
+    Tensor radded_ref = host_out({n, c}), ry_ref = host_out({n, c}), rr_ref = host_out({n});
+    add_rmsnorm_forward(x.gpu, r.gpu, w.gpu, 1e-6, radded, ry, rr);
+    add_rmsnorm_forward(x.ref, r.ref, w.ref, 1e-6, radded_ref, ry_ref, rr_ref);
+    expect_half(radded, radded_ref, h, 4.0, "add_rmsnorm sum");
+    expect_half(ry, ry_ref, h, 2.0, "add_rmsnorm y");
+    test::expect_gpu_close(rr, rr_ref, 1e-5, h.eps, fmt::format("{} add_rmsnorm rstd", h.name));
+  }
+}
+
 TEST_CASE("half precision rope embedding and cross entropy") {
   for (const Half& h : kHalves) {
     const Shape shape{2, 21, 3, 40};
@@ -230,7 +262,7 @@ TEST_CASE("half precision rope embedding and cross entropy") {
 
 TEST_CASE("half precision attention forward and backward") {
   for (const Half& h : kHalves) {
-    for (const int64_t d : {64, 128}) {
+    for (const int64_t d : {64, 80, 96, 128}) {
       const int64_t b = 2, t = 150, hq = 4, hkv = 2;
       const Input q = input({b, t, hq, d}, h.dtype, 24), k = input({b, t, hkv, d}, h.dtype, 25);
       const Input v = input({b, t, hkv, d}, h.dtype, 26), dout = input({b, t, hq, d}, h.dtype, 27);
