@@ -110,7 +110,9 @@ TEST_CASE("pipeline layouts train 10 steps like one rank") {
   }
 }
 
-TEST_CASE("pp 2 checkpoints resume at pp 2 and pp 1 and a pp 1 one at tp 2 x pp 2") {
+TEST_CASE(
+    "pp 2 checkpoints resume at pp 2 and pp 1 and tp 2 x pp 2 ones at tp 1 x pp 1 and the "
+    "reverse") {
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
   const std::string pp = "--set parallel.pipeline_model_parallel_size=2 --set train.eval_iters=0";
@@ -149,7 +151,19 @@ TEST_CASE("pp 2 checkpoints resume at pp 2 and pp 1 and a pp 1 one at tp 2 x pp 
             fmt::format("{} --set parallel.tensor_model_parallel_size=2 --set checkpoint.load={}",
                         pp, ckpt1));
   REQUIRE_MESSAGE(at_tp2_pp2.exit_code == 0, at_tp2_pp2.output);
-  for (const char* metrics : {"pp1.jsonl", "tp2_pp2.jsonl"}) {
+  // And a tp 2 x pp 2 checkpoint (four shard files) resumed on one rank.
+  const std::string ckpt4 = dir / "ckpt4";
+  const auto four = train(dir, 4, "four.jsonl",
+                          fmt::format("{} --set parallel.tensor_model_parallel_size=2 --set "
+                                      "train.exit_interval=5 --set checkpoint.save={} --set "
+                                      "checkpoint.save_interval=5",
+                                      pp, ckpt4));
+  REQUIRE_MESSAGE(four.exit_code == 0, four.output);
+  const auto from_four =
+      train(dir, 1, "from_tp2_pp2.jsonl",
+            fmt::format("--set train.eval_iters=0 --set checkpoint.load={}", ckpt4));
+  REQUIRE_MESSAGE(from_four.exit_code == 0, from_four.output);
+  for (const char* metrics : {"pp1.jsonl", "tp2_pp2.jsonl", "from_tp2_pp2.jsonl"}) {
     CAPTURE(metrics);
     const auto other = train_losses(dir / metrics);
     REQUIRE(other.size() == 5);
