@@ -12,6 +12,7 @@
 #include "engine/optim/param_buffers.h"
 #include "tests/support/gpu_parity.h"
 #include "tests/support/grad_check.h"
+#include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
 #include "tests/support/tiny_recipe.h"
 
@@ -21,22 +22,7 @@ namespace {
 constexpr int64_t kVocab = 61, kPadded = 64;
 constexpr int64_t kB = 3, kT = 13;
 
-Batch make_batch(uint64_t seed) {
-  std::vector<int32_t> tokens, labels, positions;
-  std::vector<float> mask;
-  for (int64_t i = 0; i < kB * kT; ++i) {
-    tokens.push_back(static_cast<int32_t>(philox4x32(seed, 1, i).v[0] % kVocab));
-    labels.push_back(static_cast<int32_t>(philox4x32(seed, 2, i).v[0] % kVocab));
-    positions.push_back(static_cast<int32_t>(i % kT));
-    mask.push_back(i % 7 == 3 ? 0.0f : 1.0f);
-  }
-  Batch batch;
-  batch.tensors["tokens"] = Tensor::from_vector(tokens, {kB, kT});
-  batch.tensors["labels"] = Tensor::from_vector(labels, {kB, kT});
-  batch.tensors["loss_mask"] = Tensor::from_vector(mask, {kB, kT});
-  batch.tensors["position_ids"] = Tensor::from_vector(positions, {kB, kT});
-  return batch;
-}
+Batch make_batch(uint64_t seed) { return test::RandomLmBatch{kT, kVocab, 7, 3}.rows(seed, 0, kB); }
 
 struct Run {
   std::unique_ptr<Model> model;

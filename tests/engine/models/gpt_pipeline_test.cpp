@@ -15,6 +15,7 @@
 #include "engine/parallel/pipeline_grads.h"
 #include "engine/parallel/pipeline_schedule.h"
 #include "tests/support/mpi_launch.h"
+#include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
 #include "tests/support/tiny_recipe.h"
 
@@ -58,22 +59,7 @@ Recipe recipe_of(const Layout& l, bool whole) {
   return recipe;
 }
 
-Batch row(uint64_t step, int64_t r) {
-  std::vector<int32_t> tokens, labels, positions;
-  std::vector<float> mask;
-  for (int64_t i = r * kT; i < (r + 1) * kT; ++i) {
-    tokens.push_back(static_cast<int32_t>(philox4x32(step, 1, i).v[0] % kVocab));
-    labels.push_back(static_cast<int32_t>(philox4x32(step, 2, i).v[0] % kVocab));
-    positions.push_back(static_cast<int32_t>(i % kT));
-    mask.push_back(i % 5 == 4 ? 0.0f : 1.0f);
-  }
-  Batch batch;
-  batch.tensors["tokens"] = Tensor::from_vector(tokens, {1, kT});
-  batch.tensors["labels"] = Tensor::from_vector(labels, {1, kT});
-  batch.tensors["loss_mask"] = Tensor::from_vector(mask, {1, kT});
-  batch.tensors["position_ids"] = Tensor::from_vector(positions, {1, kT});
-  return batch;
-}
+Batch row(uint64_t step, int64_t r) { return test::RandomLmBatch{kT, kVocab}.rows(step, r, 1); }
 
 double global_tokens(uint64_t step) {
   double n = 0;

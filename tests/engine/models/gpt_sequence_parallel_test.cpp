@@ -13,6 +13,7 @@
 #include "engine/parallel/parallel_groups.h"
 #include "engine/parallel/tensor_parallel_grads.h"
 #include "tests/support/mpi_launch.h"
+#include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
 #include "tests/support/tiny_recipe.h"
 
@@ -49,22 +50,7 @@ Recipe recipe_of(bool llama, int64_t tp) {
   return recipe;
 }
 
-Batch global_batch(uint64_t step) {
-  std::vector<int32_t> tokens, labels, positions;
-  std::vector<float> mask;
-  for (int64_t i = 0; i < kB * kT; ++i) {
-    tokens.push_back(static_cast<int32_t>(philox4x32(step, 1, i).v[0] % kVocab));
-    labels.push_back(static_cast<int32_t>(philox4x32(step, 2, i).v[0] % kVocab));
-    positions.push_back(static_cast<int32_t>(i % kT));
-    mask.push_back(i % 5 == 4 ? 0.0f : 1.0f);
-  }
-  Batch batch;
-  batch.tensors["tokens"] = Tensor::from_vector(tokens, {kB, kT});
-  batch.tensors["labels"] = Tensor::from_vector(labels, {kB, kT});
-  batch.tensors["loss_mask"] = Tensor::from_vector(mask, {kB, kT});
-  batch.tensors["position_ids"] = Tensor::from_vector(positions, {kB, kT});
-  return batch;
-}
+Batch global_batch(uint64_t step) { return test::RandomLmBatch{kT, kVocab}.rows(step, 0, kB); }
 
 // One forward/backward on the global batch: the mean token loss (every rank sees every token's
 // loss: the head gathers the sequence).

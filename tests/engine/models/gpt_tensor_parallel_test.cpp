@@ -10,14 +10,15 @@
 #include "engine/nn/tensor_parallel.h"
 #include "engine/parallel/parallel_groups.h"
 #include "tests/support/mpi_launch.h"
+#include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
 #include "tests/support/tiny_recipe.h"
 
 namespace me {
 namespace {
 
-constexpr int64_t kVocab = 61;   // labels below 61: the padding rows 61..63 are never targets
-constexpr int64_t kPadded = 64;  // padded_vocab_size(61, 16, tp 2)
+constexpr int64_t kVocab = 61;     // labels below 61: the padding rows 61..63 are never targets
+constexpr int64_t kPadded = 64;    // padded_vocab_size(61, 16, tp 2)
 constexpr int64_t kB = 4, kT = 6;  // the global batch
 
 test::TinyGpt tiny(bool llama) {
@@ -48,20 +49,7 @@ Recipe recipe_of(bool llama, int64_t tp) {
 
 // Rows [first, first + rows) of a fixed global batch.
 Batch batch_rows(uint64_t step, int64_t first, int64_t rows) {
-  std::vector<int32_t> tokens, labels, positions;
-  std::vector<float> mask;
-  for (int64_t i = first * kT; i < (first + rows) * kT; ++i) {
-    tokens.push_back(static_cast<int32_t>(philox4x32(step, 1, i).v[0] % kVocab));
-    labels.push_back(static_cast<int32_t>(philox4x32(step, 2, i).v[0] % kVocab));
-    positions.push_back(static_cast<int32_t>(i % kT));
-    mask.push_back(i % 5 == 4 ? 0.0f : 1.0f);
-  }
-  Batch batch;
-  batch.tensors["tokens"] = Tensor::from_vector(tokens, {rows, kT});
-  batch.tensors["labels"] = Tensor::from_vector(labels, {rows, kT});
-  batch.tensors["loss_mask"] = Tensor::from_vector(mask, {rows, kT});
-  batch.tensors["position_ids"] = Tensor::from_vector(positions, {rows, kT});
-  return batch;
+  return test::RandomLmBatch{kT, kVocab}.rows(step, first, rows);
 }
 
 double global_tokens(uint64_t step) {

@@ -8,6 +8,7 @@
 #include "engine/models/gpt.h"
 #include "engine/models/padded_vocab.h"
 #include "tests/support/module_grad_check.h"
+#include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
 #include "tests/support/tiny_recipe.h"
 
@@ -19,22 +20,7 @@ constexpr int64_t kB = 2, kT = 5;
 
 int64_t padded() { return padded_vocab_size(kVocab, 16, 1); }
 
-Batch make_batch(uint64_t seed) {
-  std::vector<int32_t> tokens, labels, positions;
-  std::vector<float> mask;
-  for (int64_t i = 0; i < kB * kT; ++i) {
-    tokens.push_back(static_cast<int32_t>(philox4x32(seed, 1, i).v[0] % kVocab));
-    labels.push_back(static_cast<int32_t>(philox4x32(seed, 2, i).v[0] % kVocab));
-    positions.push_back(static_cast<int32_t>(i % kT));
-    mask.push_back(i % 4 == 3 ? 0.0f : 1.0f);
-  }
-  Batch batch;
-  batch.tensors["tokens"] = Tensor::from_vector(tokens, {kB, kT});
-  batch.tensors["labels"] = Tensor::from_vector(labels, {kB, kT});
-  batch.tensors["loss_mask"] = Tensor::from_vector(mask, {kB, kT});
-  batch.tensors["position_ids"] = Tensor::from_vector(positions, {kB, kT});
-  return batch;
-}
+Batch make_batch(uint64_t seed) { return test::RandomLmBatch{kT, kVocab, 4, 3}.rows(seed, 0, kB); }
 
 TEST_CASE("gpt parameters carry Megatron mcore names and shapes and inits and weight-decay flags") {
   test::TinyGpt tiny;

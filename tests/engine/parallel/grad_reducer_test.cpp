@@ -6,12 +6,12 @@
 #include <cmath>
 #include <string>
 
-#include "engine/core/philox.h"
 #include "engine/models/model.h"
 #include "engine/optim/distributed_optimizer.h"
 #include "engine/parallel/grad_reducer.h"
 #include "kernels/elementwise.h"
 #include "tests/support/mpi_launch.h"
+#include "tests/support/random_lm_batch.h"
 #include "tests/support/tiny_recipe.h"
 
 using namespace me;
@@ -20,22 +20,7 @@ namespace {
 
 constexpr int64_t kVocab = 61, kPadded = 64, kB = 2, kT = 8;
 
-Batch make_batch(uint64_t seed) {
-  std::vector<int32_t> tokens, labels, positions;
-  std::vector<float> mask;
-  for (int64_t i = 0; i < kB * kT; ++i) {
-    tokens.push_back(static_cast<int32_t>(philox4x32(seed, 1, i).v[0] % kVocab));
-    labels.push_back(static_cast<int32_t>(philox4x32(seed, 2, i).v[0] % kVocab));
-    positions.push_back(static_cast<int32_t>(i % kT));
-    mask.push_back(i % 5 == 4 ? 0.0f : 1.0f);
-  }
-  Batch batch;
-  batch.tensors["tokens"] = Tensor::from_vector(tokens, {kB, kT});
-  batch.tensors["labels"] = Tensor::from_vector(labels, {kB, kT});
-  batch.tensors["loss_mask"] = Tensor::from_vector(mask, {kB, kT});
-  batch.tensors["position_ids"] = Tensor::from_vector(positions, {kB, kT});
-  return batch;
-}
+Batch make_batch(uint64_t seed) { return test::RandomLmBatch{kT, kVocab}.rows(seed, 0, kB); }
 
 Recipe tiny_recipe() {
   Recipe r = test::tiny_gpt_recipe();
