@@ -35,18 +35,12 @@ parallel: {ddp_bucket_size: 6000}
 logging: {log_interval: 1}
 )";
 
-constexpr const char* kLlama =
-    "--set model.position_embedding_type=rope --set model.normalization=RMSNorm --set "
-    "model.swiglu=true --set model.group_query_attention=true --set model.num_query_groups=2 "
-    "--set model.add_bias_linear=false --set model.untie_embeddings_and_output_weights=true";
-
 struct Run {
   TempDir& dir;
   CommandResult operator()(int ranks, const std::string& metrics, const std::string& sets) const {
     const std::string args = fmt::format("--recipe {} --set logging.metrics_file={} {}",
                                          dir / "r.yaml", dir / metrics, sets);
-    if (ranks == 1) return run_engine(args);
-    return run_command(fmt::format("{} {} {}", mpirun_prefix(ranks), ME_BINARY_PATH, args));
+    return run_engine_on_ranks(ranks, args);
   }
 };
 
@@ -117,7 +111,7 @@ TEST_CASE("a tp 1 checkpoint of gpt and llama resumes at tp 2 with the uninterru
   for (const char* model : {"gpt", "llama"}) {
     CAPTURE(model);
     // Llama: GQA (4 heads in 2 query groups), SwiGLU's fused [gate | up] split in 2 chunks.
-    const std::string sets = std::string(model) == "llama" ? kLlama : "";
+    const std::string sets = std::string(model) == "llama" ? kTinyLlamaSets : "";
     const std::string ckpt = dir / fmt::format("{}_ckpt", model);
     const auto full = train(1, fmt::format("{}_full.jsonl", model), sets);
     REQUIRE_MESSAGE(full.exit_code == 0, full.output);

@@ -31,8 +31,7 @@ CommandResult train(const TempDir& dir, int ranks, const std::string& metrics,
                     const std::string& sets) {
   const std::string args = fmt::format("--recipe {} --set logging.metrics_file={} {}",
                                        dir / "r.yaml", dir / metrics, sets);
-  if (ranks == 1) return run_engine(args);
-  return run_command(fmt::format("{} {} {}", mpirun_prefix(ranks), ME_BINARY_PATH, args));
+  return run_engine_on_ranks(ranks, args);
 }
 
 void check_same_losses(const std::map<int64_t, double>& a, const std::map<int64_t, double>& b) {
@@ -178,9 +177,8 @@ TEST_CASE("log_straggler names the slowest and the fastest of the ranks every lo
     const std::string line = run.output.substr(at, run.output.find('\n', at) - at);
     // With two ranks and one name per end, one rank is the slowest and the other the fastest.
     const bool zero_slow = line.find("slowest: rank 0 ") != std::string::npos;
-    CHECK_MESSAGE(line.find(zero_slow ? "fastest: rank 1 " : "fastest: rank 0 ") !=
-                      std::string::npos,
-                  line);
+    CHECK_MESSAGE(
+        line.find(zero_slow ? "fastest: rank 1 " : "fastest: rank 0 ") != std::string::npos, line);
   }
   CHECK(lines == 10);  // log_interval 1, 10 iterations, logged once (by the last rank)
 }

@@ -7,9 +7,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/functional/metrics.h"
@@ -35,20 +33,7 @@ CommandResult train(const TempDir& dir, int ranks, const std::string& metrics,
                     const std::string& sets) {
   const std::string args = fmt::format("--recipe {} --set logging.metrics_file={} {}",
                                        dir / "r.yaml", dir / metrics, sets);
-  if (ranks == 1) return run_engine(args);
-  return run_command(fmt::format("{} {} {}", mpirun_prefix(ranks), ME_BINARY_PATH, args));
-}
-
-// A metrics-file field by iteration, from the lines that carry it.
-std::map<int64_t, double> series(const std::string& path, const char* key) {
-  std::map<int64_t, double> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line);
-    if (j.contains(key)) out[j["iteration"].get<int64_t>()] = j[key].get<double>();
-  }
-  return out;
+  return run_engine_on_ranks(ranks, args);
 }
 
 struct Layout {
@@ -65,8 +50,8 @@ TEST_CASE("pipeline layouts train 10 steps like one rank") {
   const auto one = train(dir, 1, "one.jsonl", "");
   REQUIRE_MESSAGE(one.exit_code == 0, one.output);
   const auto losses = train_losses(dir / "one.jsonl");
-  const auto norms = series(dir / "one.jsonl", "grad_norm");
-  const auto valid = series(dir / "one.jsonl", "valid_loss");
+  const auto norms = grad_norms(dir / "one.jsonl");
+  const auto valid = metric_series(dir / "one.jsonl", "valid_loss");
   REQUIRE(losses.size() == 10);
   REQUIRE(valid.size() == 2);
   CHECK(losses.rbegin()->second < losses.begin()->second - 0.15);  // it trained
@@ -95,8 +80,8 @@ TEST_CASE("pipeline layouts train 10 steps like one rank") {
     const auto run = train(dir, layout.ranks, metrics, layout.sets);
     REQUIRE_MESSAGE(run.exit_code == 0, run.output);
     const auto got = train_losses(dir / metrics);
-    const auto got_norms = series(dir / metrics, "grad_norm");
-    const auto got_valid = series(dir / metrics, "valid_loss");
+    const auto got_norms = grad_norms(dir / metrics);
+    const auto got_valid = metric_series(dir / metrics, "valid_loss");
     REQUIRE(got.size() == 10);
     REQUIRE(got_valid.size() == 2);
     for (const auto& [iteration, loss] : losses) {

@@ -8,9 +8,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/functional/metrics.h"
@@ -31,11 +29,6 @@ optimizer: {lr: 0.005, clip_grad: 0.5}
 logging: {log_interval: 1}
 )";
 
-constexpr const char* kLlama =
-    "--set model.position_embedding_type=rope --set model.normalization=RMSNorm --set "
-    "model.swiglu=true --set model.group_query_attention=true --set model.num_query_groups=2 "
-    "--set model.add_bias_linear=false --set model.untie_embeddings_and_output_weights=true";
-
 constexpr const char* kSequenceParallel = " --set parallel.sequence_parallel=true";
 constexpr const char* kDistributedOptimizer = " --set parallel.use_distributed_optimizer=true";
 
@@ -45,19 +38,7 @@ CommandResult train(const TempDir& dir, int ranks, int tp, const std::string& me
       "--recipe {} --set logging.metrics_file={} --set "
       "parallel.tensor_model_parallel_size={} {}",
       dir / "r.yaml", dir / metrics, tp, sets);
-  if (ranks == 1) return run_engine(args);
-  return run_command(fmt::format("{} {} {}", mpirun_prefix(ranks), ME_BINARY_PATH, args));
-}
-
-std::map<int64_t, double> grad_norms(const std::string& path) {
-  std::map<int64_t, double> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line);
-    if (j.contains("grad_norm")) out[j["iteration"].get<int64_t>()] = j["grad_norm"].get<double>();
-  }
-  return out;
+  return run_engine_on_ranks(ranks, args);
 }
 
 // Trains `model` with `common` on one rank and on `ranks` ranks at tp 2 with `common` and
@@ -69,7 +50,7 @@ void check_like_one_rank(const TempDir& dir, const std::string& model, int ranks
   CAPTURE(parallel);
   const std::string name =
       fmt::format("{}_{}_{}", model, ranks, std::hash<std::string>{}(common + parallel));
-  const std::string model_sets = model == "llama" ? kLlama : "";
+  const std::string model_sets = model == "llama" ? kTinyLlamaSets : "";
   const auto one = train(dir, 1, 1, name + "_one.jsonl", model_sets + common);
   REQUIRE_MESSAGE(one.exit_code == 0, one.output);
   const auto reference = train_losses(dir / (name + "_one.jsonl"));

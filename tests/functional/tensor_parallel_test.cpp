@@ -5,9 +5,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/functional/metrics.h"
@@ -28,31 +26,13 @@ optimizer: {lr: 0.005}
 logging: {log_interval: 1}
 )";
 
-constexpr const char* kLlama =
-    "--set model.position_embedding_type=rope --set model.normalization=RMSNorm --set "
-    "model.swiglu=true --set model.group_query_attention=true --set model.num_query_groups=2 "
-    "--set model.add_bias_linear=false --set model.untie_embeddings_and_output_weights=true";
-
 CommandResult train(const TempDir& dir, int ranks, int tp, const std::string& metrics,
                     const std::string& sets) {
-  const std::string args =
-      fmt::format("--recipe {} --set logging.metrics_file={} --set "
-                  "parallel.tensor_model_parallel_size={} {}",
-                  dir / "r.yaml", dir / metrics, tp, sets);
-  if (ranks == 1) return run_engine(args);
-  return run_command(fmt::format("{} {} {}", mpirun_prefix(ranks), ME_BINARY_PATH, args));
-}
-
-// Gradient norms by iteration: with tp they must count replicated parameters once.
-std::map<int64_t, double> grad_norms(const std::string& path) {
-  std::map<int64_t, double> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line);
-    if (j.contains("grad_norm")) out[j["iteration"].get<int64_t>()] = j["grad_norm"].get<double>();
-  }
-  return out;
+  const std::string args = fmt::format(
+      "--recipe {} --set logging.metrics_file={} --set "
+      "parallel.tensor_model_parallel_size={} {}",
+      dir / "r.yaml", dir / metrics, tp, sets);
+  return run_engine_on_ranks(ranks, args);
 }
 
 }  // namespace
@@ -62,7 +42,7 @@ TEST_CASE("tp 2 and tp 2 x dp 2 train gpt and llama like one rank for 10 steps")
   write_text(dir / "r.yaml", kRecipe);
   for (const char* model : {"gpt", "llama"}) {
     CAPTURE(model);
-    const std::string sets = std::string(model) == "llama" ? kLlama : "";
+    const std::string sets = std::string(model) == "llama" ? kTinyLlamaSets : "";
     const auto one = train(dir, 1, 1, fmt::format("{}_one.jsonl", model), sets);
     REQUIRE_MESSAGE(one.exit_code == 0, one.output);
     const auto reference = train_losses(dir / fmt::format("{}_one.jsonl", model));
@@ -108,8 +88,8 @@ TEST_CASE("a tp 2 checkpoint resumes at tp 2 and at tp 1 with the uninterrupted 
                                        "checkpoint.save_interval=5",
                                        ckpt));
   REQUIRE_MESSAGE(first.exit_code == 0, first.output);
-  const auto resumed = train(dir, 2, 2, "resumed.jsonl",
-                             fmt::format("--set checkpoint.load={}", ckpt));
+  const auto resumed =
+      train(dir, 2, 2, "resumed.jsonl", fmt::format("--set checkpoint.load={}", ckpt));
   REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.output);
   const auto want = train_losses(dir / "full.jsonl");
   const auto got = train_losses(dir / "resumed.jsonl");

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "tests/support/test_paths.h"
+
 namespace me::testing {
 
 std::string mpirun_prefix(int ranks, int timeout_seconds) {
@@ -12,6 +14,11 @@ std::string mpirun_prefix(int ranks, int timeout_seconds) {
       "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
       "OMPI_MCA_rmaps_base_oversubscribe=1 timeout {} mpirun --oversubscribe -np {}",
       timeout_seconds, ranks);
+}
+
+CommandResult run_engine_on_ranks(int ranks, const std::string& args) {
+  if (ranks == 1) return run_engine(args);
+  return run_command(fmt::format("{} {} {}", mpirun_prefix(ranks), test::binary_path(), args));
 }
 
 CommandResult run_self_under_mpi(int ranks, const std::string& test_case) {

@@ -11,6 +11,9 @@ namespace me::testing {
 // The shell prefix every test uses to start mpirun (root allowed, oversubscribed, time-limited).
 std::string mpirun_prefix(int ranks, int timeout_seconds = 300);
 
+// `megatron-engine ARGS` on `ranks` ranks: plainly for one, under mpirun otherwise.
+CommandResult run_engine_on_ranks(int ranks, const std::string& args);
+
 // Runs this test executable under mpirun with `ranks` ranks and only `test_case` selected.
 CommandResult run_self_under_mpi(int ranks, const std::string& test_case);
 
