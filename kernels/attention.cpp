@@ -113,8 +113,11 @@ SplitHeads split_heads(const Tensor& qkv, const Tensor& out) {
   return s;
 }
 
-// True when cuDNN reads the heads in place (checked like its unpacked use, on out).
-bool in_place_heads(const Tensor& qkv, const Tensor& out, const AttentionParams& params) {
+}  // namespace
+
+// cuDNN reads the heads in place (its conditions checked on out, as for separate q, k, v).
+bool attention_reads_qkv_in_place(const Tensor& qkv, const Tensor& out,
+                                  const AttentionParams& params) {
 #ifdef ME_WITH_CUDA
   return !qkv.device().is_cpu() && cuda::cudnn_attention_applies(out, params);
 #else
@@ -122,14 +125,12 @@ bool in_place_heads(const Tensor& qkv, const Tensor& out, const AttentionParams&
 #endif
 }
 
-}  // namespace
-
 void attention_forward_qkv(const Tensor& qkv, Tensor& out, Tensor& lse,
                            const AttentionParams& params) {
   constexpr const char* op = "attention_forward_qkv";
   ME_CHECK(out.ndim() == 4, "{}: out is {}, expected (B, T, H, D)", op, out.describe());
   check_shape(op, "qkv", qkv, {out.dim(0), out.dim(1), 3 * out.dim(2) * out.dim(3)});
-  if (!in_place_heads(qkv, out, params)) {
+  if (!attention_reads_qkv_in_place(qkv, out, params)) {
     const SplitHeads s = split_heads(qkv, out);
     attention_forward(s.q, s.k, s.v, out, lse, params);
     return;
@@ -145,7 +146,7 @@ void attention_backward_qkv(const Tensor& qkv, const Tensor& out, const Tensor& 
   ME_CHECK(out.ndim() == 4, "{}: out is {}, expected (B, T, H, D)", op, out.describe());
   check_shape(op, "qkv", qkv, {out.dim(0), out.dim(1), 3 * out.dim(2) * out.dim(3)});
   check_like(op, "dqkv", dqkv, qkv);
-  if (!in_place_heads(qkv, out, params)) {
+  if (!attention_reads_qkv_in_place(qkv, out, params)) {
     const SplitHeads s = split_heads(qkv, out);
     Tensor dq = Tensor::empty(out.shape(), dout.dtype(), dout.device());
     Tensor dk = Tensor::empty(out.shape(), dout.dtype(), dout.device());

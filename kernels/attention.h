@@ -37,11 +37,15 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
 // attention_forward / attention_backward for multi-head attention (one query head per group) on
 // q, k and v read from the fused projection qkv (B, T, H * 3 * D), laid out per head as
 // [q_h | k_h | v_h] (split_qkv below with G = Hq); out (B, T, H, D) gives H and D, dqkv (like qkv)
-// is written. cuDNN reads the heads in place, so the split copies go; other paths split.
+// is written. cuDNN reads the heads in place, so the split copies go; other paths split (in
+// forward and again in backward: callers that keep q, k and v should split once themselves).
 void attention_forward_qkv(const Tensor& qkv, Tensor& out, Tensor& lse,
                            const AttentionParams& params);
 void attention_backward_qkv(const Tensor& qkv, const Tensor& out, const Tensor& lse,
                             const Tensor& dout, Tensor& dqkv, const AttentionParams& params);
+// True when the two above read the heads of qkv in place for an output like `out` (no copies).
+bool attention_reads_qkv_in_place(const Tensor& qkv, const Tensor& out,
+                                  const AttentionParams& params);
 
 // Splits a fused QKV projection (B, T, G * (Hq/G + 2) * D), laid out per query group as Megatron
 // does ([q heads of group g | k_g | v_g] for each g), into q (B,T,Hq,D), k and v (B,T,G,D).

@@ -95,7 +95,10 @@ Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
   const AttentionParams params =
       attention_params(1.0 / std::sqrt(static_cast<double>(kv_channels_)), attention_dropout_,
                        child_name("core_attention"), ctx);
-  if (num_query_groups_ == num_heads_ && !q_layernorm_ && !rotary_) {
+  // Multi-head attention with q, k, v as projected: no split copies where the attention kernel
+  // reads the heads from qkv itself (elsewhere splitting here keeps q, k, v for the backward).
+  if (num_query_groups_ == num_heads_ && !q_layernorm_ && !rotary_ &&
+      attention_reads_qkv_in_place(qkv, out, params)) {
     attention_forward_qkv(qkv, out, lse, params);
     ctx.save(this, Saved{qkv, Tensor(), Tensor(), Tensor(), out, lse});
   } else {

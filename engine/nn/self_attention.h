@@ -17,8 +17,8 @@ namespace me {
 class SelfAttention final : public Layer {
  public:
   struct Saved {
-    // Multi-head attention without q/k norms or RoPE reads q, k and v from the projection
-    // in place: qkv (B, T, 3 Hq D) is kept; otherwise q, k and v are.
+    // Multi-head attention without q/k norms or RoPE, where the attention kernel reads q, k and
+    // v from the projection in place (cuDNN): qkv (B, T, 3 Hq D) is kept; otherwise q, k and v.
     Tensor qkv;
     Tensor q, k, v;  // (B, T, Hq, D), (B, T, G, D), (B, T, G, D): after norm and RoPE
     Tensor out;      // (B, T, Hq, D)
