@@ -35,6 +35,12 @@ void check_args(const char* op, const Tensor& q, const Tensor& k, const Tensor& 
   if (!(params.dropout_p >= 0.0 && params.dropout_p < 1.0)) {
     throw Error(fmt::format("{}: attention dropout {} is not in [0, 1)", op, params.dropout_p));
   }
+  const int64_t total = params.total_heads == 0 ? q.dim(2) : params.total_heads;
+  if (params.head_offset < 0 || params.head_offset + q.dim(2) > total) {
+    throw Error(fmt::format("{}: heads [{}, {}) of q {} are not within total_heads {}", op,
+                            params.head_offset, params.head_offset + q.dim(2), q.describe(),
+                            total));
+  }
 }
 
 // qkv (B, T, G * (Hq/G + 2) * D) against q (B, T, Hq, D), k and v (B, T, G, D).

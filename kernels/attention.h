@@ -14,6 +14,11 @@ struct AttentionParams {
   double dropout_p = 0.0;  // on the probabilities, mask from Philox(seed, stream, index)
   uint64_t seed = 0;
   uint64_t stream = 0;
+  // The dropout mask's head numbering: q's heads are heads [head_offset, head_offset + Hq) of
+  // total_heads (0: Hq), so a tensor-parallel rank draws the masks the single-rank call draws for
+  // its heads. 0 <= head_offset and head_offset + Hq <= total_heads, else me::Error.
+  int64_t head_offset = 0;
+  int64_t total_heads = 0;
   // Optional (B, T) i32 document id per token (data.reset_attention_mask, flash-attention's varlen
   // idea without repacking): query i sees key j only when both carry the same id. Undefined (the
   // default) means one document per sequence. Each query always sees itself, so no row is empty.
@@ -25,8 +30,9 @@ struct AttentionParams {
 // share T. Causal: query i sees keys j <= i; with params.document_ids also only keys of its own
 // document. lse is of the scaled scores before dropout. Dropout
 // (as torch's scaled_dot_product_attention): probability (b, h, i, j) is kept iff
-// philox_uniform(seed, stream, ((b * Hq + h) * T + i) * T + j) > float(dropout_p), then scaled by
-// 1/(1-p); backward regenerates the same mask.
+// philox_uniform(seed, stream, ((b * H + o + h) * T + i) * T + j) > float(dropout_p), with
+// H = params.total_heads (Hq when 0) and o = params.head_offset, then scaled by 1/(1-p); backward
+// regenerates the same mask.
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse,
                        const AttentionParams& params);
 // dq, dk, dv are written (not accumulated).

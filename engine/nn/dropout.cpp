@@ -1,8 +1,6 @@
 // Dropout layer over kernels/dropout.h; active only when ctx.training() and p > 0. Under sequence
-// parallelism the kernel runs over a zero-filled tensor of the gathered size with this rank's rows
-// in place (its mask is a function of the flat index from 0), and the rows are read back: tp
-// times the mask draws of the rank's share, the price of equality with one rank until the kernel
-// takes a first index.
+// parallelism the kernel's first index is this rank's rows' offset in the gathered tensor, so it
+// draws only its share of the single-rank mask.
 #include "engine/nn/dropout.h"
 
 #include "kernels/dropout.h"
@@ -16,24 +14,15 @@ Dropout::Dropout(const std::string& name, double p)
 
 Tensor Dropout::apply(const Tensor& x, bool forward, const MicroBatchContext& ctx) const {
   const uint64_t stream = ctx.rng_stream(name());
-  if (!tp_.sequence_split()) {
-    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-    if (forward) {
-      dropout_forward(x, y, p_, ctx.seed(), stream);
-    } else {
-      dropout_backward(x, y, p_, ctx.seed(), stream);
-    }
-    return y;
-  }
-  Tensor whole = Tensor::zeros({tp_.size * x.numel()}, x.dtype(), x.device());
-  Tensor mine = whole.view(tp_.rank * x.numel(), x.shape());
-  mine.copy_from(x);
+  const uint64_t first =
+      tp_.sequence_split() ? static_cast<uint64_t>(tp_.rank) * static_cast<uint64_t>(x.numel()) : 0;
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (forward) {
-    dropout_forward(whole, whole, p_, ctx.seed(), stream);
+    dropout_forward(x, y, p_, ctx.seed(), stream, first);
   } else {
-    dropout_backward(whole, whole, p_, ctx.seed(), stream);
+    dropout_backward(x, y, p_, ctx.seed(), stream, first);
   }
-  return mine.clone();
+  return y;
 }
 
 Tensor Dropout::forward(const Tensor& x, MicroBatchContext& ctx) {

@@ -40,6 +40,8 @@ SelfAttention::SelfAttention(const std::string& name, const Recipe& recipe)
                                                   "model.num_attention_heads")),
       num_query_groups_(
           TensorParallel::current().divide(checked_query_groups(recipe), "model.num_query_groups")),
+      first_head_(TensorParallel::current().rank * num_heads_),
+      total_heads_(recipe.model.num_attention_heads),
       kv_channels_(recipe.derived.kv_channels),
       attention_dropout_(recipe.model.attention_dropout),
       // Megatron forces the qkv bias on with add_bias_linear.
@@ -66,14 +68,19 @@ SelfAttention::SelfAttention(const std::string& name, const Recipe& recipe)
 }
 
 namespace {
+// The core attention's parameters for this rank's heads [first_head, first_head + Hq / tp) of
+// total_heads: the dropout mask is drawn by global head.
 AttentionParams attention_params(double scale, double dropout, const std::string& stream_name,
-                                 const MicroBatchContext& ctx) {
+                                 const MicroBatchContext& ctx, int64_t first_head,
+                                 int64_t total_heads) {
   AttentionParams params;
   params.scale = scale;
   params.causal = true;
   params.dropout_p = ctx.training() ? dropout : 0.0;
   params.seed = ctx.seed();
   params.stream = ctx.rng_stream(stream_name);
+  params.head_offset = first_head;
+  params.total_heads = total_heads;
   params.document_ids = ctx.sequence().document_ids;
   return params;
 }
@@ -94,7 +101,7 @@ Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
   Tensor lse = Tensor::empty({b, num_heads_, t}, accum_dtype(x.dtype()), x.device());
   const AttentionParams params =
       attention_params(1.0 / std::sqrt(static_cast<double>(kv_channels_)), attention_dropout_,
-                       child_name("core_attention"), ctx);
+                       child_name("core_attention"), ctx, first_head_, total_heads_);
   // Multi-head attention with q, k, v as projected: no split copies where the attention kernel
   // reads the heads from qkv itself (elsewhere splitting here keeps q, k, v for the backward).
   if (num_query_groups_ == num_heads_ && !q_layernorm_ && !rotary_ &&
@@ -125,7 +132,7 @@ Tensor SelfAttention::backward(const Tensor& dy, MicroBatchContext& ctx) {
   const Tensor dout = linear_proj_.backward(dy, ctx).reshape(saved.out.shape());
   const AttentionParams params =
       attention_params(1.0 / std::sqrt(static_cast<double>(kv_channels_)), attention_dropout_,
-                       child_name("core_attention"), ctx);
+                       child_name("core_attention"), ctx, first_head_, total_heads_);
   const int64_t b = saved.out.dim(0), t = saved.out.dim(1);  // every token, as in forward
   Tensor dqkv = Tensor::empty({b, t, linear_qkv_.out_features()}, dy.dtype(), dy.device());
   if (saved.qkv.defined()) {

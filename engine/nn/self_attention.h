@@ -39,6 +39,10 @@ class SelfAttention final : public Layer {
 
   int64_t num_heads_;         // this rank's: Hq / tp
   int64_t num_query_groups_;  // G / tp
+  // Global index of this rank's first query head (rank * Hq / tp: whole query groups per rank)
+  // and Hq, so attention dropout draws the single-rank masks of these heads.
+  int64_t first_head_;
+  int64_t total_heads_;
   int64_t kv_channels_;
   double attention_dropout_;
   Linear linear_qkv_;                   // C -> (Hq + 2G) * D

@@ -35,15 +35,20 @@ T dot(const T* a, const T* b, int64_t n) {
   return acc;
 }
 
-// z for element (b, h, i, j): 1 without dropout, else keep / (1 - p) from the Philox mask.
+// z for element (b, h, i, j): 1 without dropout, else keep / (1 - p) from the Philox mask, drawn
+// at the global head params.head_offset + h of params.total_heads.
 template <typename T>
 struct DropoutMask {
   const AttentionParams& params;
+  const Dims& s;
   float p = static_cast<float>(params.dropout_p);
   T keep_scale = static_cast<T>(1.0 / (1.0 - params.dropout_p));
-  T operator()(uint64_t index) const {
+  int64_t heads = params.total_heads == 0 ? s.hq : params.total_heads;
+  T operator()(int64_t bi, int64_t h, int64_t i, int64_t j) const {
     if (params.dropout_p == 0.0) return T(1);
-    return dropout_keep(params.seed, params.stream, index, p) ? keep_scale : T(0);
+    const int64_t index = ((bi * heads + params.head_offset + h) * s.t + i) * s.t + j;
+    return dropout_keep(params.seed, params.stream, static_cast<uint64_t>(index), p) ? keep_scale
+                                                                                     : T(0);
   }
 };
 
@@ -74,7 +79,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor
     T* po = out.data<T>();      // (B, T, Hq, D)
     T* plse = lse.data<T>();    // (B, Hq, T)
     const T scale = static_cast<T>(params.scale);
-    const DropoutMask<T> mask{params};
+    const DropoutMask<T> mask{params, s};
     const DocumentMask same_doc = document_mask(params, s.t);
 #pragma omp parallel if (worth_threads(rows * s.t * s.d))
     {
@@ -98,7 +103,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor
         std::fill_n(oi, s.d, T(0));
         for (int64_t j = 0; j < len; ++j) {
           if (!same_doc(bi, i, j)) continue;
-          const T w = std::exp(score[j] - row_lse) * mask(static_cast<uint64_t>(r * s.t + j));
+          const T w = std::exp(score[j] - row_lse) * mask(bi, h, i, j);
           const T* vj = pv + s.kv_at(bi, j, kvh);
           for (int64_t x = 0; x < s.d; ++x) oi[x] += w * vj[x];
         }
@@ -127,7 +132,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
     T* pdk = dk.data<T>();
     T* pdv = dv.data<T>();
     const T scale = static_cast<T>(params.scale);
-    const DropoutMask<T> mask{params};
+    const DropoutMask<T> mask{params, s};
     const DocumentMask same_doc = document_mask(params, s.t);
 #pragma omp parallel for if (worth_threads(q.numel() * s.t))
     for (int64_t task = 0; task < tasks; ++task) {
@@ -151,7 +156,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
             const T* kj = pk + s.kv_at(bi, j, kvh);
             const T* vj = pv + s.kv_at(bi, j, kvh);
             const T p = std::exp(scale * dot(qi, kj, s.d) - plse[r]);
-            const T z = mask(static_cast<uint64_t>(r * s.t + j));
+            const T z = mask(bi, h, i, j);
             const T dscore = scale * p * (z * dot(doi, vj, s.d) - di);  // d loss / d (q_i.k_j)
             T* dkj = pdk + s.kv_at(bi, j, kvh);
             T* dvj = pdv + s.kv_at(bi, j, kvh);

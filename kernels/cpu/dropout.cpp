@@ -1,5 +1,5 @@
-// Host inverted dropout: element i kept iff philox_uniform(seed, stream, i) > p, so the mask is a
-// function of the element index alone, independent of thread count.
+// Host inverted dropout: element i kept iff philox_uniform(seed, stream, first + i) > p, so the
+// mask is a function of the element index alone, independent of thread count.
 #include "kernels/cpu/dropout.h"
 
 #include "kernels/cpu/float_dispatch.h"
@@ -7,7 +7,7 @@
 
 namespace me::cpu {
 
-void dropout(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream) {
+void dropout(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream, uint64_t first) {
   const int64_t n = x.numel();
   const float pf = static_cast<float>(p);
   dispatch_float(x.dtype(), [&](auto tag) {
@@ -22,7 +22,8 @@ void dropout(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t strea
     const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
 #pragma omp parallel for if (worth_threads(n))
     for (int64_t i = 0; i < n; ++i) {
-      py[i] = dropout_keep(seed, stream, static_cast<uint64_t>(i), pf) ? px[i] * keep_scale : T(0);
+      py[i] = dropout_keep(seed, stream, first + static_cast<uint64_t>(i), pf) ? px[i] * keep_scale
+                                                                               : T(0);
     }
   });
 }

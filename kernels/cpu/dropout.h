@@ -8,8 +8,8 @@
 
 namespace me::cpu {
 
-// y = x * mask / (1 - p). Forward and backward are the same map (the mask is regenerated), so one
-// function serves both; x and y may alias.
-void dropout(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream);
+// y = x * mask / (1 - p), element i's mask drawn at index first + i. Forward and backward are the
+// same map (the mask is regenerated), so one function serves both; x and y may alias.
+void dropout(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream, uint64_t first);
 
 }  // namespace me::cpu

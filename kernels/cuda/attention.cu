@@ -32,11 +32,16 @@ struct Dims {
   float dropout_p;
   float keep_scale;
   uint64_t seed, stream;
+  int64_t mask_heads, head_offset;  // the mask's head numbering (AttentionParams)
   const int32_t* documents;  // (B, T) document id per token, or null: one document per sequence
-  // z for probability index ((b * Hq + h) * T + i) * T + j: 1, or keep / (1 - p).
-  __device__ float mask(uint64_t index) const {
+  // First mask index of (b, h)'s rows: (b * H + head_offset + h) * T, H the mask's head count.
+  __device__ int64_t mask_row(int64_t bi, int64_t h) const {
+    return (bi * mask_heads + head_offset + h) * t;
+  }
+  // z for probability index (mask_row(b, h) + i) * T + j: 1, or keep / (1 - p).
+  __device__ float mask(int64_t index) const {
     if (dropout_p == 0.0f) return 1.0f;
-    return dropout_keep(seed, stream, index, dropout_p) ? keep_scale : 0.0f;
+    return dropout_keep(seed, stream, static_cast<uint64_t>(index), dropout_p) ? keep_scale : 0.0f;
   }
   __device__ int32_t doc(int64_t bi, int64_t i) const {
     return documents != nullptr && i < t ? documents[bi * t + i] : 0;
@@ -146,7 +151,7 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
   const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
   const int64_t q0 = static_cast<int64_t>(gridDim.x - 1 - blockIdx.x) * kTile;
   const int64_t h = blockIdx.y, bi = blockIdx.z, kvh = h / (s.hq / s.hkv);
-  const int64_t row_base = (bi * s.hq + h) * s.t;
+  const int64_t row_base = (bi * s.hq + h) * s.t, mask_base = s.mask_row(bi, h);
   const int64_t q_off = (bi * s.t * s.hq + h) * s.d, kv_off = (bi * s.t * s.hkv + kvh) * s.d;
   load_tile<kMaxD>(qs, q + q_off, q0, s.t, s.hq * s.d, s.d);
   if (threadIdx.x < kTile) qdoc[threadIdx.x] = s.doc(bi, q0 + threadIdx.x);
@@ -187,7 +192,7 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
         const int jj = tx + c * kSide;
         const float p = expf(sc[r][c] - m_use);
         l[r] += p;
-        const uint64_t index = static_cast<uint64_t>((row_base + q0 + ii) * s.t + k0 + jj);
+        const int64_t index = (mask_base + q0 + ii) * s.t + k0 + jj;
         ps[ii * kScoreLd + jj] = p == 0.0f ? 0.0f : p * s.mask(index);
       }
     }
@@ -237,7 +242,7 @@ __global__ void __launch_bounds__(kThreads)
   const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
   const int64_t q0 = static_cast<int64_t>(gridDim.x - 1 - blockIdx.x) * kTile;
   const int64_t h = blockIdx.y, bi = blockIdx.z, kvh = h / (s.hq / s.hkv);
-  const int64_t row_base = (bi * s.hq + h) * s.t;
+  const int64_t row_base = (bi * s.hq + h) * s.t, mask_base = s.mask_row(bi, h);
   const int64_t q_off = (bi * s.t * s.hq + h) * s.d, kv_off = (bi * s.t * s.hkv + kvh) * s.d;
   load_tile<kMaxD>(qs, q + q_off, q0, s.t, s.hq * s.d, s.d);
   load_tile<kMaxD>(dos, dout + q_off, q0, s.t, s.hq * s.d, s.d);
@@ -262,7 +267,7 @@ __global__ void __launch_bounds__(kThreads)
         float ds = 0.0f;
         if (s.visible(q0 + ii, k0 + jj, rows.doc[ii], kdoc[jj])) {
           const float p = expf(s.scale * sc[r][c] - rows.lse[ii]);
-          const float z = s.mask(static_cast<uint64_t>((row_base + q0 + ii) * s.t + k0 + jj));
+          const float z = s.mask((mask_base + q0 + ii) * s.t + k0 + jj);
           ds = s.scale * p * (z * dp[r][c] - rows.delta[ii]);
         }
         dss[ii * kScoreLd + jj] = ds;
@@ -298,7 +303,7 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
   if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.doc(bi, k0 + threadIdx.x);
   float dk_acc[kPer][kMaxD / kSide] = {}, dv_acc[kPer][kMaxD / kSide] = {};
   for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
-    const int64_t row_base = (bi * s.hq + h) * s.t;
+    const int64_t row_base = (bi * s.hq + h) * s.t, mask_base = s.mask_row(bi, h);
     const int64_t q_off = (bi * s.t * s.hq + h) * s.d;
     for (int64_t q0 = s.causal ? k0 : 0; q0 < s.t; q0 += kTile) {
       __syncthreads();  // the previous query tile and scores are read
@@ -318,7 +323,7 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
           float pz = 0.0f, ds = 0.0f;
           if (s.visible(q0 + ii, k0 + jj, rows.doc[ii], kdoc[jj])) {
             const float p = expf(s.scale * sc[r][c] - rows.lse[ii]);
-            const float z = s.mask(static_cast<uint64_t>((row_base + q0 + ii) * s.t + k0 + jj));
+            const float z = s.mask((mask_base + q0 + ii) * s.t + k0 + jj);
             pz = p * z;
             ds = s.scale * p * (z * dp[r][c] - rows.delta[ii]);
           }
@@ -351,6 +356,8 @@ Dims dims_of(const Tensor& q, const Tensor& k, const AttentionParams& params) {
           static_cast<float>(1.0 / (1.0 - params.dropout_p)),
           params.seed,
           params.stream,
+          params.total_heads == 0 ? q.dim(2) : params.total_heads,
+          params.head_offset,
           params.document_ids.defined() ? params.document_ids.data<int32_t>() : nullptr};
 }
 

@@ -8,7 +8,8 @@
 
 namespace me::cuda {
 
-// Arguments already checked by the me:: entry points; f32, bf16 or f16; x and y may alias.
-void dropout(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream);
+// Arguments already checked by the me:: entry points; f32, bf16 or f16; x and y may alias. Element
+// i's mask is drawn at index first + i.
+void dropout(const Tensor& x, Tensor& y, double p, uint64_t seed, uint64_t stream, uint64_t first);
 
 }  // namespace me::cuda

@@ -1,7 +1,8 @@
 // CUDA attention (flash contract) against the host loops: causal and full, grouped-query heads,
 // head dims below, at and above a warp and up to 128, sequences within one 64-row tile and over
 // several with a tail, Philox dropout on the probabilities with the host's index rule, per-token
-// document ids crossing tile edges, and the fused-QKV split (bitwise: it only copies).
+// document ids crossing tile edges, a tensor-parallel rank's heads (the dropout mask drawn at a
+// head offset), and the fused-QKV split (bitwise: it only copies).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -116,6 +117,31 @@ TEST_CASE("cuda attention with document ids matches the host") {
     test::expect_gpu_close(gpu.dk, cpu.dk, 5e-5, test::kRelTol, ctx + " dk");
     test::expect_gpu_close(gpu.dv, cpu.dv, 5e-5, test::kRelTol, ctx + " dv");
   }
+}
+
+TEST_CASE("cuda attention with a head offset matches the host") {
+  // Heads [4, 6) of 8 in one kv group (tp 4 of an 8-head GQA model), two tiles with a tail: a
+  // kernel drawing the masks of heads [0, 2) would miss the host by whole dropped probabilities.
+  const Device g = test::gpu_device();
+  const Case c{2, 70, 2, 1, 32, true, 0.2};
+  const Tensor q = test::random_tensor({c.b, c.t, c.hq, c.d}, DType::kF32, 41);
+  const Tensor k = test::random_tensor({c.b, c.t, c.hkv, c.d}, DType::kF32, 42);
+  const Tensor v = test::random_tensor({c.b, c.t, c.hkv, c.d}, DType::kF32, 43);
+  const Tensor dout = test::random_tensor({c.b, c.t, c.hq, c.d}, DType::kF32, 44);
+  AttentionParams params;
+  params.scale = 0.18;
+  params.dropout_p = c.dropout;
+  params.seed = 21;
+  params.stream = 6;
+  params.head_offset = 4;
+  params.total_heads = 8;
+  const Result cpu = run_host_f64(c, q, k, v, dout, params);
+  const Result gpu = run(c, q, k, v, dout, params, g);
+  test::expect_gpu_close(gpu.out, cpu.out, test::kAbsTol, test::kRelTol, "head offset out");
+  test::expect_gpu_close(gpu.lse, cpu.lse, test::kAbsTol, test::kRelTol, "head offset lse");
+  test::expect_gpu_close(gpu.dq, cpu.dq, 5e-5, test::kRelTol, "head offset dq");
+  test::expect_gpu_close(gpu.dk, cpu.dk, 5e-5, test::kRelTol, "head offset dk");
+  test::expect_gpu_close(gpu.dv, cpu.dv, 5e-5, test::kRelTol, "head offset dv");
 }
 
 TEST_CASE("cuda attention is bitwise repeatable") {

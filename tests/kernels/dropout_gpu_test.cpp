@@ -1,5 +1,5 @@
-// CUDA dropout against the host loops: both use dropout_keep on the flat index and one f32
-// multiply, so the results are bitwise equal, forward and backward, in place or not.
+// CUDA dropout against the host loops: both use dropout_keep on the flat index (from a first index)
+// and one f32 multiply, so the results are bitwise equal, forward and backward, in place or not.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -25,6 +25,26 @@ TEST_CASE("cuda dropout drops exactly the host's elements") {
     Tensor dx_gpu = test::to_gpu(x);  // in place: dx aliases dy
     dropout_backward(x, dx_cpu, p, 1234, 77);
     dropout_backward(dx_gpu, dx_gpu, p, 1234, 77);
+    test::expect_bitwise_equal(dx_gpu.to(Device::cpu()), dx_cpu, ctx + " backward in place");
+  }
+}
+
+TEST_CASE("cuda dropout from a first index drops exactly the host's elements") {
+  const Device g = test::gpu_device();
+  const Tensor x = test::random_tensor({5003}, DType::kF32, 3);
+  // 2^32 + 17: the index crosses into Philox's second counter word.
+  for (uint64_t first : {uint64_t{12345}, (uint64_t{1} << 32) + 17}) {
+    const std::string ctx = fmt::format("dropout first index {}", first);
+    Tensor y_cpu = Tensor::empty(x.shape(), DType::kF32);
+    Tensor y_gpu = test::poisoned(x.shape(), DType::kF32, g);
+    dropout_forward(x, y_cpu, 0.3, 1234, 77, first);
+    dropout_forward(test::to_gpu(x), y_gpu, 0.3, 1234, 77, first);
+    test::expect_bitwise_equal(y_gpu.to(Device::cpu()), y_cpu, ctx);
+
+    Tensor dx_cpu = Tensor::empty(x.shape(), DType::kF32);
+    Tensor dx_gpu = test::to_gpu(x);
+    dropout_backward(x, dx_cpu, 0.3, 1234, 77, first);
+    dropout_backward(dx_gpu, dx_gpu, 0.3, 1234, 77, first);
     test::expect_bitwise_equal(dx_gpu.to(Device::cpu()), dx_cpu, ctx + " backward in place");
   }
 }

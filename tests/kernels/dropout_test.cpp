@@ -1,5 +1,6 @@
 // Dropout: the mask is Philox(seed, stream, index) > p, keeps 1-p of 100k elements within 3 sigma,
-// is the same across calls and thread counts, scales by 1/(1-p), and backward applies the same map.
+// is the same across calls and thread counts, scales by 1/(1-p), backward applies the same map,
+// and a call with a first index equals that slice of the whole tensor's call.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -68,6 +69,29 @@ TEST_CASE("dropout backward matches f64 finite differences and p = 0 copies") {
   Tensor y = Tensor::zeros(x.shape(), DType::kF64);
   dropout_forward(x, y, 0.0, seed, stream);
   me::test::expect_bitwise_equal(y, x, "p = 0");
+}
+
+TEST_CASE("dropout with a first index equals the slice of the whole call") {
+  // A sequence-parallel rank's rows: elements [300, 700) of 1000, forward and backward.
+  const int64_t n = 1000, first = 300, len = 400;
+  const uint64_t seed = 11, stream = rng_stream("first_index");
+  const Tensor x = random_tensor({n}, DType::kF32, 21);
+  const Tensor part = x.view(first, {len}).clone();
+  Tensor whole = Tensor::zeros({n}, DType::kF32), mine = Tensor::zeros({len}, DType::kF32);
+  dropout_forward(x, whole, 0.3, seed, stream);
+  dropout_forward(part, mine, 0.3, seed, stream, first);
+  me::test::expect_bitwise_equal(mine, whole.view(first, {len}).clone(), "forward slice");
+  dropout_backward(x, whole, 0.3, seed, stream);
+  dropout_backward(part, mine, 0.3, seed, stream, first);
+  me::test::expect_bitwise_equal(mine, whole.view(first, {len}).clone(), "backward slice");
+  // The slice drew its own numbers: from index 0 it keeps other elements.
+  Tensor from_zero = Tensor::zeros({len}, DType::kF32);
+  dropout_forward(part, from_zero, 0.3, seed, stream);
+  int64_t differ = 0;
+  for (int64_t i = 0; i < len; ++i) {
+    differ += (from_zero.data<float>()[i] == 0.0f) != (mine.data<float>()[i] == 0.0f);
+  }
+  CHECK(differ > len / 10);  // independent masks at p = 0.3 disagree on ~42% of elements
 }
 
 TEST_CASE("dropout rejects probabilities below 0 or from 1 up") {
