@@ -90,9 +90,11 @@ SequenceInfo GptModel::sequence_of(const Batch& batch, Device device) const {
 
 Tensor GptModel::decode(const Tensor& tokens, SequenceInfo sequence, MicroBatchContext& ctx) {
   sequence.position_ids = as_int32(sequence.position_ids);
+  ctx.before_forward(*embedding_);
   Tensor h = embedding_->forward(tokens, sequence.position_ids, ctx);
   ctx.set_sequence(std::move(sequence));
   h = chunks_.front().forward(h, ctx);
+  ctx.before_forward(*final_layernorm_);
   return final_layernorm_->forward(h, ctx);
 }
 
@@ -100,14 +102,18 @@ LossSums GptModel::forward(const Batch& batch, MicroBatchContext& ctx) {
   require_whole("forward over a whole batch");
   const Device device = embedding_->word_embeddings().value.device();
   const Tensor h = decode(batch.at("tokens").to(device), sequence_of(batch, device), ctx);
+  ctx.before_forward(*output_layer_);
   return output_layer_->forward(h, batch.at("labels").to(device), batch.at("loss_mask"), ctx);
 }
 
 void GptModel::backward(double loss_sum_grad, MicroBatchContext& ctx) {
   Tensor dh = output_layer_->backward(loss_sum_grad, ctx);
+  ctx.after_backward(*output_layer_);
   dh = final_layernorm_->backward(dh, ctx);
+  ctx.after_backward(*final_layernorm_);
   dh = chunks_.front().backward(dh, ctx);
   embedding_->backward(dh, ctx);
+  ctx.after_backward(*embedding_);
 }
 
 ChunkOutput GptModel::forward_chunk(int64_t chunk, const Batch& batch, const Tensor& hidden,
@@ -116,13 +122,17 @@ ChunkOutput GptModel::forward_chunk(int64_t chunk, const Batch& batch, const Ten
            "chunk {} of a stage with {}", chunk, chunks_.size());
   const Device dev = device();
   SequenceInfo sequence = sequence_of(batch, dev);
+  if (stage_.holds_embedding(chunk)) ctx.before_forward(*embedding_);
   Tensor h = stage_.holds_embedding(chunk)
                  ? embedding_->forward(batch.at("tokens").to(dev), sequence.position_ids, ctx)
                  : hidden;
   ctx.set_sequence(std::move(sequence));
   h = chunks_[static_cast<size_t>(chunk)].forward(h, ctx);
   if (!stage_.holds_loss(chunk)) return {h, {}};
+  ctx.before_forward(*final_layernorm_);
   h = final_layernorm_->forward(h, ctx);
+  ctx.before_forward(*output_layer_);
+  if (tied_copy_) ctx.before_forward(*tied_copy_);  // the head reads the copy's weight
   return {Tensor(),
           output_layer_->forward(h, batch.at("labels").to(dev), batch.at("loss_mask"), ctx)};
 }
@@ -132,11 +142,14 @@ Tensor GptModel::backward_chunk(int64_t chunk, double loss_sum_grad, const Tenso
   Tensor dh = grad_hidden;
   if (stage_.holds_loss(chunk)) {
     dh = output_layer_->backward(loss_sum_grad, ctx);
+    ctx.after_backward(*output_layer_);
     dh = final_layernorm_->backward(dh, ctx);
+    ctx.after_backward(*final_layernorm_);
   }
   dh = chunks_[static_cast<size_t>(chunk)].backward(dh, ctx);
   if (!stage_.holds_embedding(chunk)) return dh;
   embedding_->backward(dh, ctx);
+  ctx.after_backward(*embedding_);
   return Tensor();
 }
 

@@ -31,6 +31,17 @@ struct SequenceInfo {
   KvCache* kv_cache = nullptr;
 };
 
+// Told as each module of a model's training micro-batch starts its forward and ends its backward
+// (the embedding, each decoder layer, the final norm, the output layer): overlap_param_gather waits
+// for a parameter bucket there, overlap_grad_reduce starts one
+// (engine/parallel/data_parallel_overlap.h).
+class ModuleObserver {
+ public:
+  virtual ~ModuleObserver() = default;
+  virtual void before_forward(Module& module) = 0;
+  virtual void after_backward(Module& module) = 0;
+};
+
 class MicroBatchContext {
  public:
   MicroBatchContext(bool training, uint64_t seed, uint64_t iteration, uint64_t micro_batch)
@@ -49,7 +60,8 @@ class MicroBatchContext {
         keep_saved_(other.keep_saved_),
         held_(other.held_),
         saved_(std::move(other.saved_)),
-        sequence_(std::move(other.sequence_)) {
+        sequence_(std::move(other.sequence_)),
+        observer_(other.observer_) {
     other.saved_.clear();
   }
   MicroBatchContext& operator=(MicroBatchContext&&) = delete;
@@ -111,6 +123,15 @@ class MicroBatchContext {
   void set_sequence(SequenceInfo sequence) { sequence_ = std::move(sequence); }
   const SequenceInfo& sequence() const { return sequence_; }
 
+  // Scratch contexts (recompute) tell the same observer; null: nobody listens.
+  void set_observer(ModuleObserver* observer) { observer_ = observer; }
+  void before_forward(Module& module) {
+    if (observer_) observer_->before_forward(module);
+  }
+  void after_backward(Module& module) {
+    if (observer_) observer_->after_backward(module);
+  }
+
  private:
   struct Entry {
     std::any value;
@@ -144,7 +165,8 @@ class MicroBatchContext {
         micro_batch_(parent.micro_batch_),
         keep_saved_(keep_saved),
         held_(parent.held_),
-        sequence_(parent.sequence_) {}
+        sequence_(parent.sequence_),
+        observer_(parent.observer_) {}
 
   bool training_;
   uint64_t seed_;
@@ -154,6 +176,7 @@ class MicroBatchContext {
   std::shared_ptr<HeldBytes> held_;
   std::unordered_map<const Module*, Entry> saved_;
   SequenceInfo sequence_;
+  ModuleObserver* observer_ = nullptr;
 };
 
 }  // namespace me

@@ -47,7 +47,10 @@ Tensor checkpointed_forward(const Module& key, std::span<Layer* const> layers, c
   ctx.save(&key, CheckpointInput{x});
   MicroBatchContext discard = ctx.scratch(false);
   Tensor h = x;
-  for (Layer* layer : layers) h = layer->forward(h, discard);
+  for (Layer* layer : layers) {
+    discard.before_forward(*layer);
+    h = layer->forward(h, discard);
+  }
   return h;
 }
 
@@ -59,7 +62,10 @@ Tensor checkpointed_backward(const Module& key, std::span<Layer* const> layers, 
     for (Layer* layer : layers) h = layer->forward(h, redo);
   }
   Tensor d = dy;
-  for (auto it = layers.rbegin(); it != layers.rend(); ++it) d = (*it)->backward(d, redo);
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    d = (*it)->backward(d, redo);
+    redo.after_backward(**it);
+  }
   ME_CHECK(redo.empty(), "{}: recomputed activations left after backward", key.name());
   return d;
 }
@@ -79,7 +85,10 @@ Tensor RecomputedLayers::forward(const Tensor& x, MicroBatchContext& ctx) {
     if (chunks_[i].recompute) {
       h = checkpointed_forward(keys_[i], span(chunks_[i]), h, ctx);
     } else {
-      for (Layer* layer : span(chunks_[i])) h = layer->forward(h, ctx);
+      for (Layer* layer : span(chunks_[i])) {
+        ctx.before_forward(*layer);
+        h = layer->forward(h, ctx);
+      }
     }
   }
   return h;
@@ -92,7 +101,10 @@ Tensor RecomputedLayers::backward(const Tensor& dy, MicroBatchContext& ctx) {
       d = checkpointed_backward(keys_[i], span(chunks_[i]), d, ctx);
     } else {
       const auto layers = span(chunks_[i]);
-      for (auto it = layers.rbegin(); it != layers.rend(); ++it) d = (*it)->backward(d, ctx);
+      for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+        d = (*it)->backward(d, ctx);
+        ctx.after_backward(**it);
+      }
     }
   }
   return d;

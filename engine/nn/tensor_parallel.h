@@ -9,15 +9,17 @@
 
 #include "engine/core/tensor.h"
 #include "engine/nn/partition.h"
+#include "engine/parallel/tensor_collectives.h"
 
 namespace me {
-
-class Communicator;
 
 struct TensorParallel {
   int64_t rank = 0;
   int64_t size = 1;
   Communicator* comm = nullptr;  // the tensor-parallel group; unused at size 1
+  // NCCL over the same ranks when activations live on CUDA and each rank has its own GPU; null
+  // otherwise (CUDA activations then pass through host memory).
+  Communicator* device_comm = nullptr;
   // Megatron's sequence_parallel: outside the tensor-parallel blocks (norms, dropout, residual
   // adds) this rank holds rows [rank n, (rank + 1) n) of the B * T token rows in batch-major order,
   // n = B T / size, shaped (B, T / size, C); docs/architecture.md says why this split.
@@ -27,8 +29,8 @@ struct TensorParallel {
   // size > 1.
   bool sequence_split() const { return sequence_parallel && size > 1; }
 
-  // In place: x becomes the sum of every rank's x (identity at size 1). Host f32/f64 go straight
-  // to the communicator; other dtypes and devices pass through a host f64 copy.
+  // In place: x becomes the sum of every rank's x (identity at size 1), through the transport
+  // engine/parallel/tensor_collectives.h picks.
   void all_reduce(Tensor& x) const;
   // Megatron's gather along the first dimension: (n, ...) -> (size n, ...), every rank's x in rank
   // order (x itself at size 1).
@@ -37,6 +39,8 @@ struct TensorParallel {
   // rows of the sum over ranks, as a compact tensor (x itself at size 1). x is scratch: its
   // contents are overwritten.
   Tensor reduce_scatter(const Tensor& x) const;
+  // The group's communicators (none at size 1).
+  GroupCommunicators group() const;
   // n / size; an me::Error naming `field` when it does not divide.
   int64_t divide(int64_t n, const std::string& field) const;
   // This rank's shard along `dim` in `chunks` blocks (replicated at size 1).

@@ -7,15 +7,15 @@
 namespace me {
 
 DistributedOptimizer::DistributedOptimizer(std::unique_ptr<Optimizer> inner, ParamBuffers& buffers,
-                                           Communicator& comm)
-    : inner_(std::move(inner)), buffers_(buffers), comm_(comm) {
+                                           Communicator& comm, bool gather_in_step)
+    : inner_(std::move(inner)), buffers_(buffers), comm_(comm), gather_in_step_(gather_in_step) {
   ME_CHECK(inner_->shard().size == comm_.size(), "optimizer shard over {} ranks, group of {}",
            inner_->shard().size, comm_.size());
 }
 
 void DistributedOptimizer::step(double lr, double weight_decay) {
   inner_->step(lr, weight_decay);
-  all_gather_param_shards(buffers_, comm_, inner_->shard());
+  if (gather_in_step_) all_gather_param_shards(buffers_, comm_, inner_->shard());
 }
 
 std::vector<std::pair<std::string, Tensor*>> DistributedOptimizer::state_buffers() {
@@ -32,7 +32,8 @@ std::unique_ptr<Optimizer> make_optimizer(ParamBuffers& buffers, const Recipe& r
            topology.dp, comm.size());
   const OptimizerShard shard{topology.dp_rank, topology.dp};
   return std::make_unique<DistributedOptimizer>(
-      OptimizerRegistry::instance().create(name, buffers, recipe, shard), buffers, comm);
+      OptimizerRegistry::instance().create(name, buffers, recipe, shard), buffers, comm,
+      !recipe.parallel.overlap_param_gather);
 }
 
 }  // namespace me

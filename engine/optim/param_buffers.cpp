@@ -37,6 +37,14 @@ void ParamBuffers::sync_model_params() {
   if (model_buffer_.defined()) cast_into(params_buffer_, model_buffer_);
 }
 
+void ParamBuffers::sync_model_params(int64_t begin, int64_t end) {
+  ME_CHECK(begin >= 0 && begin <= end && end <= layout_.total_elems,
+           "model copy range [{}, {}) of {}", begin, end, layout_.total_elems);
+  if (!model_buffer_.defined() || begin == end) return;
+  Tensor model = model_buffer_.view(begin, {end - begin});
+  cast_into(params_buffer_.view(begin, {end - begin}), model);
+}
+
 const ParamSlot* ParamBuffers::slot(const std::string& name) const {
   auto it = slot_by_name_.find(name);
   return it == slot_by_name_.end() ? nullptr : &layout_.slots[it->second];

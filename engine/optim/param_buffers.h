@@ -40,6 +40,8 @@ class ParamBuffers {
   // Rounds the fp32 main parameters into the model copy (one kernel); a no-op in f32. Call after
   // anything writes the main parameters: initialisation, a checkpoint load, an optimizer step.
   void sync_model_params();
+  // The same for elements [begin, end) only: one bucket, once its parameter all-gather landed.
+  void sync_model_params(int64_t begin, int64_t end);
   Parameter* find(const std::string& name) const;  // nullptr if absent
   // The slot (offset, bucket) of a parameter by name; nullptr if absent.
   const ParamSlot* slot(const std::string& name) const;

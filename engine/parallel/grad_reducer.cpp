@@ -1,32 +1,17 @@
-// GradReducer: per-bucket all-reduce or reduce-scatter through the Communicator, staging CUDA
-// buckets through host memory when the communicator takes host pointers (MPI).
+// GradReducer: per-bucket all-reduce or reduce-scatter through the Communicator's started
+// collectives, each bucket started once its parameters' gradients are final or at finish().
 #include "engine/parallel/grad_reducer.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "engine/nn/module.h"
 #include "engine/optim/grad_clip.h"
+#include "engine/parallel/bucket_collective.h"
 #include "engine/recipe/recipe.h"
 #include "kernels/elementwise.h"
 
 namespace me {
-namespace {
-
-// Runs `collective` on bucket [begin, end) of `buffer`, through a host copy when needed.
-template <typename Collective>
-void on_bucket(Tensor& buffer, int64_t begin, int64_t end, Communicator& comm,
-               Collective collective) {
-  Tensor bucket = buffer.view(begin, {end - begin});
-  if (bucket.device().is_cpu() || comm.takes_device_memory()) {
-    collective(bucket.data<float>(), bucket.numel());
-    return;
-  }
-  Tensor host = bucket.to(Device::cpu());
-  collective(host.data<float>(), host.numel());
-  bucket.copy_from(host.to(bucket.device()));
-}
-
-}  // namespace
 
 ParamLayoutOptions data_parallel_layout_options(const Recipe& recipe, const Topology& topology) {
   ParamLayoutOptions options;
@@ -45,40 +30,101 @@ GradReducer::GradReducer(ParamBuffers& buffers, Communicator& comm, const Optimi
     : buffers_(buffers),
       comm_(comm),
       shard_(shard),
-      reduced_(buffers.layout().buckets.size(), false) {
+      buckets_(buffers.layout().buckets.size()),
+      slot_final_(buffers.layout().slots.size(), 0) {
   ME_CHECK(shard.size == 1 || shard.size == comm.size(),
            "optimizer shard over {} ranks but the data-parallel group has {}", shard.size,
            comm.size());
+  const auto& slots = buffers.layout().slots;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    slot_of_[slots[i].param] = i;
+    ++buckets_[static_cast<size_t>(slots[i].bucket)].params;
+  }
+}
+
+void GradReducer::grads_final(Module& module) {
+  const auto& slots = buffers_.layout().slots;
+  for (Parameter* p : module.parameters()) {
+    const auto it = slot_of_.find(p);
+    ME_CHECK(it != slot_of_.end(), "{} is not in the gradient buffer", p->name);
+    if (slot_final_[it->second]) continue;
+    slot_final_[it->second] = 1;
+    const int64_t b = slots[it->second].bucket;
+    Bucket& bucket = buckets_[static_cast<size_t>(b)];
+    if (++bucket.final == bucket.params && !bucket.held && !bucket.started) start(b);
+  }
+  // MPI advances a started collective only inside MPI calls: give the earlier buckets a turn.
+  for (Bucket& bucket : buckets_) {
+    if (bucket.pending) bucket.pending->ready();
+  }
+}
+
+void GradReducer::hold_until_finish(const Parameter& param) {
+  const auto it = slot_of_.find(&param);
+  ME_CHECK(it != slot_of_.end(), "{} is not in the gradient buffer", param.name);
+  buckets_[static_cast<size_t>(buffers_.layout().slots[it->second].bucket)].held = true;
 }
 
 void GradReducer::bucket_ready(int64_t bucket) {
-  ME_CHECK(!reduced_.at(static_cast<size_t>(bucket)), "bucket {} reported ready twice", bucket);
-  reduce(bucket);
-  reduced_[static_cast<size_t>(bucket)] = true;
+  ME_CHECK(bucket >= 0 && bucket < static_cast<int64_t>(buckets_.size()), "bucket {} of {}", bucket,
+           buckets_.size());
+  ME_CHECK(!buckets_[static_cast<size_t>(bucket)].started, "bucket {} reported ready twice",
+           bucket);
+  start(bucket);
+}
+
+void GradReducer::wait_started() {
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    if (buckets_[b].started) complete(static_cast<int64_t>(b));
+  }
 }
 
 void GradReducer::finish() {
-  for (size_t b = 0; b < reduced_.size(); ++b) {
-    if (!reduced_[b]) reduce(static_cast<int64_t>(b));
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    if (!buckets_[b].started) start(static_cast<int64_t>(b));
   }
-  std::fill(reduced_.begin(), reduced_.end(), false);
+  for (size_t b = 0; b < buckets_.size(); ++b) complete(static_cast<int64_t>(b));
+  reset();
 }
 
-void GradReducer::reduce(int64_t b) {
+void GradReducer::abandon() {
+  wait_started();
+  reset();
+}
+
+void GradReducer::reset() {
+  for (Bucket& bucket : buckets_) {
+    bucket.final = 0;
+    bucket.started = false;
+    bucket.completed = false;
+  }
+  std::fill(slot_final_.begin(), slot_final_.end(), 0);
+}
+
+void GradReducer::start(int64_t b) {
+  Bucket& bucket = buckets_[static_cast<size_t>(b)];
+  bucket.started = true;
   ++buckets_reduced_;
   if (comm_.size() == 1) return;
   const auto [begin, end] = buffers_.layout().buckets[static_cast<size_t>(b)];
-  Tensor& grads = buffers_.grads();
-  if (shard_.size == 1) {
-    on_bucket(grads, begin, end, comm_,
-              [&](float* data, int64_t n) { comm_.all_reduce_sum(data, n); });
-    return;
+  const BucketOp op = shard_.size == 1 ? BucketOp::kAllReduceSum : BucketOp::kReduceScatterSum;
+  bucket.pending = start_bucket_collective(op, buffers_.grads(), begin, end, comm_);
+}
+
+void GradReducer::complete(int64_t b) {
+  Bucket& bucket = buckets_[static_cast<size_t>(b)];
+  if (bucket.completed) return;
+  bucket.completed = true;
+  if (bucket.pending) {
+    bucket.pending->wait();
+    bucket.pending.reset();
   }
-  on_bucket(grads, begin, end, comm_,
-            [&](float* data, int64_t n) { comm_.reduce_scatter_sum(data, n); });
+  if (shard_.size == 1 || comm_.size() == 1) return;
   // Outside the shard the buffer holds unreduced partial sums: zero it, so norms, finiteness
   // checks and clipping over the whole buffer see only this rank's reduced shard.
+  const auto [begin, end] = buffers_.layout().buckets[static_cast<size_t>(b)];
   const auto [own_begin, own_end] = bucket_shard(buffers_.layout(), b, shard_);
+  Tensor& grads = buffers_.grads();
   if (own_begin > begin) grads.view(begin, {own_begin - begin}).zero_();
   if (end > own_end) grads.view(own_end, {end - own_end}).zero_();
 }
@@ -99,8 +145,7 @@ void all_gather_param_shards(ParamBuffers& buffers, Communicator& comm,
                              const OptimizerShard& shard) {
   if (shard.size == 1) return;
   for (const auto& [begin, end] : buffers.layout().buckets) {
-    on_bucket(buffers.params(), begin, end, comm,
-              [&](float* data, int64_t n) { comm.all_gather(data, n); });
+    start_bucket_collective(BucketOp::kAllGather, buffers.params(), begin, end, comm)->wait();
   }
 }
 

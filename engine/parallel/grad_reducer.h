@@ -1,16 +1,21 @@
 // Data-parallel gradient reduction over the flat gradient buffer, one bucket at a time: all-reduce,
 // or reduce-scatter into each rank's bucket shards for the distributed optimizer.
 //
-// Overlap hook (overlap_grad_reduce): bucket_ready(i) marks the moment bucket i's gradients are
-// complete. With a host communicator (MPI) the reduce runs there and then; a device communicator
-// (NCCL) enqueues it on its own stream, so a backward pass that calls bucket_ready as the last
-// gradient of each bucket lands (buckets fill in backward order, param_layout.h) hides the
-// communication behind the rest of backward. finish() reduces every bucket not yet marked and
-// waits for all of them. Today's modules run backward as one call, so the trainer calls only
-// finish(); the hook is where a per-layer backward will call in.
+// Overlap (overlap_grad_reduce): the step's last micro-batch runs backward with the trainer's
+// OverlapHooks in its context, which report each module (embedding, decoder layer, final norm,
+// output layer) as its backward ends: grads_final(module). Its parameters then hold their final
+// gradients; the reducer counts per bucket the parameters still pending and starts the bucket's
+// collective (Communicator::start_*) when none is left. Buckets fill in reverse forward order
+// (param_layout.h), so the first bucket starts while backward runs through the earlier layers:
+// MPI progresses it whenever the reducer is called again, NCCL on its own stream. Earlier
+// micro-batches only accumulate (Megatron's no_sync). finish() starts every bucket not yet started
+// (all of them without overlap, and those held back for a collective that must come first) and
+// waits for all; the optimizer runs after it.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/optim/optimizer_shard.h"
@@ -21,6 +26,7 @@
 namespace me {
 
 struct Recipe;
+class Module;
 
 // The buffer layout for this run: buckets of parallel.ddp_bucket_size elements (null: one bucket,
 // or Megatron's max(40M, 1M x dp) with overlap_grad_reduce), ends padded for dp shards.
@@ -32,11 +38,24 @@ class GradReducer {
   // selects reduce-scatter; it must match the group size.
   GradReducer(ParamBuffers& buffers, Communicator& comm, const OptimizerShard& shard);
 
+  // `module`'s backward on the step's last micro-batch has run: its parameters' gradients are
+  // final. Starts the reduce of every bucket this completes.
+  void grads_final(Module& module);
+  // `param`'s gradient still changes after backward (the tied word embedding, all-reduced over the
+  // embedding group under pipeline parallelism first): its bucket is reduced only by finish().
+  void hold_until_finish(const Parameter& param);
+  // Starts bucket `bucket`'s reduce now (its gradients are complete).
   void bucket_ready(int64_t bucket);
+  // Waits for the reduces started so far (before anything else writes the buffer: unscaling fp16
+  // gradients); finish() still reduces the rest.
+  void wait_started();
   // Afterwards every gradient holds the sum over ranks (all-reduce), or this rank's shard of every
   // bucket does and the rest of the buffer is zero (reduce-scatter). Resets for the next step.
   void finish();
-  int64_t buckets_reduced() const { return buckets_reduced_; }  // since construction
+  // Ends a step whose update is skipped (every data-parallel rank alike): waits for what started
+  // and resets, reducing nothing more.
+  void abandon();
+  int64_t buckets_reduced() const { return buckets_reduced_; }  // started since construction
 
   // The global L2 norm of the reduced gradients (shards summed over ranks).
   double grad_norm();
@@ -44,17 +63,30 @@ class GradReducer {
   bool all_finite();
 
  private:
-  void reduce(int64_t bucket);
+  struct Bucket {
+    int64_t params = 0;  // parameters in the bucket
+    int64_t final = 0;   // of them, reported final this step
+    bool held = false;   // reduced only by finish()
+    bool started = false;
+    bool completed = false;
+    std::unique_ptr<PendingCollective> pending;
+  };
+
+  void start(int64_t bucket);
+  void complete(int64_t bucket);
+  void reset();
 
   ParamBuffers& buffers_;
   Communicator& comm_;
   OptimizerShard shard_;
-  std::vector<bool> reduced_;
+  std::vector<Bucket> buckets_;
+  std::unordered_map<const Parameter*, size_t> slot_of_;  // index into layout().slots
+  std::vector<char> slot_final_;
   int64_t buckets_reduced_ = 0;
 };
 
 // All-gathers the parameter buffer bucket by bucket: each rank's updated shard into every rank
-// (the distributed optimizer's last step).
+// (the distributed optimizer's last step, without overlap_param_gather).
 void all_gather_param_shards(ParamBuffers& buffers, Communicator& comm,
                              const OptimizerShard& shard);
 

@@ -1,5 +1,6 @@
-// MpiCommunicator: MPI_I* collectives waited on with MPI_Test until done or past the timeout. A
-// stall prints hang_report from every waiting rank and aborts the job with ExitCode::kTimeout.
+// MpiCommunicator: MPI_I* collectives waited on with MPI_Test until done or past the timeout,
+// there and then (blocking) or when the caller waits on the handle (start_*). A stall prints
+// hang_report from every waiting rank and aborts the job with ExitCode::kTimeout.
 #include "engine/parallel/mpi_communicator.h"
 
 #include <mpi.h>
@@ -90,20 +91,17 @@ class MpiCommunicator final : public Communicator {
 
   void all_reduce_sum(double* values, int64_t count) override {
     run(CollectiveOp::kAllReduceSum, [&](MPI_Request* r) {
-      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_DOUBLE, MPI_SUM,
-                            comm_, r);
+      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_DOUBLE, MPI_SUM, comm_, r);
     });
   }
   void all_reduce_sum(float* values, int64_t count) override {
     run(CollectiveOp::kAllReduceSum, [&](MPI_Request* r) {
-      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_FLOAT, MPI_SUM,
-                            comm_, r);
+      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_FLOAT, MPI_SUM, comm_, r);
     });
   }
   void all_reduce_max(double* values, int64_t count) override {
     run(CollectiveOp::kAllReduceMax, [&](MPI_Request* r) {
-      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_DOUBLE, MPI_MAX,
-                            comm_, r);
+      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_DOUBLE, MPI_MAX, comm_, r);
     });
   }
   void reduce_scatter_sum(float* values, int64_t count) override {
@@ -120,6 +118,31 @@ class MpiCommunicator final : public Communicator {
   void all_gather(float* values, int64_t count) override {
     ME_CHECK(count % size_ == 0, "all_gather of {} floats over {} ranks", count, size_);
     run(CollectiveOp::kAllGather, [&](MPI_Request* r) {
+      return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values, count_of(count / size_),
+                            MPI_FLOAT, comm_, r);
+    });
+  }
+  std::unique_ptr<PendingCollective> start_all_reduce_sum(float* values, int64_t count) override {
+    return start(CollectiveOp::kAllReduceSum, {}, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_FLOAT, MPI_SUM, comm_, r);
+    });
+  }
+  std::unique_ptr<PendingCollective> start_reduce_scatter_sum(float* values,
+                                                              int64_t count) override {
+    ME_CHECK(count % size_ == 0, "reduce_scatter_sum of {} floats over {} ranks", count, size_);
+    const int64_t chunk = count / size_;
+    // MPI has no in-place reduce-scatter into the rank's own chunk: the result lands in the
+    // handle's scratch and is copied into place when the collective completes.
+    Landing landing{std::vector<float>(static_cast<size_t>(chunk)), values + rank_ * chunk};
+    float* scratch = landing.scratch.data();
+    return start(CollectiveOp::kReduceScatterSum, std::move(landing), [&](MPI_Request* r) {
+      return MPI_Ireduce_scatter_block(values, scratch, count_of(chunk), MPI_FLOAT, MPI_SUM, comm_,
+                                       r);
+    });
+  }
+  std::unique_ptr<PendingCollective> start_all_gather(float* values, int64_t count) override {
+    ME_CHECK(count % size_ == 0, "all_gather of {} floats over {} ranks", count, size_);
+    return start(CollectiveOp::kAllGather, {}, [&](MPI_Request* r) {
       return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values, count_of(count / size_),
                             MPI_FLOAT, comm_, r);
     });
@@ -173,6 +196,64 @@ class MpiCommunicator final : public Communicator {
     mpi_check(start(&request), collective_op_name(op));
     wait(request, seq, op);
     if (board_) board_->completed(seq, op);
+  }
+
+  // Where a started collective's result is copied once it completes (reduce-scatter only).
+  struct Landing {
+    std::vector<float> scratch;
+    float* destination = nullptr;
+  };
+
+  // A started collective: waited on like the blocking ones (same deadline and hang report).
+  class Pending final : public PendingCollective {
+   public:
+    Pending(MpiCommunicator& comm, int64_t seq, CollectiveOp op, Landing landing)
+        : comm_(comm), seq_(seq), op_(op), landing_(std::move(landing)) {}
+    ~Pending() override {
+      if (!done_ && std::uncaught_exceptions() == 0) wait();
+    }
+    void wait() override {
+      if (done_) return;
+      comm_.wait(request_, seq_, op_);
+      complete();
+    }
+    bool ready() override {
+      if (done_) return true;
+      int finished = 0;
+      mpi_check(MPI_Test(&request_, &finished, MPI_STATUS_IGNORE), collective_op_name(op_));
+      if (finished) complete();
+      return done_;
+    }
+    MPI_Request* request() { return &request_; }
+
+   private:
+    void complete() {
+      done_ = true;
+      if (landing_.destination) {
+        std::memcpy(landing_.destination, landing_.scratch.data(),
+                    landing_.scratch.size() * sizeof(float));
+      }
+      // Collectives may complete out of order now: the board keeps the latest number.
+      if (comm_.board_ && seq_ > comm_.board_->mine().completed_seq) {
+        comm_.board_->completed(seq_, op_);
+      }
+    }
+
+    MpiCommunicator& comm_;
+    int64_t seq_;
+    CollectiveOp op_;
+    Landing landing_;
+    MPI_Request request_ = MPI_REQUEST_NULL;
+    bool done_ = false;
+  };
+
+  template <typename Start>
+  std::unique_ptr<PendingCollective> start(CollectiveOp op, Landing landing, Start launch) {
+    const int64_t seq = ++seq_;
+    if (board_) board_->entered(seq, op);
+    auto pending = std::make_unique<Pending>(*this, seq, op, std::move(landing));
+    mpi_check(launch(pending->request()), collective_op_name(op));
+    return pending;
   }
 
   // A send still in flight: MPI reads its own copy of the bytes until the request completes.

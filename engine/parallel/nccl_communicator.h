@@ -7,6 +7,7 @@
 
 #include "engine/core/device.h"
 #include "engine/parallel/communicator.h"
+#include "engine/parallel/parallel_groups.h"
 
 namespace me {
 
@@ -14,13 +15,16 @@ namespace me {
 // MPI_LOCALRANKID); 0 without a launcher. One CUDA device per rank is chosen from it.
 int64_t launcher_local_rank();
 
-// The CUDA device a rank of a `world_size` job trains on: its local rank (device 0 when alone),
-// which must name a visible device.
-Device rank_device(int64_t world_size);
+// The CUDA device a rank of a `world_size` job trains on: local rank / ranks_per_device (device 0
+// when alone), which must name a visible device.
+Device rank_device(int64_t world_size, int64_t ranks_per_device = 1);
 
-// A NCCL communicator over `host`'s ranks on `device` when the gradient buffers live on CUDA and
-// there is more than one rank; nullptr otherwise (the host communicator serves). Collective.
-std::unique_ptr<Communicator> make_device_communicator(Communicator& host, Device device);
+// NCCL communicators over each of `host`'s groups that has more than one rank, when tensors live
+// on CUDA and every rank has a GPU of its own (ranks_per_device 1: NCCL refuses two ranks on one
+// GPU); null members otherwise, and CUDA tensors then pass through host memory and the host
+// groups. A collective stalled past `timeout_seconds` ends the job. Collective over the world.
+ParallelGroups make_device_groups(const ParallelGroups& host, Device device,
+                                  int64_t ranks_per_device, double timeout_seconds);
 
 #ifdef ME_WITH_CUDA
 // Collective over `host`: rank 0 creates the NCCL unique id and broadcasts it.

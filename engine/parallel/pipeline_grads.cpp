@@ -1,5 +1,4 @@
-// The embedding gradient travels as f64 on the host, so fp32 and f64 (tests) buffers take the
-// same path; it is one table per step.
+// The tied embedding's gradient is summed in its own dtype, where it lives (tensor_collectives.h).
 #include "engine/parallel/pipeline_grads.h"
 
 #include <algorithm>
@@ -10,15 +9,13 @@
 
 namespace me {
 
-void all_reduce_embedding_grads(const std::vector<Parameter*>& params, Communicator& embedding) {
+void all_reduce_embedding_grads(const std::vector<Parameter*>& params,
+                                const GroupCommunicators& embedding) {
   if (embedding.size() == 1) return;
   const auto it = std::find_if(params.begin(), params.end(),
                                [](const Parameter* p) { return p->name == kWordEmbeddingsName; });
   ME_CHECK(it != params.end(), "no {} to all-reduce over the embedding group", kWordEmbeddingsName);
-  Parameter& p = **it;
-  Tensor host = p.grad.to(Device::cpu()).cast(DType::kF64).clone();
-  embedding.all_reduce_sum(host.data<double>(), host.numel());
-  p.grad.copy_from(host.cast(p.grad.dtype()).to(p.grad.device()));
+  all_reduce_sum((*it)->grad, embedding);
 }
 
 double pipeline_grad_norm(const std::vector<Parameter*>& params, const TensorParallel& tp,

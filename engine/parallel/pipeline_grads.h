@@ -10,14 +10,16 @@
 #include "engine/nn/tensor_parallel.h"
 #include "engine/parallel/communicator.h"
 #include "engine/parallel/pipeline_layout.h"
+#include "engine/parallel/tensor_collectives.h"
 
 namespace me {
 
-// In place over `embedding` (ParallelGroups::embedding): the gradient of
+// In place over `embedding` (ParallelGroups::embedding and its device twin): the gradient of
 // embedding.word_embeddings.weight becomes the sum over the first and last stage. Collective
 // there, so only for tied embeddings (untied, the last stage has no copy); a no-op in a group of
 // one (middle stages, pp 1).
-void all_reduce_embedding_grads(const std::vector<Parameter*>& params, Communicator& embedding);
+void all_reduce_embedding_grads(const std::vector<Parameter*>& params,
+                                const GroupCommunicators& embedding);
 
 // sqrt of the whole model's sum of squared gradients; collective over tp.comm and `pipeline`.
 // Parameters replicated over tp count 1/tp per rank; the last stage's copy of the tied

@@ -13,7 +13,7 @@ using Kind = PipelineAction::Kind;
 
 std::vector<PipelineAction> one_f_one_b(int64_t pp, int64_t pp_rank, int64_t m, bool forward_only) {
   std::vector<PipelineAction> order;
-  const int64_t warmup = forward_only ? m : std::min(pp - pp_rank - 1, m);
+  const int64_t warmup = pipeline_warmup_forwards(pp, pp_rank, 1, m, forward_only);
   for (int64_t i = 0; i < warmup; ++i) order.push_back({Kind::kForward, i, 0});
   for (int64_t i = 0; i < m - warmup; ++i) {
     order.push_back({Kind::kForward, i + warmup, 0});
@@ -36,10 +36,7 @@ std::vector<PipelineAction> interleaved(int64_t pp, int64_t pp_rank, int64_t vpp
                                         bool forward_only) {
   ME_CHECK(m % pp == 0, "interleaved schedule of {} micro-batches over pp {}", m, pp);
   const int64_t total = m * vpp;
-  int64_t warmup = total;
-  if (!forward_only && m != pp) {
-    warmup = std::min((pp - pp_rank - 1) * 2 + (vpp - 1) * pp, total);
-  }
+  const int64_t warmup = pipeline_warmup_forwards(pp, pp_rank, vpp, m, forward_only);
   std::vector<PipelineAction> order;
   for (int64_t k = 0; k < warmup; ++k) order.push_back(virtual_action(k, Kind::kForward, pp, vpp));
   if (forward_only) return order;
@@ -54,6 +51,15 @@ std::vector<PipelineAction> interleaved(int64_t pp, int64_t pp_rank, int64_t vpp
 }
 
 }  // namespace
+
+int64_t pipeline_warmup_forwards(int64_t pp, int64_t pp_rank, int64_t vpp, int64_t num_microbatches,
+                                 bool forward_only) {
+  const int64_t total = num_microbatches * vpp;
+  if (forward_only) return total;
+  if (vpp == 1) return std::min(pp - pp_rank - 1, num_microbatches);
+  if (num_microbatches == pp) return total;
+  return std::min((pp - pp_rank - 1) * 2 + (vpp - 1) * pp, total);
+}
 
 std::vector<PipelineAction> pipeline_order(int64_t pp, int64_t pp_rank, int64_t vpp,
                                            int64_t num_microbatches, bool forward_only) {

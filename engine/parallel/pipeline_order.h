@@ -25,6 +25,11 @@ struct PipelineAction {
 // (k mod pp vpp) / pp (reversed for backward) on micro-batch (k / (pp vpp)) pp + k mod pp, with
 // (pp - rank - 1) * 2 + (vpp - 1) * pp warm-up forwards (all of them when m == pp); needs
 // m % pp == 0 (the recipe rules check it).
+// How many forwards open that order before the steady one-forward-one-backward pairs (all of them
+// when forward_only).
+int64_t pipeline_warmup_forwards(int64_t pp, int64_t pp_rank, int64_t vpp, int64_t num_microbatches,
+                                 bool forward_only);
+
 std::vector<PipelineAction> pipeline_order(int64_t pp, int64_t pp_rank, int64_t vpp,
                                            int64_t num_microbatches, bool forward_only);
 

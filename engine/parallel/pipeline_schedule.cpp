@@ -1,17 +1,37 @@
 // Activations and gradients travel under separate tags: at pp 2 with interleaving both flow
-// between the same two ranks in each direction. The p2p timers follow Megatron's pairing: a
-// forward's send and the next backward's receive are one "forward-send-backward-recv", a
-// backward's send and the next forward's receive one "backward-send-forward-recv". Sends are
-// buffered (Communicator::send), so two stages sending to each other cannot deadlock.
+// between the same two ranks in each direction. Each step's sends and the next step's receives
+// are one Communicator::exchange (pipeline_transfers.h says why), timed under Megatron's names.
 #include "engine/parallel/pipeline_schedule.h"
 
 #include <map>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "engine/train/timers.h"
 
 namespace me {
+namespace {
+
+// Megatron's timer names for an exchange: "forward-send", "backward-recv",
+// "forward-send-backward-recv", ...; an exchange with both directions on one side is Megatron's
+// "forward-backward-send-forward-backward-recv".
+std::string exchange_timer(const PipelineExchange& x, const std::vector<PipelineAction>& order) {
+  auto part = [&](const std::vector<PipelineMessage>& messages) {
+    bool forward = false, backward = false;
+    for (const PipelineMessage& m : messages)
+      (order[m.action].forward() ? forward : backward) = true;
+    return forward && backward ? "both" : forward ? "forward" : backward ? "backward" : "";
+  };
+  const std::string sends = part(x.sends);
+  const std::string receives = part(x.receives);
+  if (sends == "both" || receives == "both") return "forward-backward-send-forward-backward-recv";
+  if (sends.empty()) return receives + "-recv";
+  if (receives.empty()) return sends + "-send";
+  return sends + "-send-" + receives + "-recv";
+}
+
+}  // namespace
 
 struct PipelineSchedule::InFlight {
   MicroBatchContext ctx;
@@ -26,68 +46,65 @@ PipelineSchedule::PipelineSchedule(Model& model, const PipelineStage& stage, Com
            stage_.size);
 }
 
-int64_t PipelineSchedule::last_model_stage() const {
-  return static_cast<int64_t>(stage_.chunks.size()) * stage_.size - 1;
-}
-
-bool PipelineSchedule::receives(const PipelineAction& action) const {
-  const int64_t s = model_stage(action.chunk);
-  return action.forward() ? s > 0 : s < last_model_stage();
-}
-
-bool PipelineSchedule::sends(const PipelineAction& action) const {
-  const int64_t s = model_stage(action.chunk);
-  return action.forward() ? s < last_model_stage() : s > 0;
-}
-
-// Forward data flows to the next rank (the last rank's chunk c feeds rank 0's chunk c + 1),
-// gradients to the previous one.
-int64_t PipelineSchedule::peer(const PipelineAction& action, bool sending) const {
-  const bool downstream = action.forward() == sending;
-  return (stage_.rank + (downstream ? 1 : stage_.size - 1)) % stage_.size;
-}
-
-void PipelineSchedule::start(const char* timer) {
+void PipelineSchedule::start(std::string_view timer) {
   if (timers_) timers_->start(timer);
 }
 
-void PipelineSchedule::stop(const char* timer) {
+void PipelineSchedule::stop(std::string_view timer) {
   if (timers_) timers_->stop(timer);
 }
 
-Tensor PipelineSchedule::receive(const PipelineAction& action, const PipelineStep& step) {
+Tensor PipelineSchedule::incoming(const PipelineStep& step) const {
   const bool host = step.device.is_cpu() || pipeline_.takes_device_memory();
-  Tensor t = Tensor::empty(step.hidden_shape, step.dtype, host ? step.device : Device::cpu());
-  pipeline_.recv(t.raw_data(), static_cast<int64_t>(t.nbytes()), peer(action, false), tag(action));
-  return t.to(step.device);
+  return Tensor::empty(step.hidden_shape, step.dtype, host ? step.device : Device::cpu());
 }
 
-void PipelineSchedule::send(const PipelineAction& action, const Tensor& t) {
-  const bool host = t.device().is_cpu() || pipeline_.takes_device_memory();
-  const Tensor staged = host ? t : t.to(Device::cpu());
-  pipeline_.send(staged.raw_data(), static_cast<int64_t>(staged.nbytes()), peer(action, true),
-                 tag(action));
+Tensor PipelineSchedule::outgoing(const Tensor& t) const {
+  return t.device().is_cpu() || pipeline_.takes_device_memory() ? t : t.to(Device::cpu());
 }
 
 LossSums PipelineSchedule::run(const PipelineStep& step) {
+  const int64_t vpp = static_cast<int64_t>(stage_.chunks.size());
   const auto order =
-      pipeline_order(stage_.size, stage_.rank, static_cast<int64_t>(stage_.chunks.size()),
-                     step.num_microbatches, step.forward_only);
+      pipeline_order(stage_.size, stage_.rank, vpp, step.num_microbatches, step.forward_only);
+  const auto exchanges = pipeline_exchanges(order, stage_.size, stage_.rank, vpp,
+                                            step.num_microbatches, step.forward_only);
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<InFlight>> in_flight;
+  std::map<std::size_t, Tensor> inputs;   // by action: received, not yet consumed
+  std::map<std::size_t, Tensor> outputs;  // by action: computed, not yet sent
+  std::vector<bool> sent(order.size(), false);
+  for (const PipelineExchange& x : exchanges) {
+    for (const PipelineMessage& m : x.sends) sent[m.action] = true;
+  }
+  auto next_exchange = exchanges.begin();
+  // Posts the exchange due before order[i] (i == order.size(): after the last action).
+  auto exchange_before = [&](std::size_t i) {
+    if (next_exchange == exchanges.end() || next_exchange->before_action != i) return;
+    std::vector<PeerMessage> sends, receives;
+    for (const PipelineMessage& m : next_exchange->sends) {
+      Tensor& t = outputs.at(m.action);
+      sends.push_back({t.raw_data(), static_cast<int64_t>(t.nbytes()), m.peer, m.tag});
+    }
+    for (const PipelineMessage& m : next_exchange->receives) {
+      Tensor& t = inputs.emplace(m.action, incoming(step)).first->second;
+      receives.push_back({t.raw_data(), static_cast<int64_t>(t.nbytes()), m.peer, m.tag});
+    }
+    const std::string timer = exchange_timer(*next_exchange, order);
+    start(timer);
+    pipeline_.exchange(sends, receives);
+    stop(timer);
+    for (const PipelineMessage& m : next_exchange->sends) outputs.erase(m.action);
+    ++next_exchange;
+  };
   LossSums total;
-  std::optional<Tensor> received;  // the next action's input, taken with the previous send
-  for (size_t i = 0; i < order.size(); ++i) {
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    exchange_before(i);
     const PipelineAction& action = order[i];
     const std::pair key{action.microbatch, action.chunk};
     Tensor input;
-    if (received) {
-      input = std::move(*received);
-      received.reset();
-    } else if (receives(action)) {
-      const char* timer = action.forward() ? "forward-recv" : "backward-recv";
-      start(timer);
-      input = receive(action, step);
-      stop(timer);
+    if (auto it = inputs.find(i); it != inputs.end()) {
+      input = it->second.to(step.device);
+      inputs.erase(it);
     }
     Tensor output;
     if (action.forward()) {
@@ -112,24 +129,12 @@ LossSums PipelineSchedule::run(const PipelineStep& step) {
       stop("backward-compute");
       in_flight.erase(it);
     }
-    if (!sends(action)) continue;
-    // The next action's receive goes with this send when it turns direction.
-    const PipelineAction* next = i + 1 < order.size() ? &order[i + 1] : nullptr;
-    if (next && next->forward() != action.forward() && receives(*next)) {
-      const char* timer =
-          action.forward() ? "forward-send-backward-recv" : "backward-send-forward-recv";
-      start(timer);
-      send(action, output);
-      received = receive(*next, step);
-      stop(timer);
-    } else {
-      const char* timer = action.forward() ? "forward-send" : "backward-send";
-      start(timer);
-      send(action, output);
-      stop(timer);
-    }
+    if (sent[i]) outputs.emplace(i, outgoing(output));
   }
+  exchange_before(order.size());
   pipeline_.wait_sends();
+  ME_CHECK(next_exchange == exchanges.end(), "{} pipeline exchanges left unposted",
+           exchanges.end() - next_exchange);
   ME_CHECK(in_flight.empty(), "{} micro-batch chunks left without a backward", in_flight.size());
   return total;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string_view>
 
 #include "engine/core/batch.h"
 #include "engine/core/tensor.h"
@@ -14,6 +15,7 @@
 #include "engine/parallel/communicator.h"
 #include "engine/parallel/pipeline_layout.h"
 #include "engine/parallel/pipeline_order.h"
+#include "engine/parallel/pipeline_transfers.h"
 
 namespace me {
 
@@ -45,17 +47,12 @@ class PipelineSchedule {
  private:
   struct InFlight;
 
-  int64_t model_stage(int64_t chunk) const { return chunk * stage_.size + stage_.rank; }
-  int64_t last_model_stage() const;
-  // What the action receives before it runs (a hidden state or its gradient), if anything.
-  bool receives(const PipelineAction& action) const;
-  bool sends(const PipelineAction& action) const;
-  int64_t peer(const PipelineAction& action, bool sending) const;
-  static int tag(const PipelineAction& action) { return action.forward() ? 0 : 1; }
-  Tensor receive(const PipelineAction& action, const PipelineStep& step);
-  void send(const PipelineAction& action, const Tensor& t);
-  void start(const char* timer);
-  void stop(const char* timer);
+  // A buffer for an incoming hidden state (host memory when the communicator takes only that).
+  Tensor incoming(const PipelineStep& step) const;
+  // `t` where the communicator reads it.
+  Tensor outgoing(const Tensor& t) const;
+  void start(std::string_view timer);
+  void stop(std::string_view timer);
 
   Model& model_;
   PipelineStage stage_;

@@ -1,5 +1,5 @@
-// The partial gradients travel in one host f64 buffer: one all-reduce per step, whatever the
-// gradients' dtype or device. q/k layernorm weights are found by name, as Megatron finds them.
+// The partial gradients travel in one buffer of their dtype on their device: one all-reduce per
+// step. q/k layernorm weights are found by name, as Megatron finds them.
 #include "engine/parallel/tensor_parallel_grads.h"
 
 namespace me {
@@ -21,17 +21,17 @@ void all_reduce_tensor_parallel_grads(const std::vector<Parameter*>& params,
     total += p->numel();
   }
   if (total == 0) return;
-  Tensor sums = Tensor::empty({total}, DType::kF64);
+  const Tensor& first = partial.front()->grad;
+  Tensor sums = Tensor::empty({total}, first.dtype(), first.device());
   int64_t offset = 0;
   for (const Parameter* p : partial) {
-    sums.view(offset, p->shape).copy_from(p->grad.to(Device::cpu()).cast(DType::kF64));
+    sums.view(offset, p->shape).copy_from(p->grad);
     offset += p->numel();
   }
   tp.all_reduce(sums);
   offset = 0;
   for (Parameter* p : partial) {
-    const Tensor part = sums.view(offset, p->shape);
-    p->grad.copy_from(part.cast(p->grad.dtype()).to(p->grad.device()));
+    p->grad.copy_from(sums.view(offset, p->shape));
     offset += p->numel();
   }
 }

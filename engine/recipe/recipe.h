@@ -59,6 +59,7 @@ struct ParallelConfig {
   bool sequence_parallel;
   bool use_distributed_optimizer;
   bool overlap_grad_reduce;
+  bool overlap_param_gather;  // needs use_distributed_optimizer and overlap_grad_reduce
   std::optional<int64_t> ddp_bucket_size;  // None -> one bucket, or Megatron's size when overlapping
   double distributed_timeout_minutes;      // fractions allowed (tests stall for seconds)
 
@@ -93,6 +94,7 @@ struct TokenizerConfig {
 
 struct TrainConfig {
   std::string device;  // cpu or cuda
+  int64_t ranks_per_device;  // >1: ranks share a GPU (debugging a layout on one GPU)
   int64_t micro_batch_size;
   std::optional<int64_t> global_batch_size;  // None -> micro_batch_size * data_parallel_size
   std::optional<int64_t> train_iters;

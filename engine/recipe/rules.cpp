@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "engine/recipe/overlap_rules.h"
 #include "engine/recipe/pipeline_rules.h"
 #include "engine/recipe/recompute_rules.h"
 #include "engine/recipe/rule_context.h"
@@ -280,6 +281,16 @@ void tokenizer_has_files(RuleContext& c) {
 
 }  // namespace
 
+void shared_devices_need_cuda(RuleContext& c) {
+  const auto& t = c.r().train;
+  if (c.usable({"train.ranks_per_device", "train.device"}) && t.ranks_per_device > 1 &&
+      t.device != "cuda") {
+    c.fail({"train.ranks_per_device", "train.device"},
+           fmt::format("train.ranks_per_device ({}) shares GPUs; it needs train.device: cuda",
+                       t.ranks_per_device));
+  }
+}
+
 void check_rules(const FieldCheck& fields, int64_t world_size, std::vector<Error>& errors) {
   using Rule = void (*)(RuleContext&);
   static constexpr Rule kRules[] = {
@@ -304,6 +315,8 @@ void check_rules(const FieldCheck& fields, int64_t world_size, std::vector<Error
       tokenizer_has_files,
       recompute_settings,
       sequence_parallel_settings,
+      overlap_settings,
+      shared_devices_need_cuda,
   };
   RuleContext context(fields, world_size, errors);
   for (Rule rule : kRules) rule(context);

@@ -190,12 +190,11 @@ std::vector<Field> build_schema() {
       ME_FIELD(parallel, tensor_model_parallel_size)
           .def("1")
           .in(kPositive)
-          .describe("Tensor-parallel ranks (tp): heads, MLP and vocabulary split over them "
-                    "(CPU only today)."),
+          .describe("Tensor-parallel ranks (tp): heads, MLP and vocabulary split over them."),
       ME_FIELD(parallel, pipeline_model_parallel_size)
           .def("1")
           .in(kPositive)
-          .describe("Pipeline stages (pp): layers split over ranks, 1F1B schedule (CPU)."),
+          .describe("Pipeline stages (pp): layers split over ranks, 1F1B schedule."),
       ME_FIELD(parallel, decoder_first_pipeline_num_layers)
           .def("null")
           .in(kPositive)
@@ -225,8 +224,14 @@ std::vector<Field> build_schema() {
                     "(ZeRO-1): reduce-scatter gradients, update a shard, all-gather parameters."),
       ME_FIELD(parallel, overlap_grad_reduce)
           .def("false")
-          .describe("Reduce each gradient bucket as soon as backward completes it (the GPU "
-                    "path); on the CPU buckets are reduced after backward."),
+          .describe("Start each gradient bucket's reduce as soon as the last micro-batch's "
+                    "backward completes it, overlapping the rest of backward (NCCL on its own "
+                    "stream; MPI progresses between layers)."),
+      ME_FIELD(parallel, overlap_param_gather)
+          .def("false")
+          .describe("Distributed optimizer: start each bucket's parameter all-gather after the "
+                    "step and wait for it only before the next forward first uses the bucket; "
+                    "needs use_distributed_optimizer and overlap_grad_reduce."),
       ME_FIELD(parallel, ddp_bucket_size)
           .def("null")
           .in(kPositive)
@@ -288,6 +293,13 @@ std::vector<Field> build_schema() {
           .one_of({"cpu", "cuda"})
           .engine_only()
           .describe("Where to train: cpu (reference kernels) or cuda."),
+      ME_FIELD(train, ranks_per_device)
+          .def("1")
+          .in(kPositive)
+          .engine_only()
+          .describe("Ranks sharing one GPU (cuda): 1 gives each rank its own GPU and NCCL "
+                    "collectives; more lets a layout run on fewer GPUs to debug it, with CUDA "
+                    "tensors passing through host memory and MPI (slow)."),
       ME_FIELD(train, micro_batch_size)
           .require()
           .in(kPositive)

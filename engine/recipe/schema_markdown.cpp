@@ -27,8 +27,8 @@ argument names, with Megatron-LM's defaults unless a row says otherwise. Rows ma
   quoted `"3"` is a string), values out of range or not among the choices, missing required keys,
   and broken combinations (for example `hidden_size % num_attention_heads`,
   `global_batch_size % (micro_batch_size * data_parallel_size)`, `min_lr <= lr`). Settings the
-  engine cannot run yet (context parallelism, tensor or pipeline parallelism on CUDA, half
-  precision on the CPU, ...) are errors that say so, never silently ignored.
+  engine cannot run yet (context parallelism, half precision on the CPU, ...) are errors that say
+  so, never silently ignored.
 - Validation never changes a value. Derived values (`data_parallel_size = world_size / (tp * pp *
   cp)`, `global_batch_size` defaulting to `micro_batch_size * data_parallel_size`,
   `num_microbatches`, `ffn_hidden_size`, `kv_channels`, `num_query_groups`) are computed afterwards

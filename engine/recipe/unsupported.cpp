@@ -16,36 +16,8 @@ void not_supported(RuleContext& c, std::initializer_list<const char*> keys,
                            instead));
 }
 
-// Tensor parallelism (with sequence parallelism and the distributed optimizer) runs on the CPU.
-void tensor_parallel_limits(RuleContext& c) {
-  const Recipe& r = c.r();
-  const std::string tp =
-      fmt::format("'parallel.tensor_model_parallel_size' = {}", r.parallel.tensor_model_parallel_size);
-  if (r.train.device != "cpu") {
-    not_supported(c, {"parallel.tensor_model_parallel_size", "train.device"},
-                  tp + " with 'train.device' = '" + r.train.device + "'",
-                  "tensor model parallelism on CUDA", "engine/parallel",
-                  "use train.device: cpu or tensor_model_parallel_size 1");
-  }
-}
-
-// Pipeline parallelism runs on the CPU (activations over MPI).
-void pipeline_parallel_limits(RuleContext& c) {
-  const Recipe& r = c.r();
-  const std::string pp = fmt::format("'parallel.pipeline_model_parallel_size' = {}",
-                                     r.parallel.pipeline_model_parallel_size);
-  if (r.train.device != "cpu") {
-    not_supported(c, {"parallel.pipeline_model_parallel_size", "train.device"},
-                  pp + " with 'train.device' = '" + r.train.device + "'",
-                  "pipeline model parallelism on CUDA", "engine/parallel",
-                  "use train.device: cpu or pipeline_model_parallel_size 1");
-  }
-}
-
 void model_parallelism(RuleContext& c) {
   const auto& p = c.r().parallel;
-  if (p.tensor_model_parallel_size > 1) tensor_parallel_limits(c);
-  if (p.pipeline_model_parallel_size > 1) pipeline_parallel_limits(c);
   if (p.context_parallel_size > 1) {
     not_supported(c, {"parallel.context_parallel_size"},
                   fmt::format("'parallel.context_parallel_size' = {}", p.context_parallel_size),

@@ -26,13 +26,22 @@ class Timers {
  public:
   // The timers every rank keeps, in report order; start/stop take one of these names.
   // The pipeline's point-to-point timers run only at pipeline_model_parallel_size > 1.
-  static constexpr std::array<std::string_view, 12> kNames = {
-      "batch-generator",            "forward-compute",
-      "backward-compute",           "forward-recv",
-      "forward-send",               "backward-recv",
-      "backward-send",              "forward-send-backward-recv",
-      "backward-send-forward-recv", "all-grads-sync",
-      "optimizer",                  "save-checkpoint"};
+  static constexpr std::array<std::string_view, 15> kNames = {
+      "batch-generator",
+      "forward-compute",
+      "backward-compute",
+      "forward-recv",
+      "forward-send",
+      "backward-recv",
+      "backward-send",
+      "forward-send-forward-recv",
+      "forward-send-backward-recv",
+      "backward-send-forward-recv",
+      "backward-send-backward-recv",
+      "forward-backward-send-forward-backward-recv",
+      "all-grads-sync",
+      "optimizer",
+      "save-checkpoint"};
 
   explicit Timers(Device device);
   void start(std::string_view name);

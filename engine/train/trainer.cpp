@@ -36,7 +36,7 @@ Device device_from_recipe(const Recipe& recipe, const Topology& topology) {
     throw Error("train.device is cuda but no CUDA device is available to this build or machine",
                 "train.device");
   }
-  return rank_device(topology.world_size);
+  return rank_device(topology.world_size, recipe.train.ranks_per_device);
 }
 
 // What the modules compute in: Megatron's mixed_precision switches (fp32 main weights and grads
@@ -104,9 +104,11 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
       topology_(Topology::build(recipe_, comm.size(), comm.rank())),
       groups_(make_parallel_groups(comm_, topology_)),
       stage_(PipelineStage::of(PipelineLayout::of(recipe_), topology_.pp_rank)),
-      tp_{topology_.tp_rank, topology_.tp, groups_.tensor.get(),
-          sequence_parallel_enabled(recipe_, topology_.rank == 0)},
       device_(device_from_recipe(recipe_, topology_)),
+      device_groups_(make_device_groups(groups_, device_, recipe_.train.ranks_per_device,
+                                        recipe_.parallel.distributed_timeout_minutes * 60)),
+      tp_{topology_.tp_rank, topology_.tp, groups_.tensor.get(), device_groups_.tensor.get(),
+          sequence_parallel_enabled(recipe_, topology_.rank == 0)},
       vocabulary_(with_exit_code(ExitCode::kData, [&] { return resolve_vocabulary(recipe_); })),
       metrics_(recipe_, topology_.is_last_rank()),
       timers_(device_),
@@ -120,17 +122,17 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
                                               vocabulary_.padded_vocab_size);
   }
   if (topology_.pp > 1) {
-    pipeline_ = std::make_unique<PipelineSchedule>(*model_, stage_, *groups_.pipeline, &timers_);
+    Communicator& stages = device_groups_.pipeline ? *device_groups_.pipeline : *groups_.pipeline;
+    pipeline_ = std::make_unique<PipelineSchedule>(*model_, stage_, stages, &timers_);
   }
   buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_,
                                             data_parallel_layout_options(recipe_, topology_),
                                             model_dtype(recipe_.mixed_precision));
-  // Gradients and parameters on CUDA are reduced and gathered through NCCL.
-  device_comm_ = make_device_communicator(comm_, device_);
-  if (device_comm_) device_comm_->set_timeout(recipe_.parallel.distributed_timeout_minutes * 60);
-  Communicator& grads_comm = device_comm_ ? *device_comm_ : data_comm();
-  optimizer_ = make_optimizer(*buffers_, recipe_, topology_, grads_comm);
-  grad_reducer_ = std::make_unique<GradReducer>(*buffers_, grads_comm, optimizer_->shard());
+  optimizer_ = make_optimizer(*buffers_, recipe_, topology_, buffer_comm());
+  grad_reducer_ = std::make_unique<GradReducer>(*buffers_, buffer_comm(), optimizer_->shard());
+  overlap_ = std::make_unique<DataParallelOverlap>(
+      recipe_, *grad_reducer_, *buffers_, buffer_comm(), optimizer_->shard(),
+      pipeline_ && !recipe_.model.untie_embeddings_and_output_weights);
   scheduler_ = std::make_unique<OptimizerParamScheduler>(recipe_);
   loss_scaler_ = make_loss_scaler(recipe_);
   const int64_t gbs = recipe_.derived.global_batch_size;
@@ -224,7 +226,11 @@ Trainer::StepResult Trainer::train_step() {
                 : local_step(*train_data_, state_.consumed_train_samples, false, scale);
   result.loss_sum = sums.loss_sum;
   result.num_tokens = sums.num_tokens;
-  if (loss_scaler_ && !unscale_grads(result)) return result;
+  if (loss_scaler_) grad_reducer_->wait_started();  // unscaling writes buckets in flight
+  if (loss_scaler_ && !unscale_grads(result)) {
+    grad_reducer_->abandon();
+    return result;
+  }
   timers_.start("all-grads-sync");
   finalize_grads(result);
   timers_.stop("all-grads-sync");
@@ -240,7 +246,7 @@ Trainer::StepResult Trainer::train_step() {
   }
   timers_.start("optimizer");
   optimizer_->step(scheduler_->lr(), scheduler_->weight_decay());
-  buffers_->sync_model_params();
+  overlap_->after_step();  // the model copy now, or per bucket with overlap_param_gather
   timers_.stop("optimizer");
   scheduler_->step(recipe_.derived.global_batch_size);
   ++state_.optimizer_steps;
@@ -257,9 +263,15 @@ double Trainer::loss_sum_grad(const LossSums& sums, double loss_scale) const {
 }
 
 MicroBatchContext Trainer::micro_batch_context(bool forward_only, int64_t m) const {
-  return MicroBatchContext(!forward_only, static_cast<uint64_t>(state_.seed),
-                           static_cast<uint64_t>(forward_only ? 0 : state_.iteration),
-                           static_cast<uint64_t>(forward_only ? 0 : m));
+  // Dropout streams are keyed by the micro-batch's index in the global batch (rank r's m-th is
+  // m * dp + r, as micro_batch() takes its samples), so every data-parallel layout draws the
+  // masks of one rank.
+  const int64_t global = m * topology_.dp + topology_.dp_rank;
+  MicroBatchContext ctx(!forward_only, static_cast<uint64_t>(state_.seed),
+                        static_cast<uint64_t>(forward_only ? 0 : state_.iteration),
+                        static_cast<uint64_t>(forward_only ? 0 : global));
+  if (!forward_only) ctx.set_observer(overlap_->observer(m, recipe_.derived.num_microbatches));
+  return ctx;
 }
 
 LossSums Trainer::local_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
@@ -330,7 +342,8 @@ bool Trainer::unscale_grads(StepResult& result) {
 void Trainer::finalize_grads(StepResult& result) {
   Tensor& grads = buffers_->grads();
   if (pipeline_ && !recipe_.model.untie_embeddings_and_output_weights) {
-    all_reduce_embedding_grads(buffers_->parameters(), *groups_.embedding);
+    all_reduce_embedding_grads(buffers_->parameters(),
+                               {groups_.embedding.get(), device_groups_.embedding.get()});
   }
   grad_reducer_->finish();  // data-parallel reduction (a no-op at dp = 1)
   all_reduce_tensor_parallel_grads(buffers_->parameters(), tp_);
@@ -359,6 +372,7 @@ void Trainer::finalize_grads(StepResult& result) {
 }
 
 double Trainer::evaluate() {
+  overlap_->wait_params();
   double sums[2] = {0.0, 0.0};
   const int64_t gbs = recipe_.derived.global_batch_size;
   for (int64_t it = 0; it < recipe_.train.eval_iters; ++it) {
@@ -378,6 +392,7 @@ void Trainer::save() {
   if (!recipe_.checkpoint.save) return;
   state_.scheduler_num_steps = scheduler_->num_steps();
   if (loss_scaler_) state_.loss_scaler = loss_scaler_->state();
+  overlap_->wait_params();
   timers_.start("save-checkpoint");
   with_exit_code(ExitCode::kCheckpoint, [&] {
     checkpoint_writer_.save(*recipe_.checkpoint.save, recipe_, state_, *buffers_,
@@ -470,6 +485,7 @@ int Trainer::run() {
     }
     if (should_exit(&exit_reason)) break;
   }
+  overlap_->wait_params();
   if (!exit_reason && valid_data_ &&
       (!recipe_.train.eval_interval || state_.iteration % *recipe_.train.eval_interval != 0)) {
     metrics_.validation(state_.iteration, evaluate());
@@ -478,8 +494,12 @@ int Trainer::run() {
   with_exit_code(ExitCode::kCheckpoint, [&] { checkpoint_writer_.wait(comm_); });
   if (exit_reason) spdlog::info("stopping at iteration {}: {}", state_.iteration, exit_reason);
   const Allocator& memory = allocator_for(device_);
-  spdlog::info("peak memory on {}: {:.1f} MiB in tensors, {:.1f} MiB reserved at exit",
-               device_.str(), memory.peak_bytes() / 1048576.0, memory.reserved_bytes() / 1048576.0);
+  // Every rank reports, with exact bytes: `plan` is checked against them (plan_memory_test).
+  spdlog::info(
+      "{}: peak memory on {}: {:.1f} MiB in tensors ({} bytes), {:.1f} MiB reserved at "
+      "exit",
+      topology_.describe(), device_.str(), memory.peak_bytes() / 1048576.0, memory.peak_bytes(),
+      memory.reserved_bytes() / 1048576.0);
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "engine/optim/optimizer.h"
 #include "engine/optim/param_buffers.h"
 #include "engine/parallel/communicator.h"
+#include "engine/parallel/data_parallel_overlap.h"
 #include "engine/parallel/grad_reducer.h"
 #include "engine/parallel/parallel_groups.h"
 #include "engine/parallel/pipeline_layout.h"
@@ -73,21 +74,25 @@ class Trainer {
   // The data-parallel group: the world itself at tp 1 and pp 1 (context parallelism is
   // refused), which keeps the world's hang report on every collective there.
   Communicator& data_comm() { return topology_.tp > 1 || topology_.pp > 1 ? *groups_.data : comm_; }
+  // The group gradients and parameters of the flat buffers travel over: NCCL where there is one.
+  Communicator& buffer_comm() { return device_groups_.data ? *device_groups_.data : data_comm(); }
 
   Recipe recipe_;
   Communicator& comm_;
   Topology topology_;
   ParallelGroups groups_;  // loss sums and gradients reduce over groups_.data
   PipelineStage stage_;    // this rank's layers (all of them at pp 1)
-  TensorParallel tp_;      // the group the model's modules are built with
   Device device_;
+  // NCCL twins of groups_ when tensors live on CUDA and each rank has its own GPU (else null).
+  ParallelGroups device_groups_;
+  TensorParallel tp_;  // the group the model's modules are built with
   Vocabulary vocabulary_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<PipelineSchedule> pipeline_;  // pp > 1
   std::unique_ptr<ParamBuffers> buffers_;
-  std::unique_ptr<Communicator> device_comm_;  // NCCL when the buffers are on CUDA
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<GradReducer> grad_reducer_;
+  std::unique_ptr<DataParallelOverlap> overlap_;  // overlap_grad_reduce / overlap_param_gather
   std::unique_ptr<OptimizerParamScheduler> scheduler_;
   std::unique_ptr<LossScaler> loss_scaler_;  // fp16 (and bf16 with a static scale) only
   std::unique_ptr<Dataset> train_data_;

@@ -4,7 +4,8 @@
 // with use_distributed_optimizer (with and without sequence parallelism), train 10 Adam steps
 // with the losses (1e-5 relative) and clipped gradient norms (1e-4) of one rank on the same
 // global batch and seed; a tp 2 x dp 2 distributed-optimizer checkpoint resumes with the
-// uninterrupted losses; tp 2 with qk_layernorm; the sequence-parallel recipe rules.
+// uninterrupted losses; tp 2 with qk_layernorm; tp 2 (and tp 2 x dp 2) with attention and hidden
+// dropout, with and without sequence parallelism; the sequence-parallel recipe rules.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -87,6 +88,20 @@ TEST_CASE("tp 2 with qk_layernorm trains like one rank with and without sequence
   // q/k layernorm weights see only this rank's heads: their gradients are summed over tp.
   check_like_one_rank(dir, "llama", 2, " --set model.qk_layernorm=true", "");
   check_like_one_rank(dir, "llama", 2, " --set model.qk_layernorm=true", kSequenceParallel);
+}
+
+TEST_CASE("tp 2 and tp 2 x dp 2 with attention and hidden dropout train like one rank") {
+  TempDir dir;
+  write_text(dir / "r.yaml", kRecipe);
+  // Attention masks are drawn by global query head (llama: 2 heads of a query group per rank),
+  // hidden masks under sequence parallelism by global token row, and each data-parallel rank's
+  // micro-batches by their index in the global batch.
+  const std::string dropout = " --set model.hidden_dropout=0.1 --set model.attention_dropout=0.1";
+  for (const char* model : {"gpt", "llama"}) {
+    check_like_one_rank(dir, model, 2, dropout, "");
+    check_like_one_rank(dir, model, 2, dropout, kSequenceParallel);
+  }
+  check_like_one_rank(dir, "gpt", 4, dropout, kSequenceParallel);
 }
 
 TEST_CASE("tp 2 x pp 2 with sequence parallel dropout and full recompute trains like one rank") {

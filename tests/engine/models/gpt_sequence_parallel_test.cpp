@@ -92,7 +92,7 @@ size_t saved_bytes(GptModel& model) {
 // The point of the split: the activations saved outside the tensor-parallel blocks halve.
 void check_saves_less(bool llama, const TensorParallel& group) {
   std::unique_ptr<GptModel> split, whole;
-  const TensorParallel plain{group.rank, group.size, group.comm, false};
+  const TensorParallel plain{group.rank, group.size, group.comm, nullptr, false};
   {
     TensorParallelScope scope(group);
     split = std::make_unique<GptModel>(recipe_of(llama, 2), kPadded);
@@ -113,7 +113,7 @@ void check_matches_one_rank(bool llama, Communicator& world) {
   const Recipe recipe = recipe_of(llama, 2);
   const Topology topo = Topology::build(recipe, world.size(), world.rank());
   ParallelGroups groups = make_parallel_groups(world, topo);
-  const TensorParallel group{topo.tp_rank, topo.tp, groups.tensor.get(), true};
+  const TensorParallel group{topo.tp_rank, topo.tp, groups.tensor.get(), nullptr, true};
   REQUIRE(group.sequence_split());
 
   check_saves_less(llama, group);

@@ -74,7 +74,7 @@ TEST_CASE("at size 1 all_gather and reduce_scatter return their input") {
   const Tensor x = filled<float>({2, 3}, [](int64_t i) { return static_cast<double>(i); });
   CHECK(single.all_gather(x).storage() == x.storage());
   CHECK(single.reduce_scatter(x).storage() == x.storage());
-  CHECK_FALSE(TensorParallel{0, 1, nullptr, true}.sequence_split());
+  CHECK_FALSE(TensorParallel{0, 1, nullptr, nullptr, true}.sequence_split());
 }
 
 TEST_CASE("tp 2 sequence-parallel collectives and dropout match hand-computed values") {
@@ -86,7 +86,7 @@ TEST_CASE("tp 2 sequence-parallel collectives and dropout match hand-computed va
   }
   auto world = make_world_communicator();
   world->set_timeout(60);
-  const TensorParallel tp{world->rank(), world->size(), world.get(), true};
+  const TensorParallel tp{world->rank(), world->size(), world.get(), nullptr, true};
   REQUIRE(tp.sequence_split());
   check_collectives<float>(tp);
   check_collectives<double>(tp);

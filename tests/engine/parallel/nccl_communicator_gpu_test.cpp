@@ -1,5 +1,6 @@
-// The NCCL communicator on CUDA buffers: in-place all-reduce, reduce-scatter and all-gather on
-// one rank (the identity, through real NCCL calls), on every visible GPU under mpirun when there
+// The NCCL communicator on CUDA buffers: in-place all-reduce (f32 and bf16), reduce-scatter,
+// all-gather and a grouped send/receive exchange on one rank (the identity, through real NCCL
+// calls), on every visible GPU under mpirun when there
 // are several, and a GradReducer whose buffers live on the GPU.
 #include <doctest/doctest.h>
 
@@ -45,6 +46,28 @@ void check_collectives(Communicator& host) {
   nccl->all_gather(t.data<float>(), count);
   got = t.to_vector<float>();
   for (int64_t i = 0; i < count; ++i) CHECK(got[static_cast<size_t>(i)] == static_cast<float>(i));
+
+  // bf16 in place: rank r adds r + 1 (small integers, exact in bf16).
+  Tensor half = Tensor::from_vector(std::vector<float>(8, static_cast<float>(r + 1)), {8})
+                    .cast(DType::kBF16)
+                    .to(device);
+  nccl->all_reduce_sum(half.raw_data(), half.numel(), DType::kBF16);
+  for (float v : half.to(Device::cpu()).cast(DType::kF32).to_vector<float>()) {
+    CHECK(v == static_cast<float>(n * (n + 1) / 2));
+  }
+
+  // A ring exchange: each rank sends 100 r + i to the next and receives from the previous, both
+  // posted in one group (a rank of one sends to itself).
+  std::vector<float> outgoing(6), expected(6);
+  for (int64_t i = 0; i < 6; ++i) {
+    outgoing[static_cast<size_t>(i)] = static_cast<float>(100 * r + i);
+    expected[static_cast<size_t>(i)] = static_cast<float>(100 * ((r + n - 1) % n) + i);
+  }
+  Tensor sent = Tensor::from_vector(outgoing, {6}).to(device);
+  Tensor received = Tensor::zeros({6}, DType::kF32, device);
+  nccl->exchange({{sent.raw_data(), 24, (r + 1) % n, 0}},
+                 {{received.raw_data(), 24, (r + n - 1) % n, 0}});
+  CHECK(received.to_vector<float>() == expected);
 
   // Gradients on the GPU, reduced bucket by bucket through NCCL.
   Parameter a{"a", {300}};

@@ -22,8 +22,8 @@ TEST_CASE("every field has a known section, a unique key, a doc and an allowed d
   }
   // 87 + 3 per-split data paths + 10 Llama fields + 2 NaN guard fields + 3 loss-spike guard
   // fields + async_save + 2 TensorBoard fields + 3 data-parallel fields + 3 fault-injection fields
-  // + 3 recompute fields
-  CHECK(recipe_schema().size() == 122);
+  // + 3 recompute fields + train.ranks_per_device + parallel.overlap_param_gather
+  CHECK(recipe_schema().size() == 124);
 }
 
 TEST_CASE("required fields are exactly the ones without a sensible default") {
