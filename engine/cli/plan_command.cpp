@@ -1,5 +1,5 @@
-// `megatron-engine plan --recipe FILE [--set k=v ...] [--world-size N] [--vocab-size N]`: prints
-// what the recipe costs per rank (engine/plan) without allocating or training.
+// `megatron-engine plan --recipe FILE [--set k=v ...] [--world-size N] [--vocab-size N] [--json]`:
+// prints what the recipe costs per rank (engine/plan) without allocating or training.
 #include <iostream>
 
 #include "datasets/blend.h"
@@ -19,8 +19,9 @@ int64_t plan_vocab_size(const Recipe& recipe, const po::variables_map& vm) {
   if (recipe.tokenizer.vocab_size) return *recipe.tokenizer.vocab_size;
   const auto files = data_files(recipe.data);
   if (!files.empty()) return TokenStore::open(files.front())->meta().vocab_size;
-  throw Error("the vocabulary size is unknown: give --vocab-size, tokenizer.vocab_size or a "
-              "data.data_path that exists");
+  throw Error(
+      "the vocabulary size is unknown: give --vocab-size, tokenizer.vocab_size or a "
+      "data.data_path that exists");
 }
 
 }  // namespace
@@ -36,14 +37,17 @@ int plan_command(const std::vector<std::string>& args) {
       ("world-size", po::value<int64_t>(),
        "ranks to plan for (default: tensor x context x pipeline parallel size, i.e. dp 1)")
       ("vocab-size", po::value<int64_t>(),
-       "tokenizer vocabulary (default: tokenizer.vocab_size, else read from the data file)");
+       "tokenizer vocabulary (default: tokenizer.vocab_size, else read from the data file)")
+      ("json", "print the report as one JSON object (bytes, FLOPs, parameters; memory per "
+       "pipeline rank)");
   // clang-format on
   const po::variables_map vm = parse_flags(options, args, "plan");
   if (vm.count("help")) {
     std::cout << options;
     return 0;
   }
-  if (!vm.count("recipe")) throw Error("plan needs --recipe FILE (see megatron-engine plan --help)");
+  if (!vm.count("recipe"))
+    throw Error("plan needs --recipe FILE (see megatron-engine plan --help)");
   const std::string path = vm["recipe"].as<std::string>();
   const auto overrides =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
@@ -55,12 +59,12 @@ int plan_command(const std::vector<std::string>& args) {
     // The recipe's own model-parallel product: load once at world 1 only to read it.
     const Recipe layout = load_recipe(path, overrides, 1, RecipePurpose::kPlan);
     const auto& p = layout.parallel;
-    world_size = p.tensor_model_parallel_size * p.context_parallel_size *
-                 p.pipeline_model_parallel_size;
+    world_size =
+        p.tensor_model_parallel_size * p.context_parallel_size * p.pipeline_model_parallel_size;
   }
   const Recipe recipe = load_recipe(path, overrides, world_size, RecipePurpose::kPlan);
   const PlanReport report = plan_recipe(recipe, plan_vocab_size(recipe, vm));
-  std::cout << format_plan(report, recipe);
+  std::cout << (vm.count("json") ? format_plan_json(report, recipe) : format_plan(report, recipe));
   return 0;
 }
 

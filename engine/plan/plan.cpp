@@ -19,7 +19,8 @@ namespace me {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool is_embedding(const Parameter& p) { return p.name.rfind("embedding.", 0) == 0; }
@@ -45,13 +46,6 @@ int64_t pipeline_stage(const Parameter& p, const PipelineLayout& layout) {
   return -1;
 }
 
-const Parameter* find(const std::vector<Parameter*>& params, const std::string& name) {
-  for (const Parameter* p : params) {
-    if (p->name == name) return p;
-  }
-  return nullptr;
-}
-
 bool half_precision(const Recipe& r) { return r.mixed_precision.bf16 || r.mixed_precision.fp16; }
 
 }  // namespace
@@ -65,8 +59,8 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
   PlanReport r;
   r.world_size = d.world_size;
   r.vocab_size = vocab_size;
-  r.padded_vocab_size =
-      m.padded_vocab_size.value_or(padded_vocab_size(vocab_size, m.make_vocab_size_divisible_by, tp));
+  r.padded_vocab_size = m.padded_vocab_size.value_or(
+      padded_vocab_size(vocab_size, m.make_vocab_size_divisible_by, tp));
 
   const auto model = ModelRegistry::instance().create(m.type, recipe, r.padded_vocab_size);
   const std::vector<Parameter*> params = model->parameters();
@@ -76,8 +70,10 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
   for (const Parameter* p : params) {
     const double n = static_cast<double>(p->numel());
     r.parameters += n;
-    if (is_embedding(*p)) r.embedding_parameters += n;
-    else if (p->shape.size() == 2) matrix_params += n;
+    if (is_embedding(*p))
+      r.embedding_parameters += n;
+    else if (p->shape.size() == 2)
+      matrix_params += n;
     const int64_t stage = pipeline_stage(*p, layout);
     stage_params[static_cast<size_t>(stage < 0 ? pp - 1 : stage)] +=
         tensor_parallel_sharded(*p) ? n / tp : n;
@@ -85,7 +81,7 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
   const double hidden = static_cast<double>(m.hidden_size);
   const double vocab = static_cast<double>(r.padded_vocab_size);
   const bool tied = !m.untie_embeddings_and_output_weights;
-  if (tied) matrix_params += hidden * vocab;         // the word embedding doubles as the LM head
+  if (tied) matrix_params += hidden * vocab;  // the word embedding doubles as the LM head
   if (tied && pp > 1) stage_params.back() += hidden * vocab / tp;  // last stage's copy
   r.parameters_per_rank = *std::max_element(stage_params.begin(), stage_params.end());
 
@@ -97,41 +93,14 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
                      6.0 * gbs * s * s * q_width * static_cast<double>(m.num_layers);
   r.flops_per_token = r.flops_per_step / r.tokens_per_step;
 
-  // Memory per parameter (bytes): fp32 training keeps weights, fp32 gradients and fp32 Adam
-  // moments; mixed precision adds fp32 master weights to the 16-bit model copy, and the
-  // distributed optimizer shards master weights and moments over data-parallel ranks.
-  const bool half = half_precision(recipe);
-  const double moments = recipe.optimizer.optimizer == "sgd" ? 4.0 : 8.0;
-  const double shard = recipe.parallel.use_distributed_optimizer ? static_cast<double>(dp) : 1.0;
-  const double n_rank = r.parameters_per_rank;
-  r.memory.weights = n_rank * (half ? 2.0 : 4.0);
-  r.memory.gradients = n_rank * 4.0;
-  r.memory.optimizer = n_rank * ((half ? 4.0 : 0.0) + moments) / shard;
+  r.memory = plan_memory(recipe, r.padded_vocab_size);
 
-  // Activations this engine saves per token of one layer (elements): norm inputs and statistics,
-  // linear inputs, q/k/v/out and log-sum-exp of attention, both MLP activations. Tensor
-  // parallelism splits the head and MLP parts, sequence parallelism the rest too.
-  const double heads = static_cast<double>(m.num_attention_heads);
-  const double kv_width = static_cast<double>(d.kv_channels * d.num_query_groups);
-  const Parameter* fc1 = find(params, "decoder.layers.0.mlp.linear_fc1.weight");
-  const double fc1_out = fc1 ? static_cast<double>(fc1->shape[0]) : 4.0 * hidden;
+  const bool half = half_precision(recipe);
   const double split = static_cast<double>(tp);
-  const double replicated = 4.0 * hidden + 4.0;
-  const double sharded = 2.0 * q_width + 2.0 * kv_width + heads + fc1_out +
-                         static_cast<double>(d.ffn_hidden_size);
-  const double per_token_layer =
-      (recipe.parallel.sequence_parallel ? replicated / split : replicated) + sharded / split;
   const double act_bytes = half ? 2.0 : 4.0;
   const double mbs_tokens = static_cast<double>(recipe.train.micro_batch_size) * s;
-  // The first stage holds the most micro-batches in flight (pp with 1F1B).
-  const double in_flight = static_cast<double>(std::min<int64_t>(pp, d.num_microbatches));
   const double layers = static_cast<double>(layout.layers_on_rank(0));
-  const double logits = mbs_tokens * vocab / split * 4.0;  // fp32 logits kept for the loss
-  r.memory.activations = in_flight * mbs_tokens * act_bytes * per_token_layer * layers +
-                         (pp == 1 ? logits : 0.0);
-  r.memory.activations_recompute =
-      in_flight * mbs_tokens * act_bytes * hidden * layers + (pp == 1 ? logits : 0.0);
-  r.memory.workspace = logits;  // the logits gradient, alive during the head's backward
+  const double n_rank = r.parameters_per_rank;
 
   // Communication per step and rank (bytes sent): ring all-reduce moves 2 (n-1)/n of the buffer.
   const double grad_bytes = n_rank * 4.0;
@@ -144,8 +113,8 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
   }
   const double microbatches = static_cast<double>(d.num_microbatches);
   if (tp > 1) {  // two all-reduces (or gather + scatter) forward and two backward per layer
-    r.communication.tensor_parallel = 4.0 * 2.0 * (split - 1.0) / split * mbs_tokens * hidden *
-                                      act_bytes * layers * microbatches;
+    r.communication.tensor_parallel =
+        4.0 * 2.0 * (split - 1.0) / split * mbs_tokens * hidden * act_bytes * layers * microbatches;
   }
   if (pp > 1) {  // activations forward, their gradients backward, per micro-batch and chunk
     const double chunks = static_cast<double>(layout.vpp);
@@ -165,27 +134,39 @@ std::string format_plan(const PlanReport& r, const Recipe& recipe) {
                      p.pipeline_model_parallel_size, recipe.derived.data_parallel_size,
                      p.use_distributed_optimizer ? " (distributed optimizer)" : "");
   out += fmt::format("vocabulary: {} padded to {}\n", r.vocab_size, r.padded_vocab_size);
-  out += fmt::format("parameters: {:.4f} B total ({:.4f} B in embeddings), {:.4f} B on the busiest "
-                     "rank\n",
-                     r.parameters / 1e9, r.embedding_parameters / 1e9, r.parameters_per_rank / 1e9);
-  out += fmt::format("step: {} samples x {} tokens = {:.0f} tokens, {} micro-batches of {} per "
-                     "data-parallel rank\n",
-                     recipe.derived.global_batch_size, recipe.model.seq_length, r.tokens_per_step,
-                     recipe.derived.num_microbatches, recipe.train.micro_batch_size);
+  out += fmt::format(
+      "parameters: {:.4f} B total ({:.4f} B in embeddings), {:.4f} B on the busiest "
+      "rank\n",
+      r.parameters / 1e9, r.embedding_parameters / 1e9, r.parameters_per_rank / 1e9);
+  out += fmt::format(
+      "step: {} samples x {} tokens = {:.0f} tokens, {} micro-batches of {} per "
+      "data-parallel rank\n",
+      recipe.derived.global_batch_size, recipe.model.seq_length, r.tokens_per_step,
+      recipe.derived.num_microbatches, recipe.train.micro_batch_size);
   out += fmt::format("compute: {:.4g} FLOPs per step ({:.4g} per token, {:.4g} per rank)\n",
                      r.flops_per_step, r.flops_per_token, r.flops_per_step / r.world_size);
-  out += "memory on the busiest rank:\n";
-  out += "  weights               " + gib(r.memory.weights) + "\n";
-  out += "  gradients (fp32)      " + gib(r.memory.gradients) + "\n";
-  out += "  optimizer state       " + gib(r.memory.optimizer) + "\n";
-  out += "  activations           " + gib(r.memory.activations) + "\n";
-  out += "    with full recompute " + gib(r.memory.activations_recompute) + "\n";
-  out += "  workspace             " + gib(r.memory.workspace) + "\n";
-  out += "  total                 " + gib(r.memory.total()) + "\n";
+  out +=
+      fmt::format("peak memory on the busiest rank (pipeline rank {}):\n", r.memory.pipeline_rank);
+  const auto line = [&](const std::string& label, double bytes) {
+    out += fmt::format("  {:<26}", label) + gib(bytes) + "\n";
+  };
+  line(half_precision(recipe) ? "weights (fp32 + 16-bit)" : "weights (fp32)", r.memory.weights);
+  line("gradients (fp32)", r.memory.gradients);
+  line("optimizer state", r.memory.optimizer);
+  line("activations", r.memory.activations);
+  line("workspace", r.memory.workspace);
+  line("total", r.memory.total());
+  line("full recompute instead", r.memory.activations_recompute);
+  out += "    (activations + workspace)\n";
+  if (r.memory.stages.size() > 1) {
+    for (size_t rank = 0; rank < r.memory.stages.size(); ++rank) {
+      line(fmt::format("total on pipeline rank {}", rank), r.memory.stages[rank].total());
+    }
+  }
   out += "communication per step and rank:\n";
-  out += "  data parallel         " + gib(r.communication.data_parallel) + "\n";
-  out += "  tensor parallel       " + gib(r.communication.tensor_parallel) + "\n";
-  out += "  pipeline parallel     " + gib(r.communication.pipeline_parallel) + "\n";
+  line("data parallel", r.communication.data_parallel);
+  line("tensor parallel", r.communication.tensor_parallel);
+  line("pipeline parallel", r.communication.pipeline_parallel);
   out += fmt::format("pipeline bubble: {:.1f} % of a 1F1B step\n", 100.0 * r.pipeline_bubble);
   return out;
 }
