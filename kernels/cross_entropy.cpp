@@ -28,7 +28,7 @@ void check_args(const char* op, const Tensor& logits, const Tensor& targets, con
 void check_targets_in_range(const char* op, const Tensor& targets, int64_t vocab) {
   const int32_t* p = targets.data<int32_t>();
   for (int64_t i = 0; i < targets.numel(); ++i) {
-    if (p[i] < 0 || p[i] >= vocab) {
+    if ((p[i] < 0 && p[i] != kTargetOnAnotherShard) || p[i] >= vocab) {
       throw Error(fmt::format("{}: target {} at row {} is outside the vocabulary [0, {})", op, p[i],
                               i, vocab));
     }

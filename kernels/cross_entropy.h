@@ -8,7 +8,11 @@ namespace me {
 
 // logits: (N, V) f32/f64; targets: (N) i32; losses: (N) = lse - logit[target]; lse: (N) saved;
 // losses and lse in the logits' dtype. lse is max-subtracted (stable). There is no ignore index:
-// masked rows get dlosses 0, and a target outside [0, V) is an me::Error.
+// masked rows get dlosses 0. Target kTargetOnAnotherShard (-1): the target's logit lives on
+// another vocab-parallel rank, so the loss is lse and the gradient has no one-hot term; any
+// other target outside [0, V) is an me::Error.
+inline constexpr int32_t kTargetOnAnotherShard = -1;
+
 void cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor& losses,
                            Tensor& lse);
 // dlogits (N, V) = (softmax(logits) - onehot(target)) * dlosses[row]; written. dlogits may be

@@ -29,7 +29,7 @@ void check_args(const char* op, const Tensor& ids, const Tensor& table, const Te
 void check_ids_in_range(const char* op, const Tensor& ids, int64_t vocab) {
   const int32_t* p = ids.data<int32_t>();
   for (int64_t i = 0; i < ids.numel(); ++i) {
-    if (p[i] < 0 || p[i] >= vocab) {
+    if ((p[i] < 0 && p[i] != kIdOnAnotherShard) || p[i] >= vocab) {
       throw Error(fmt::format("{}: token id {} at position {} is outside the vocabulary [0, {})",
                               op, p[i], i, vocab));
     }

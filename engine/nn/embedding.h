@@ -20,9 +20,8 @@ namespace me {
 class LanguageModelEmbedding final : public Module {
  public:
   struct Saved {
-    Tensor tokens;               // (N) i32, indices into this rank's rows
-    Tensor position_ids;         // (N) i32; sequence parallel: this rank's N / tp token rows
-    std::vector<char> in_shard;  // (N): the token's row is this rank's
+    Tensor tokens;        // (N) i32, indices into this rank's rows (-1: another rank's)
+    Tensor position_ids;  // (N) i32; sequence parallel: this rank's N / tp token rows
   };
 
   // Declares `<name>.word_embeddings.weight` (padded_vocab_size, C) and

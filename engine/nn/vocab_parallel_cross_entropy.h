@@ -19,9 +19,9 @@ struct VocabShard {
   // Rank r of tp holds [r V / tp, (r + 1) V / tp); an me::Error when tp does not divide V.
   static VocabShard of(const TensorParallel& tp, int64_t padded_vocab_size);
 
-  // targets (N) i32 of the full vocabulary -> (N) i32 indices into this shard's logits (0 where
-  // the target lies in another rank's slice) and whether each lies in this slice.
-  Tensor local_targets(const Tensor& targets, std::vector<char>& in_shard) const;
+  // ids (N) i32 of the full vocabulary -> (N) i32 indices into this shard's rows, -1 where the
+  // id lies in another rank's slice (the kernels' kTargetOnAnotherShard / kIdOnAnotherShard).
+  Tensor local_targets(const Tensor& targets) const;
 };
 
 // logits (N, V / tp) f32/f64; targets (N) i32 full-vocabulary ids. Writes losses (N) and the

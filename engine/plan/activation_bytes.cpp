@@ -41,14 +41,12 @@ TokenBytes token_bytes(const Recipe& recipe, int64_t padded_vocab_size) {
   b.embedding = 4.0;
   const double vocab = static_cast<double>(padded_vocab_size);
   b.head = rows * (2.0 * c * a + stats * f32) + vocab / tp * a + f32 + 8.0;
-  // Under tensor parallelism the cross-entropy backward fixes the logits' gradient up in a host
-  // f64 copy (cast, then cloned: two at once; on CUDA the host copies are not device memory, the
-  // copy back is); the hidden gradient (N, C) comes after it.
-  const bool cpu = recipe.train.device != "cuda";
-  const double fixup = tp > 1 ? vocab / tp * (cpu ? 16.0 : a) : 0.0;
-  b.head_backward = (sp ? c * a : 0.0) + 8.0 + f32 + std::max(fixup, c * a);
+  // The logits' gradient is written over the logits; the hidden gradient (N, C) comes after it,
+  // under sequence parallelism beside the gathered input and its reduce-scattered rows.
+  b.head_backward = (sp ? c * a + rows * c * a : 0.0) + 8.0 + f32 + c * a;
   // fc2's input gradient: with GeLU through a (B T, F) temporary on the CPU (the GEMM, then the
   // derivative; CUDA fuses them), with SwiGLU the fc1 output gradient (2F) beside the fc2 one.
+  const bool cpu = recipe.train.device != "cuda";
   const double gelu_temporary = !m.swiglu && cpu ? ffn : 0.0;
   // With hidden dropout the MLP's backward starts from the dropout's gradient, beside dy.
   const double dropout_grad = m.hidden_dropout > 0 ? rows * c * a : 0.0;

@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/float_dispatch.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cross_entropy.h"
 
 namespace me::cpu {
 
@@ -28,7 +29,7 @@ void cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor& 
       for (int64_t j = 0; j < v; ++j) sum += std::exp(lr[j] - m);
       const T row_lse = m + std::log(sum);
       plse[row] = row_lse;
-      ploss[row] = row_lse - lr[pt[row]];
+      ploss[row] = pt[row] == kTargetOnAnotherShard ? row_lse : row_lse - lr[pt[row]];
     }
   });
 }
@@ -49,7 +50,7 @@ void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const T
       T* dr = pd + row * v;
       const T row_lse = plse[row], g = pdl[row];
       for (int64_t j = 0; j < v; ++j) dr[j] = std::exp(lr[j] - row_lse) * g;
-      dr[pt[row]] -= g;
+      if (pt[row] != kTargetOnAnotherShard) dr[pt[row]] -= g;
     }
   });
 }

@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/float_dispatch.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/embedding.h"
 
 namespace me::cpu {
 
@@ -18,7 +19,11 @@ void embedding_forward(const Tensor& ids, const Tensor& table, Tensor& out) {
     T* po = out.data<T>();          // (N, C)
 #pragma omp parallel for if (worth_threads(n * c))
     for (int64_t i = 0; i < n; ++i) {
-      std::copy_n(pt + static_cast<int64_t>(pid[i]) * c, c, po + i * c);
+      if (pid[i] == kIdOnAnotherShard) {
+        std::fill_n(po + i * c, c, T(0));
+      } else {
+        std::copy_n(pt + static_cast<int64_t>(pid[i]) * c, c, po + i * c);
+      }
     }
   });
 }
@@ -35,6 +40,7 @@ void embedding_backward(const Tensor& ids, const Tensor& dout, Tensor& dtable) {
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int64_t c0 = blk * kColumnBlock, c1 = std::min(c, c0 + kColumnBlock);
       for (int64_t i = 0; i < n; ++i) {
+        if (pid[i] == kIdOnAnotherShard) continue;
         const T* src = pd + i * c;
         T* dst = pt + static_cast<int64_t>(pid[i]) * c;
         for (int64_t j = c0; j < c1; ++j) dst[j] += src[j];

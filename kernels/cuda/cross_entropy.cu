@@ -5,6 +5,7 @@
 // (max, sum) pairs combine in a fixed tree, so results are deterministic.
 #include <cfloat>
 
+#include "kernels/cross_entropy.h"
 #include "kernels/cuda/cross_entropy.h"
 #include "kernels/cuda/storage.cuh"
 
@@ -79,7 +80,8 @@ __global__ void __launch_bounds__(kRowThreads)
   if (threadIdx.x == 0) {
     const float row_lse = p.max + logf(p.sum);
     lse[row] = row_lse;
-    losses[row] = row_lse - load(lr[targets[row]]);
+    const int32_t target = targets[row];
+    losses[row] = target == kTargetOnAnotherShard ? row_lse : row_lse - load(lr[target]);
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "kernels/cuda/embedding.h"
 #include "kernels/cuda/storage.cuh"
+#include "kernels/embedding.h"
 
 namespace me::cuda {
 namespace {
@@ -15,7 +16,9 @@ __global__ void embedding_forward_kernel(const int32_t* ids, const T* table, T* 
                                          int64_t c) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n * c;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    out[i] = table[static_cast<int64_t>(ids[i / c]) * c + i % c];
+    const int32_t id = ids[i / c];
+    out[i] =
+        id == kIdOnAnotherShard ? store_as<T>(0.0f) : table[static_cast<int64_t>(id) * c + i % c];
   }
 }
 
@@ -36,25 +39,33 @@ __global__ void embedding_backward_kernel(const int32_t* groups, int64_t u, cons
   *dst = acc;
 }
 
-// The stable grouping of token positions by id, packed for embedding_backward_kernel.
+// The stable grouping of token positions by id, packed for embedding_backward_kernel; tokens on
+// another shard are left out.
 std::vector<int32_t> group_by_id(const int32_t* ids, int64_t n, int64_t vocab, int64_t* unique) {
   std::vector<int32_t> count(static_cast<size_t>(vocab) + 1, 0);
-  for (int64_t i = 0; i < n; ++i) ++count[static_cast<size_t>(ids[i]) + 1];
+  int64_t kept = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (ids[i] == kIdOnAnotherShard) continue;
+    ++count[static_cast<size_t>(ids[i]) + 1];
+    ++kept;
+  }
   std::vector<int32_t> present;
   for (int64_t v = 0; v < vocab; ++v) {
     if (count[v + 1] > 0) present.push_back(static_cast<int32_t>(v));
     count[v + 1] += count[v];  // count[v] becomes the start of id v
   }
   const int64_t u = static_cast<int64_t>(present.size());
-  std::vector<int32_t> packed(static_cast<size_t>(2 * u + 1 + n));
+  std::vector<int32_t> packed(static_cast<size_t>(2 * u + 1 + kept));
   int32_t* offsets = packed.data() + u;
   int32_t* positions = packed.data() + 2 * u + 1;
   for (int64_t g = 0; g < u; ++g) {
     packed[g] = present[g];
     offsets[g] = count[present[g]];
   }
-  offsets[u] = static_cast<int32_t>(n);
-  for (int64_t i = 0; i < n; ++i) positions[count[ids[i]]++] = static_cast<int32_t>(i);
+  offsets[u] = static_cast<int32_t>(kept);
+  for (int64_t i = 0; i < n; ++i) {
+    if (ids[i] != kIdOnAnotherShard) positions[count[ids[i]]++] = static_cast<int32_t>(i);
+  }
   *unique = u;
   return packed;
 }
@@ -79,6 +90,7 @@ void embedding_backward(const Tensor& host_ids, const Tensor& dout, Tensor& dtab
   ME_CHECK(n < (int64_t{1} << 31), "embedding_backward: {} tokens exceed int32 positions", n);
   int64_t u = 0;
   const std::vector<int32_t> packed = group_by_id(host_ids.data<int32_t>(), n, dtable.dim(0), &u);
+  if (u == 0) return;
   const Tensor groups =
       Tensor::from_vector(packed, {static_cast<int64_t>(packed.size())}, dtable.device());
   const Context& ctx = context(dtable.device());

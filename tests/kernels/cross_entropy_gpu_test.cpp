@@ -12,13 +12,16 @@
 namespace me {
 namespace {
 
-TEST_CASE("cuda cross_entropy forward and backward match the host") {
+TEST_CASE("cuda cross_entropy forward and backward match the host, targets on other shards too") {
   const Device g = test::gpu_device();
   for (int64_t v : {int64_t{1}, int64_t{1001}, int64_t{50304}}) {
     CAPTURE(v);
     const int64_t n = 37;
     const Tensor logits = test::random_tensor({n, v}, DType::kF32, 1, 8.0);
-    const Tensor targets = test::random_ids({n}, v, 2);
+    // Every sixth row's target lives on another vocab-parallel shard (-1).
+    std::vector<int32_t> ids = test::random_ids({n}, v, 2).to_vector<int32_t>();
+    for (int64_t i = 0; i < n; i += 6) ids[static_cast<size_t>(i)] = kTargetOnAnotherShard;
+    const Tensor targets = Tensor::from_vector(ids, {n});
     Tensor loss_cpu = Tensor::empty({n}, DType::kF32), lse_cpu = Tensor::empty({n}, DType::kF32);
     Tensor loss_gpu = test::poisoned({n}, DType::kF32, g);
     Tensor lse_gpu = test::poisoned({n}, DType::kF32, g);
@@ -52,7 +55,7 @@ TEST_CASE("cuda cross_entropy forward and backward match the host") {
 TEST_CASE("cuda cross_entropy rejects an out-of-range target with the host's message") {
   const Device g = test::gpu_device();
   const Tensor logits = test::random_tensor({3, 4}, DType::kF32, 3);
-  const Tensor targets = Tensor::from_vector(std::vector<int32_t>{0, -1, 2}, {3});
+  const Tensor targets = Tensor::from_vector(std::vector<int32_t>{0, -2, 2}, {3});
   Tensor loss = Tensor::empty({3}, DType::kF32), lse = Tensor::empty({3}, DType::kF32);
   Tensor loss_g = Tensor::empty({3}, DType::kF32, g), lse_g = Tensor::empty({3}, DType::kF32, g);
   std::string cpu_message, gpu_message;
@@ -66,7 +69,7 @@ TEST_CASE("cuda cross_entropy rejects an out-of-range target with the host's mes
   } catch (const Error& e) {
     gpu_message = e.what();
   }
-  CHECK(cpu_message.find("target -1 at row 1") != std::string::npos);
+  CHECK(cpu_message.find("target -2 at row 1") != std::string::npos);
   CHECK(gpu_message == cpu_message);
 }
 

@@ -2,6 +2,7 @@
 // with a random dlosses vector, f32-vs-f64 agreement and out-of-range targets as user errors.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 
 #include "kernels/cross_entropy.h"
@@ -70,6 +71,20 @@ TEST_CASE("cross_entropy f32 agrees with f64") {
   cross_entropy_backward(logits.cast(DType::kF32), targets, o32.lse, dlosses.cast(DType::kF32),
                          d32);
   expect_close(d32, d64, 1e-6, 1e-4, "dlogits f32 seed=22");
+}
+
+TEST_CASE("a target on another vocab shard gives loss lse and no one-hot gradient") {
+  // Logits [0, ln 2, ln 3]: lse = ln 6, softmax = [1, 2, 3] / 6; the row's target logit is on
+  // another rank, so this rank's loss is lse and its gradient the softmax times dloss.
+  const Tensor logits = Tensor::from_vector<double>({0, std::log(2.0), std::log(3.0)}, {1, 3});
+  const Tensor targets = Tensor::from_vector<int32_t>({kTargetOnAnotherShard}, {1});
+  const CeOut o = run_forward(logits, targets);
+  CHECK(o.losses.to_vector<double>()[0] == doctest::Approx(std::log(6.0)).epsilon(1e-15));
+  CHECK(o.lse.to_vector<double>()[0] == doctest::Approx(std::log(6.0)).epsilon(1e-15));
+  Tensor dlogits = Tensor::zeros({1, 3}, DType::kF64);
+  cross_entropy_backward(logits, targets, o.lse, Tensor::from_vector<double>({0.5}, {1}), dlogits);
+  const std::vector<double> d = dlogits.to_vector<double>();
+  for (int j = 0; j < 3; ++j) CHECK(d[j] == doctest::Approx(0.5 * (j + 1) / 6.0).epsilon(1e-15));
 }
 
 TEST_CASE("cross_entropy reports a target outside the vocabulary") {

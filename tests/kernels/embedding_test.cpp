@@ -53,8 +53,19 @@ TEST_CASE("embedding reports an out-of-range id with the id and the vocabulary s
     CHECK(msg.find("[0, 11)") != std::string::npos);
   }
   Tensor dtable = table.clone();
-  CHECK_THROWS_AS(embedding_backward(Tensor::from_vector<int32_t>({-1, 0}, {2}), out, dtable),
+  CHECK_THROWS_AS(embedding_backward(Tensor::from_vector<int32_t>({-2, 0}, {2}), out, dtable),
                   Error);
+}
+
+TEST_CASE("an id on another vocab shard gives a zero row and no gradient") {
+  const Tensor table = Tensor::from_vector<float>({0, 1, 10, 11, 20, 21}, {3, 2});
+  const Tensor ids = Tensor::from_vector<int32_t>({2, kIdOnAnotherShard, 0}, {3});
+  Tensor out = Tensor::from_vector<float>({7, 7, 7, 7, 7, 7}, {3, 2});
+  embedding_forward(ids, table, out);
+  CHECK(out.to_vector<float>() == std::vector<float>{20, 21, 0, 0, 0, 1});
+  Tensor dtable = Tensor::zeros({3, 2}, DType::kF32);
+  embedding_backward(ids, Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {3, 2}), dtable);
+  CHECK(dtable.to_vector<float>() == std::vector<float>{5, 6, 0, 0, 1, 2});
 }
 
 TEST_CASE("embedding_backward is bitwise identical with 1 and 2 threads") {

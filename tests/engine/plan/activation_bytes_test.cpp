@@ -100,20 +100,20 @@ TEST_CASE("per-token bytes by hand for a 64-wide gpt at tp 1 and tp 2 with and w
   // Loss gradients 8 + 4, then the hidden gradient C * 4; the layer: dy C * 4 and two F * 4.
   CHECK(b.head_backward == 12 + 256);
   CHECK(b.layer_backward == 256 + 2048);
-  // tp 2: heads and MLP halve; the logits halve; the cross-entropy's f64 fix-up of 256 columns
-  // holds two f64 copies (16 bytes a column) while it runs.
+  // tp 2: heads and MLP halve; the logits halve (their gradient still written over them).
   recipe.parallel.tensor_model_parallel_size = 2;
   b = token_bytes(recipe, 512);
   CHECK(b.layer_full == 1024 + 16 + (1024 + 16 + 2048) / 2.0);
   CHECK(b.head == 512 + 8 + 1024 + 4 + 8);
-  CHECK(b.head_backward == 12 + 256 * 16);
+  CHECK(b.head_backward == 12 + 256);
   CHECK(b.layer_backward == 256 + 1024);
   // Sequence parallel: norm inputs and column-parallel inputs halve too; the head and fc2
-  // backward gather the full hidden (C * 4) beside their split inputs.
+  // backward gather the full hidden (C * 4) beside their split inputs, and the head's hidden
+  // gradient is reduce-scattered into a compact half (C * 4 / 2) beside it.
   recipe.parallel.sequence_parallel = true;
   b = token_bytes(recipe, 512);
   CHECK(b.layer_full == (1024 + 16) / 2.0 + (1024 + 16 + 2048) / 2.0);
   CHECK(b.checkpoint == 128);
-  CHECK(b.head_backward == 256 + 12 + 256 * 16);
+  CHECK(b.head_backward == 256 + 12 + 256 + 128);
   CHECK(b.layer_backward == 128 + 256 + 1024);
 }
