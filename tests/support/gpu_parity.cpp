@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/core/allocator.h"
 #include "tests/support/grad_check.h"
 
 namespace me::test {
@@ -14,6 +15,8 @@ Device gpu_device() {
   REQUIRE_MESSAGE(cuda_available(), "no CUDA device is visible to this GPU test");
   return Device::cuda(0);
 }
+
+bool fewer_than_two_gpus() { return !cuda_available() || cuda::device_count() < 2; }
 
 Tensor to_gpu(const Tensor& host) { return host.to(gpu_device()); }
 

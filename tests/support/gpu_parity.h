@@ -11,6 +11,9 @@ namespace me::test {
 
 // cuda:0; the test fails (never passes vacuously) when no CUDA device is visible.
 Device gpu_device();
+// For `TEST_CASE(name * doctest::skip(fewer_than_two_gpus()))`: multi-GPU cases are reported
+// as skipped, not passed, on a machine with one GPU.
+bool fewer_than_two_gpus();
 // A device copy of a host tensor.
 Tensor to_gpu(const Tensor& host);
 // A tensor on `device` with every element NaN (float dtypes) or 0x7fffffff (i32).

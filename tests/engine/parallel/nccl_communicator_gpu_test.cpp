@@ -9,6 +9,7 @@
 #include "engine/core/allocator.h"
 #include "engine/parallel/grad_reducer.h"
 #include "engine/parallel/nccl_communicator.h"
+#include "tests/support/gpu_parity.h"
 #include "tests/support/mpi_launch.h"
 
 using namespace me;
@@ -94,13 +95,10 @@ TEST_CASE("NCCL collectives on one GPU through a single-rank communicator") {
   check_collectives(host);
 }
 
-TEST_CASE("NCCL collectives on every visible GPU under mpirun") {
+TEST_CASE("NCCL collectives on every visible GPU under mpirun" *
+          doctest::skip(test::fewer_than_two_gpus())) {
   const int gpus = cuda::device_count();
   if (!launched_by_mpi()) {
-    if (gpus < 2) {
-      MESSAGE("one GPU visible: the multi-rank NCCL case needs two or more");
-      return;
-    }
     const auto run =
         testing::run_self_under_mpi(gpus, "NCCL collectives on every visible GPU under mpirun");
     REQUIRE_MESSAGE(run.exit_code == 0, run.output);

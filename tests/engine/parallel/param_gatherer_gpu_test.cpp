@@ -13,6 +13,7 @@
 #include "engine/parallel/nccl_communicator.h"
 #include "engine/parallel/param_gatherer.h"
 #include "kernels/elementwise.h"
+#include "tests/support/gpu_parity.h"
 #include "tests/support/mirror_communicator.h"
 #include "tests/support/mpi_launch.h"
 
@@ -63,13 +64,10 @@ TEST_CASE("NCCL started collectives on one GPU through a single-rank communicato
   check_started(host);
 }
 
-TEST_CASE("NCCL started collectives on every visible GPU under mpirun") {
+TEST_CASE("NCCL started collectives on every visible GPU under mpirun" *
+          doctest::skip(test::fewer_than_two_gpus())) {
   const int gpus = cuda::device_count();
   if (!launched_by_mpi()) {
-    if (gpus < 2) {
-      MESSAGE("one GPU visible: the multi-rank NCCL case needs two or more");
-      return;
-    }
     const auto run = testing::run_self_under_mpi(
         gpus, "NCCL started collectives on every visible GPU under mpirun");
     REQUIRE_MESSAGE(run.exit_code == 0, run.output);
