@@ -6,6 +6,7 @@
 
 #include "engine/nn/embedding.h"
 #include "engine/recipe/recipe.h"
+#include "kernels/cross_entropy.h"
 #include "kernels/matmul.h"
 
 namespace me {
@@ -57,7 +58,7 @@ LossSums LanguageModelHead::forward(const Tensor& local_hidden, const Tensor& la
            loss_mask.describe(), hidden.describe());
   const int64_t n = labels.numel();
   const Tensor logits2 = shard_logits(hidden).reshape({n, vocab_size_});
-  const Tensor targets = as_int32(labels).reshape({n});
+  const Tensor targets = shard_.local_targets(as_int32(labels).reshape({n}));
   const DType loss_dtype = accum_dtype(hidden.dtype());
   Tensor losses = Tensor::empty({n}, loss_dtype, hidden.device());
   Tensor lse = Tensor::empty({n}, loss_dtype, hidden.device());
@@ -87,9 +88,9 @@ Tensor LanguageModelHead::backward(double loss_sum_grad, MicroBatchContext& ctx)
   const Tensor dlosses = dlosses_host.cast(saved.lse.dtype()).to(h2.device());
 
   // The logits die here: their gradient overwrites them (one (N, V) buffer at the peak, not two).
+  // With the full lse and the local targets this is the vocab-parallel backward too.
   Tensor& dlogits = saved.logits;
-  vocab_parallel_cross_entropy_backward(saved.logits, saved.labels, shard_, saved.lse, dlosses,
-                                        dlogits);
+  cross_entropy_backward(saved.logits, saved.labels, saved.lse, dlosses, dlogits);
   Tensor dh = Tensor::empty(h2.shape(), h2.dtype(), h2.device());
   matmul(dlogits, false, weight_.value, false, dh);
   matmul(dlogits, true, h2, false, weight_.grad, 1.0f, 1.0f);

@@ -21,7 +21,7 @@ class LanguageModelHead final : public Module {
   struct Saved {
     Tensor hidden;     // (B, T, C); sequence parallel: this rank's (B, T / tp, C), gathered again
     Tensor logits;     // (N = B * T, V / tp)
-    Tensor labels;     // (N) i32
+    Tensor labels;     // (N) i32 indices into this rank's columns (-1: another rank's)
     Tensor lse;        // (N)
     Tensor loss_mask;  // (N) f64 on the host
   };

@@ -48,13 +48,10 @@ Tensor VocabShard::local_targets(const Tensor& targets) const {
   return Tensor::from_vector(ids, targets.shape()).to(targets.device());
 }
 
-void vocab_parallel_cross_entropy_forward(const Tensor& logits, const Tensor& targets,
+void vocab_parallel_cross_entropy_forward(const Tensor& logits, const Tensor& local_targets,
                                           const VocabShard& shard, Tensor& losses, Tensor& lse) {
-  if (shard.tp.size == 1) {
-    cross_entropy_forward(logits, targets, losses, lse);
-    return;
-  }
-  cross_entropy_forward(logits, shard.local_targets(targets), losses, lse);
+  cross_entropy_forward(logits, local_targets, losses, lse);
+  if (shard.tp.size == 1) return;
   const std::vector<double> shard_lse = host_values(lse);
   const std::vector<double> shard_losses = host_values(losses);
   const size_t n = shard_lse.size();
@@ -74,12 +71,6 @@ void vocab_parallel_cross_entropy_forward(const Tensor& logits, const Tensor& ta
   }
   lse.copy_from(device_values(full_lse, lse.dtype(), lse.device()));
   losses.copy_from(device_values(full_losses, losses.dtype(), losses.device()));
-}
-
-void vocab_parallel_cross_entropy_backward(const Tensor& logits, const Tensor& targets,
-                                           const VocabShard& shard, const Tensor& lse,
-                                           const Tensor& dlosses, Tensor& dlogits) {
-  cross_entropy_backward(logits, shard.local_targets(targets), lse, dlosses, dlogits);
 }
 
 }  // namespace me

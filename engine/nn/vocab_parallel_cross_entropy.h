@@ -24,14 +24,13 @@ struct VocabShard {
   Tensor local_targets(const Tensor& targets) const;
 };
 
-// logits (N, V / tp) f32/f64; targets (N) i32 full-vocabulary ids. Writes losses (N) and the
-// full-vocabulary lse (N) in the logits' dtype, identical on every rank of the group.
-void vocab_parallel_cross_entropy_forward(const Tensor& logits, const Tensor& targets,
+// logits (N, V / tp) f32/f64; local_targets (N) i32 from shard.local_targets (computed once per
+// micro-batch for both passes). Writes losses (N) and the full-vocabulary lse (N) in the logits'
+// dtype, identical on every rank of the group.
+void vocab_parallel_cross_entropy_forward(const Tensor& logits, const Tensor& local_targets,
                                           const VocabShard& shard, Tensor& losses, Tensor& lse);
-// dlogits (N, V / tp) = (softmax over the full vocabulary - onehot(target)) * dlosses[row], for
-// this rank's columns; lse from the forward.
-void vocab_parallel_cross_entropy_backward(const Tensor& logits, const Tensor& targets,
-                                           const VocabShard& shard, const Tensor& lse,
-                                           const Tensor& dlosses, Tensor& dlogits);
+// The backward is cross_entropy_backward itself on this shard's logits with the local targets and
+// the full lse: the softmax over the whole vocabulary at this rank's columns, the one-hot only
+// where this rank holds the target.
 
 }  // namespace me

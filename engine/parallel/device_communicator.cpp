@@ -23,7 +23,9 @@ Device rank_device(int64_t world_size, int64_t ranks_per_device) {
   const int count = cuda::device_count();
   if (index >= count) {
     throw Error(fmt::format("local rank {} at train.ranks_per_device {} needs CUDA device {} but "
-                            "only {} are visible; start at most {} rank(s) per GPU on each node",
+                            "only {} are visible; start at most {} rank(s) per GPU on each node, "
+                            "or raise train.ranks_per_device to share GPUs (slow: for trying a "
+                            "layout)",
                             local, ranks_per_device, index, count, ranks_per_device),
                 "train.ranks_per_device");
   }
