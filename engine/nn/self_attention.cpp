@@ -92,6 +92,23 @@ const Tensor& positions(const MicroBatchContext& ctx, const std::string& name) {
 }
 }  // namespace
 
+SelfAttention::Heads SelfAttention::split_heads(const Tensor& qkv, MicroBatchContext& ctx) {
+  const int64_t b = qkv.dim(0), t = qkv.dim(1);
+  Heads h{Tensor::empty({b, t, num_heads_, kv_channels_}, qkv.dtype(), qkv.device()),
+          Tensor::empty({b, t, num_query_groups_, kv_channels_}, qkv.dtype(), qkv.device()),
+          Tensor::empty({b, t, num_query_groups_, kv_channels_}, qkv.dtype(), qkv.device())};
+  split_qkv_forward(qkv, h.q, h.k, h.v);
+  if (q_layernorm_) {
+    h.q = q_layernorm_->forward(h.q, ctx);
+    h.k = k_layernorm_->forward(h.k, ctx);
+  }
+  if (rotary_) {
+    rotary_->forward(h.q, positions(ctx, name()));
+    rotary_->forward(h.k, positions(ctx, name()));
+  }
+  return h;
+}
+
 Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() == 3, "{}: input {} is not (B, T, C)", name(), x.describe());
   if (ctx.sequence().kv_cache) return forward_cached(x, ctx);
@@ -109,20 +126,9 @@ Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
     attention_forward_qkv(qkv, out, lse, params);
     ctx.save(this, Saved{qkv, Tensor(), Tensor(), Tensor(), out, lse});
   } else {
-    Tensor q = Tensor::empty(out.shape(), x.dtype(), x.device());
-    Tensor k = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
-    Tensor v = Tensor::empty(k.shape(), x.dtype(), x.device());
-    split_qkv_forward(qkv, q, k, v);
-    if (q_layernorm_) {
-      q = q_layernorm_->forward(q, ctx);
-      k = k_layernorm_->forward(k, ctx);
-    }
-    if (rotary_) {
-      rotary_->forward(q, positions(ctx, name()));
-      rotary_->forward(k, positions(ctx, name()));
-    }
-    attention_forward(q, k, v, out, lse, params);
-    ctx.save(this, Saved{Tensor(), q, k, v, out, lse});
+    Heads h = split_heads(qkv, ctx);
+    attention_forward(h.q, h.k, h.v, out, lse, params);
+    ctx.save(this, Saved{Tensor(), std::move(h.q), std::move(h.k), std::move(h.v), out, lse});
   }
   return linear_proj_.forward(out.reshape({b, t, num_heads_ * kv_channels_}), ctx);
 }

@@ -34,6 +34,11 @@ class SelfAttention final : public Layer {
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (B, T, C)
 
  private:
+  struct Heads {
+    Tensor q, k, v;  // (B, T, Hq / tp, D), and (B, T, G / tp, D) twice
+  };
+  // The projection qkv split into heads, through the q/k norms and RoPE where the model has them.
+  Heads split_heads(const Tensor& qkv, MicroBatchContext& ctx);
   // Incremental decoding against ctx.sequence().kv_cache (self_attention_decode.cpp).
   Tensor forward_cached(const Tensor& x, MicroBatchContext& ctx);
 

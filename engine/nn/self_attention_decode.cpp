@@ -4,7 +4,6 @@
 
 #include "engine/inference/kv_cache.h"
 #include "engine/nn/self_attention.h"
-#include "kernels/attention.h"
 #include "kernels/decode_attention.h"
 
 namespace me {
@@ -12,25 +11,11 @@ namespace me {
 Tensor SelfAttention::forward_cached(const Tensor& x, MicroBatchContext& ctx) {
   KvCache& cache = *ctx.sequence().kv_cache;
   const int64_t b = x.dim(0), t = x.dim(1);
-  const Tensor qkv = linear_qkv_.forward(x, ctx);
-  Tensor q = Tensor::empty({b, t, num_heads_, kv_channels_}, x.dtype(), x.device());
-  Tensor k = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
-  Tensor v = Tensor::empty({b, t, num_query_groups_, kv_channels_}, x.dtype(), x.device());
-  split_qkv_forward(qkv, q, k, v);
-  if (q_layernorm_) {
-    q = q_layernorm_->forward(q, ctx);
-    k = k_layernorm_->forward(k, ctx);
-  }
-  if (rotary_) {
-    const Tensor& positions = ctx.sequence().position_ids;
-    ME_CHECK(positions.defined(), "{}: RoPE needs the step's position_ids", name());
-    rotary_->forward(q, positions);
-    rotary_->forward(k, positions);
-  }
+  const Heads h = split_heads(linear_qkv_.forward(x, ctx), ctx);
   KvCache::Entry& entry = cache.layer(this, num_query_groups_, kv_channels_, x.dtype(), x.device());
-  kv_cache_write(k, v, entry.k, entry.v, cache.lengths());
-  Tensor out = Tensor::empty(q.shape(), x.dtype(), x.device());
-  decode_attention(q, entry.k, entry.v, cache.lengths(), out,
+  kv_cache_write(h.k, h.v, entry.k, entry.v, cache.lengths());
+  Tensor out = Tensor::empty(h.q.shape(), x.dtype(), x.device());
+  decode_attention(h.q, entry.k, entry.v, cache.lengths(), out,
                    1.0 / std::sqrt(static_cast<double>(kv_channels_)));
   return linear_proj_.forward(out.reshape({b, t, num_heads_ * kv_channels_}), ctx);
 }
