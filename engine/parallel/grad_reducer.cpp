@@ -35,21 +35,25 @@ GradReducer::GradReducer(ParamBuffers& buffers, Communicator& comm, const Optimi
   ME_CHECK(shard.size == 1 || shard.size == comm.size(),
            "optimizer shard over {} ranks but the data-parallel group has {}", shard.size,
            comm.size());
-  const auto& slots = buffers.layout().slots;
-  for (size_t i = 0; i < slots.size(); ++i) {
-    slot_of_[slots[i].param] = i;
-    ++buckets_[static_cast<size_t>(slots[i].bucket)].params;
+  for (const ParamSlot& slot : buffers.layout().slots) {
+    ++buckets_[static_cast<size_t>(slot.bucket)].params;
   }
 }
 
+const ParamSlot& GradReducer::slot_of(const Parameter& param) const {
+  const ParamSlot* slot = buffers_.slot(param.name);
+  ME_CHECK(slot && slot->param == &param, "{} is not in the gradient buffer", param.name);
+  return *slot;
+}
+
 void GradReducer::grads_final(Module& module) {
-  const auto& slots = buffers_.layout().slots;
+  const ParamSlot* first = buffers_.layout().slots.data();
   for (Parameter* p : module.parameters()) {
-    const auto it = slot_of_.find(p);
-    ME_CHECK(it != slot_of_.end(), "{} is not in the gradient buffer", p->name);
-    if (slot_final_[it->second]) continue;
-    slot_final_[it->second] = 1;
-    const int64_t b = slots[it->second].bucket;
+    const ParamSlot& slot = slot_of(*p);
+    char& final = slot_final_[static_cast<size_t>(&slot - first)];
+    if (final) continue;
+    final = 1;
+    const int64_t b = slot.bucket;
     Bucket& bucket = buckets_[static_cast<size_t>(b)];
     if (++bucket.final == bucket.params && !bucket.held && !bucket.started) start(b);
   }
@@ -60,9 +64,7 @@ void GradReducer::grads_final(Module& module) {
 }
 
 void GradReducer::hold_until_finish(const Parameter& param) {
-  const auto it = slot_of_.find(&param);
-  ME_CHECK(it != slot_of_.end(), "{} is not in the gradient buffer", param.name);
-  buckets_[static_cast<size_t>(buffers_.layout().slots[it->second].bucket)].held = true;
+  buckets_[static_cast<size_t>(slot_of(param).bucket)].held = true;
 }
 
 void GradReducer::bucket_ready(int64_t bucket) {

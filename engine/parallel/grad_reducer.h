@@ -15,7 +15,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/optim/optimizer_shard.h"
@@ -72,6 +71,8 @@ class GradReducer {
     std::unique_ptr<PendingCollective> pending;
   };
 
+  // This parameter's slot in the buffers (an internal error if it has none).
+  const ParamSlot& slot_of(const Parameter& param) const;
   void start(int64_t bucket);
   void complete(int64_t bucket);
   void reset();
@@ -80,7 +81,6 @@ class GradReducer {
   Communicator& comm_;
   OptimizerShard shard_;
   std::vector<Bucket> buckets_;
-  std::unordered_map<const Parameter*, size_t> slot_of_;  // index into layout().slots
   std::vector<char> slot_final_;
   int64_t buckets_reduced_ = 0;
 };

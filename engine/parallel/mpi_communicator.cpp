@@ -95,32 +95,19 @@ class MpiCommunicator final : public Communicator {
     });
   }
   void all_reduce_sum(float* values, int64_t count) override {
-    run(CollectiveOp::kAllReduceSum, [&](MPI_Request* r) {
-      return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_FLOAT, MPI_SUM, comm_, r);
-    });
+    start_all_reduce_sum(values, count)->wait();
   }
   void all_reduce_max(double* values, int64_t count) override {
     run(CollectiveOp::kAllReduceMax, [&](MPI_Request* r) {
       return MPI_Iallreduce(MPI_IN_PLACE, values, count_of(count), MPI_DOUBLE, MPI_MAX, comm_, r);
     });
   }
+  // The float collectives block by waiting on their started forms (one definition each).
   void reduce_scatter_sum(float* values, int64_t count) override {
-    ME_CHECK(count % size_ == 0, "reduce_scatter_sum of {} floats over {} ranks", count, size_);
-    const int64_t chunk = count / size_;
-    scratch_.resize(static_cast<size_t>(chunk));
-    run(CollectiveOp::kReduceScatterSum, [&](MPI_Request* r) {
-      return MPI_Ireduce_scatter_block(values, scratch_.data(), count_of(chunk), MPI_FLOAT, MPI_SUM,
-                                       comm_, r);
-    });
-    std::memcpy(values + rank_ * chunk, scratch_.data(),
-                static_cast<size_t>(chunk) * sizeof(float));
+    start_reduce_scatter_sum(values, count)->wait();
   }
   void all_gather(float* values, int64_t count) override {
-    ME_CHECK(count % size_ == 0, "all_gather of {} floats over {} ranks", count, size_);
-    run(CollectiveOp::kAllGather, [&](MPI_Request* r) {
-      return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values, count_of(count / size_),
-                            MPI_FLOAT, comm_, r);
-    });
+    start_all_gather(values, count)->wait();
   }
   std::unique_ptr<PendingCollective> start_all_reduce_sum(float* values, int64_t count) override {
     return start(CollectiveOp::kAllReduceSum, {}, [&](MPI_Request* r) {
@@ -346,7 +333,6 @@ class MpiCommunicator final : public Communicator {
   int64_t seq_ = 0;
   double timeout_seconds_ = 0;
   std::unique_ptr<ProgressBoard> board_;
-  std::vector<float> scratch_;
   std::list<PendingSend> sends_;  // list: MPI holds pointers into each buffer while in flight
 };
 

@@ -14,7 +14,6 @@ ParamGatherer::ParamGatherer(ParamBuffers& buffers, Communicator& comm, const Op
     : buffers_(buffers), comm_(comm), pending_(buffers.layout().buckets.size()) {
   ME_CHECK(shard.size > 1 && shard.size == comm.size(),
            "parameter gather over a shard of {} ranks in a group of {}", shard.size, comm.size());
-  for (const ParamSlot& slot : buffers.layout().slots) bucket_of_[slot.param] = slot.bucket;
 }
 
 ParamGatherer::~ParamGatherer() {
@@ -36,9 +35,9 @@ void ParamGatherer::start() {
 void ParamGatherer::wait_for(Module& module) {
   if (in_flight_ == 0) return;
   for (Parameter* p : module.parameters()) {
-    const auto it = bucket_of_.find(p);
-    ME_CHECK(it != bucket_of_.end(), "{} is not in the parameter buffer", p->name);
-    wait_bucket(it->second);
+    const ParamSlot* slot = buffers_.slot(p->name);
+    ME_CHECK(slot && slot->param == p, "{} is not in the parameter buffer", p->name);
+    wait_bucket(slot->bucket);
   }
 }
 

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/optim/optimizer_shard.h"
@@ -41,7 +40,6 @@ class ParamGatherer {
   ParamBuffers& buffers_;
   Communicator& comm_;
   std::vector<std::unique_ptr<PendingCollective>> pending_;  // per bucket; null when landed
-  std::unordered_map<const Parameter*, int64_t> bucket_of_;
   int64_t in_flight_ = 0;
 };
 
