@@ -36,13 +36,6 @@ constexpr const char* kOverlapGrads = "--set parallel.overlap_grad_reduce=true";
 constexpr const char* kOverlapBoth =
     "--set parallel.overlap_grad_reduce=true --set parallel.overlap_param_gather=true";
 
-CommandResult train(const TempDir& dir, int ranks, const std::string& metrics,
-                    const std::string& sets) {
-  const std::string args = fmt::format("--recipe {} --set logging.metrics_file={} {}",
-                                       dir / "r.yaml", dir / metrics, sets);
-  return run_engine_on_ranks(ranks, args);
-}
-
 struct Layout {
   const char* name;
   int ranks;
@@ -55,7 +48,7 @@ struct Layout {
 TEST_CASE("overlapped data-parallel communication trains like the plain run and one rank") {
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
-  const auto one = train(dir, 1, "one.jsonl", "");
+  const auto one = train_on_ranks(dir, 1, "one.jsonl", "");
   REQUIRE_MESSAGE(one.exit_code == 0, one.output);
   const auto losses = train_losses(dir / "one.jsonl");
   const auto norms = grad_norms(dir / "one.jsonl");
@@ -86,11 +79,12 @@ TEST_CASE("overlapped data-parallel communication trains like the plain run and 
     const auto sets = [&](const std::string& run) {
       return fmt::format(fmt::runtime(layout.sets), fmt::arg("ckpt", dir / run));
     };
-    const auto plain = train(dir, layout.ranks, plain_metrics, sets(plain_metrics + ".ckpt"));
+    const auto plain =
+        train_on_ranks(dir, layout.ranks, plain_metrics, sets(plain_metrics + ".ckpt"));
     REQUIRE_MESSAGE(plain.exit_code == 0, plain.output);
     const auto overlap =
-        train(dir, layout.ranks, overlap_metrics,
-              fmt::format("{} {}", sets(overlap_metrics + ".ckpt"), layout.overlap));
+        train_on_ranks(dir, layout.ranks, overlap_metrics,
+                       fmt::format("{} {}", sets(overlap_metrics + ".ckpt"), layout.overlap));
     REQUIRE_MESSAGE(overlap.exit_code == 0, overlap.output);
     const auto want = train_losses(dir / plain_metrics);
     const auto want_norms = grad_norms(dir / plain_metrics);

@@ -27,13 +27,6 @@ parallel: {ddp_bucket_size: 6000}
 logging: {log_interval: 1}
 )";
 
-CommandResult train(const TempDir& dir, int ranks, const std::string& metrics,
-                    const std::string& sets) {
-  const std::string args = fmt::format("--recipe {} --set logging.metrics_file={} {}",
-                                       dir / "r.yaml", dir / metrics, sets);
-  return run_engine_on_ranks(ranks, args);
-}
-
 void check_same_losses(const std::map<int64_t, double>& a, const std::map<int64_t, double>& b) {
   REQUIRE(a.size() == 10);
   REQUIRE(b.size() == 10);
@@ -53,7 +46,7 @@ TEST_CASE("dp 2 and 4 with and without the distributed optimizer match one rank 
     // SGD with momentum needs a far larger LR than Adam to move in 10 steps.
     const std::string opt = fmt::format("--set optimizer.optimizer={} --set optimizer.lr={}",
                                         optimizer, optimizer == std::string("sgd") ? 1.0 : 0.005);
-    const auto one = train(dir, 1, "one.jsonl", opt);
+    const auto one = train_on_ranks(dir, 1, "one.jsonl", opt);
     REQUIRE_MESSAGE(one.exit_code == 0, one.output);
     const auto reference = train_losses(dir / "one.jsonl");
     REQUIRE(reference.size() == 10);
@@ -64,9 +57,9 @@ TEST_CASE("dp 2 and 4 with and without the distributed optimizer match one rank 
         CAPTURE(ranks);
         CAPTURE(distributed);
         const std::string metrics = fmt::format("dp{}_{}.jsonl", ranks, distributed);
-        const auto run =
-            train(dir, ranks, metrics,
-                  fmt::format("{} --set parallel.use_distributed_optimizer={}", opt, distributed));
+        const auto run = train_on_ranks(
+            dir, ranks, metrics,
+            fmt::format("{} --set parallel.use_distributed_optimizer={}", opt, distributed));
         REQUIRE_MESSAGE(run.exit_code == 0, run.output);
         check_same_losses(reference, train_losses(dir / metrics));
       }
@@ -79,10 +72,11 @@ TEST_CASE("a stalled rank ends the job within the timeout naming it and the coll
   write_text(dir / "r.yaml", kRecipe);
   const auto start = std::chrono::steady_clock::now();
   // 0.05 minutes = 3 s.
-  const auto run = train(dir, 3, "m.jsonl",
-                         "--set train.global_batch_size=6 --set "
-                         "parallel.distributed_timeout_minutes=0.05 --set "
-                         "train.inject_stall_at_iteration=3 --set train.inject_fault_rank=1");
+  const auto run =
+      train_on_ranks(dir, 3, "m.jsonl",
+                     "--set train.global_batch_size=6 --set "
+                     "parallel.distributed_timeout_minutes=0.05 --set "
+                     "train.inject_stall_at_iteration=3 --set train.inject_fault_rank=1");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CHECK_MESSAGE(run.exit_code == 6, run.output);
@@ -100,9 +94,10 @@ TEST_CASE("a rank killed mid-run ends the whole job promptly") {
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
   const auto start = std::chrono::steady_clock::now();
-  const auto run = train(dir, 2, "m.jsonl",
-                         "--set parallel.distributed_timeout_minutes=0.5 --set "
-                         "train.inject_kill_at_iteration=3 --set train.inject_fault_rank=1");
+  const auto run =
+      train_on_ranks(dir, 2, "m.jsonl",
+                     "--set parallel.distributed_timeout_minutes=0.5 --set "
+                     "train.inject_kill_at_iteration=3 --set train.inject_fault_rank=1");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CHECK_MESSAGE(run.exit_code != 0, run.output);
@@ -117,17 +112,19 @@ TEST_CASE("a rank killed mid-run ends the whole job promptly") {
 TEST_CASE("distributed-optimizer checkpoints resume on any dp size with or without sharding") {
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
-  const auto full = train(dir, 2, "full.jsonl", "--set parallel.use_distributed_optimizer=true");
+  const auto full =
+      train_on_ranks(dir, 2, "full.jsonl", "--set parallel.use_distributed_optimizer=true");
   REQUIRE_MESSAGE(full.exit_code == 0, full.output);
   const auto reference = train_losses(dir / "full.jsonl");
   for (int saved_ranks : {2, 4}) {
     CAPTURE(saved_ranks);
     const std::string ckpt = dir / fmt::format("ckpt{}", saved_ranks);
-    const auto first = train(dir, saved_ranks, fmt::format("first{}.jsonl", saved_ranks),
-                             fmt::format("--set parallel.use_distributed_optimizer=true --set "
-                                         "train.exit_interval=5 --set checkpoint.save={} --set "
-                                         "checkpoint.save_interval=5",
-                                         ckpt));
+    const auto first =
+        train_on_ranks(dir, saved_ranks, fmt::format("first{}.jsonl", saved_ranks),
+                       fmt::format("--set parallel.use_distributed_optimizer=true --set "
+                                   "train.exit_interval=5 --set checkpoint.save={} --set "
+                                   "checkpoint.save_interval=5",
+                                   ckpt));
     REQUIRE_MESSAGE(first.exit_code == 0, first.output);
     const std::string manifest = ckpt + "/iter_0000005/manifest.yaml";
     std::ifstream in(manifest);
@@ -143,10 +140,10 @@ TEST_CASE("distributed-optimizer checkpoints resume on any dp size with or witho
       CAPTURE(distributed);
       const std::string metrics =
           fmt::format("resume{}_{}_{}.jsonl", saved_ranks, ranks, distributed);
-      const auto resumed =
-          train(dir, ranks, metrics,
-                fmt::format("--set parallel.use_distributed_optimizer={} --set checkpoint.load={}",
-                            distributed, ckpt));
+      const auto resumed = train_on_ranks(
+          dir, ranks, metrics,
+          fmt::format("--set parallel.use_distributed_optimizer={} --set checkpoint.load={}",
+                      distributed, ckpt));
       REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.output);
       const auto losses = train_losses(dir / metrics);
       REQUIRE(losses.size() == 5);
@@ -157,10 +154,11 @@ TEST_CASE("distributed-optimizer checkpoints resume on any dp size with or witho
     }
   }
   // The state matters: resuming without it leaves the uninterrupted run's losses.
-  const auto fresh = train(dir, 2, "fresh.jsonl",
-                           fmt::format("--set parallel.use_distributed_optimizer=true --set "
-                                       "checkpoint.load={} --set checkpoint.no_load_optim=true",
-                                       dir / "ckpt2"));
+  const auto fresh =
+      train_on_ranks(dir, 2, "fresh.jsonl",
+                     fmt::format("--set parallel.use_distributed_optimizer=true --set "
+                                 "checkpoint.load={} --set checkpoint.no_load_optim=true",
+                                 dir / "ckpt2"));
   REQUIRE_MESSAGE(fresh.exit_code == 0, fresh.output);
   CHECK(std::abs(train_losses(dir / "fresh.jsonl").at(10) - reference.at(10)) > 1e-4);
 }
@@ -168,7 +166,7 @@ TEST_CASE("distributed-optimizer checkpoints resume on any dp size with or witho
 TEST_CASE("log_straggler names the slowest and the fastest of the ranks every log interval") {
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
-  const auto run = train(dir, 2, "m.jsonl", "--set logging.log_straggler=true");
+  const auto run = train_on_ranks(dir, 2, "m.jsonl", "--set logging.log_straggler=true");
   REQUIRE_MESSAGE(run.exit_code == 0, run.output);
   size_t lines = 0;
   for (size_t at = run.output.find("straggler (compute ms/iteration) | slowest: rank ");

@@ -30,12 +30,11 @@ optimizer: {lr: 0.005}
 logging: {log_interval: 1}
 )";
 
+// Every rank on the one GPU.
 CommandResult train(const TempDir& dir, int ranks, const std::string& metrics,
                     const std::string& sets) {
-  const std::string args =
-      fmt::format("--recipe {} --set logging.metrics_file={} --set train.ranks_per_device={} {}",
-                  dir / "r.yaml", dir / metrics, ranks, sets);
-  return run_engine_on_ranks(ranks, args);
+  return train_on_ranks(dir, ranks, metrics,
+                        fmt::format("--set train.ranks_per_device={} {}", ranks, sets));
 }
 
 struct Layout {

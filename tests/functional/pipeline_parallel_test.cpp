@@ -29,13 +29,6 @@ optimizer: {lr: 0.005}
 logging: {log_interval: 1}
 )";
 
-CommandResult train(const TempDir& dir, int ranks, const std::string& metrics,
-                    const std::string& sets) {
-  const std::string args = fmt::format("--recipe {} --set logging.metrics_file={} {}",
-                                       dir / "r.yaml", dir / metrics, sets);
-  return run_engine_on_ranks(ranks, args);
-}
-
 struct Layout {
   const char* name;
   int ranks;
@@ -47,7 +40,7 @@ struct Layout {
 TEST_CASE("pipeline layouts train 10 steps like one rank") {
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
-  const auto one = train(dir, 1, "one.jsonl", "");
+  const auto one = train_on_ranks(dir, 1, "one.jsonl", "");
   REQUIRE_MESSAGE(one.exit_code == 0, one.output);
   const auto losses = train_losses(dir / "one.jsonl");
   const auto norms = grad_norms(dir / "one.jsonl");
@@ -77,7 +70,7 @@ TEST_CASE("pipeline layouts train 10 steps like one rank") {
   for (const Layout& layout : layouts) {
     CAPTURE(layout.name);
     const std::string metrics = fmt::format("{}.jsonl", layout.name);
-    const auto run = train(dir, layout.ranks, metrics, layout.sets);
+    const auto run = train_on_ranks(dir, layout.ranks, metrics, layout.sets);
     REQUIRE_MESSAGE(run.exit_code == 0, run.output);
     const auto got = train_losses(dir / metrics);
     const auto got_norms = grad_norms(dir / metrics);
@@ -101,16 +94,17 @@ TEST_CASE(
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
   const std::string pp = "--set parallel.pipeline_model_parallel_size=2 --set train.eval_iters=0";
-  const auto full = train(dir, 2, "full.jsonl", pp);
+  const auto full = train_on_ranks(dir, 2, "full.jsonl", pp);
   REQUIRE_MESSAGE(full.exit_code == 0, full.output);
   const std::string ckpt = dir / "ckpt";
-  const auto first = train(dir, 2, "first.jsonl",
-                           fmt::format("{} --set train.exit_interval=5 --set checkpoint.save={} "
-                                       "--set checkpoint.save_interval=5",
-                                       pp, ckpt));
+  const auto first =
+      train_on_ranks(dir, 2, "first.jsonl",
+                     fmt::format("{} --set train.exit_interval=5 --set checkpoint.save={} "
+                                 "--set checkpoint.save_interval=5",
+                                 pp, ckpt));
   REQUIRE_MESSAGE(first.exit_code == 0, first.output);
   const auto resumed =
-      train(dir, 2, "resumed.jsonl", fmt::format("{} --set checkpoint.load={}", pp, ckpt));
+      train_on_ranks(dir, 2, "resumed.jsonl", fmt::format("{} --set checkpoint.load={}", pp, ckpt));
   REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.output);
   const auto want = train_losses(dir / "full.jsonl");
   const auto got = train_losses(dir / "resumed.jsonl");
@@ -122,31 +116,33 @@ TEST_CASE(
   }
   // Across layouts: the pp 2 checkpoint at pp 1, and a pp 1 checkpoint at tp 2 x pp 2, where the
   // last stage's tied embedding copy is read from the one word table saved.
-  const auto at_pp1 = train(dir, 1, "pp1.jsonl",
-                            fmt::format("--set train.eval_iters=0 --set checkpoint.load={}", ckpt));
+  const auto at_pp1 = train_on_ranks(
+      dir, 1, "pp1.jsonl", fmt::format("--set train.eval_iters=0 --set checkpoint.load={}", ckpt));
   REQUIRE_MESSAGE(at_pp1.exit_code == 0, at_pp1.output);
   const std::string ckpt1 = dir / "ckpt1";
-  const auto single = train(dir, 1, "single.jsonl",
-                            fmt::format("--set train.eval_iters=0 --set train.exit_interval=5 "
-                                        "--set checkpoint.save={} --set checkpoint.save_interval=5",
-                                        ckpt1));
+  const auto single =
+      train_on_ranks(dir, 1, "single.jsonl",
+                     fmt::format("--set train.eval_iters=0 --set train.exit_interval=5 "
+                                 "--set checkpoint.save={} --set checkpoint.save_interval=5",
+                                 ckpt1));
   REQUIRE_MESSAGE(single.exit_code == 0, single.output);
-  const auto at_tp2_pp2 =
-      train(dir, 4, "tp2_pp2.jsonl",
-            fmt::format("{} --set parallel.tensor_model_parallel_size=2 --set checkpoint.load={}",
-                        pp, ckpt1));
+  const auto at_tp2_pp2 = train_on_ranks(
+      dir, 4, "tp2_pp2.jsonl",
+      fmt::format("{} --set parallel.tensor_model_parallel_size=2 --set checkpoint.load={}", pp,
+                  ckpt1));
   REQUIRE_MESSAGE(at_tp2_pp2.exit_code == 0, at_tp2_pp2.output);
   // And a tp 2 x pp 2 checkpoint (four shard files) resumed on one rank.
   const std::string ckpt4 = dir / "ckpt4";
-  const auto four = train(dir, 4, "four.jsonl",
-                          fmt::format("{} --set parallel.tensor_model_parallel_size=2 --set "
-                                      "train.exit_interval=5 --set checkpoint.save={} --set "
-                                      "checkpoint.save_interval=5",
-                                      pp, ckpt4));
+  const auto four =
+      train_on_ranks(dir, 4, "four.jsonl",
+                     fmt::format("{} --set parallel.tensor_model_parallel_size=2 --set "
+                                 "train.exit_interval=5 --set checkpoint.save={} --set "
+                                 "checkpoint.save_interval=5",
+                                 pp, ckpt4));
   REQUIRE_MESSAGE(four.exit_code == 0, four.output);
   const auto from_four =
-      train(dir, 1, "from_tp2_pp2.jsonl",
-            fmt::format("--set train.eval_iters=0 --set checkpoint.load={}", ckpt4));
+      train_on_ranks(dir, 1, "from_tp2_pp2.jsonl",
+                     fmt::format("--set train.eval_iters=0 --set checkpoint.load={}", ckpt4));
   REQUIRE_MESSAGE(from_four.exit_code == 0, from_four.output);
   for (const char* metrics : {"pp1.jsonl", "tp2_pp2.jsonl", "from_tp2_pp2.jsonl"}) {
     CAPTURE(metrics);
@@ -162,9 +158,10 @@ TEST_CASE("invalid pipeline layouts are errors naming the fields") {
   TempDir dir;
   write_text(dir / "r.yaml", kRecipe);
   // 8 micro-batches over pp 2 would interleave; 3 layers do not split into 2 stages of chunks.
-  const auto odd = train(dir, 2, "m.jsonl",
-                         "--set parallel.pipeline_model_parallel_size=2 --set model.num_layers=3 "
-                         "--set parallel.num_layers_per_virtual_pipeline_stage=1");
+  const auto odd =
+      train_on_ranks(dir, 2, "m.jsonl",
+                     "--set parallel.pipeline_model_parallel_size=2 --set model.num_layers=3 "
+                     "--set parallel.num_layers_per_virtual_pipeline_stage=1");
   CHECK(odd.exit_code != 0);
   CHECK_MESSAGE(
       odd.output.find("model.num_layers (3) must be divisible by "

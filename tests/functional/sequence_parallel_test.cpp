@@ -35,11 +35,8 @@ constexpr const char* kDistributedOptimizer = " --set parallel.use_distributed_o
 
 CommandResult train(const TempDir& dir, int ranks, int tp, const std::string& metrics,
                     const std::string& sets) {
-  const std::string args = fmt::format(
-      "--recipe {} --set logging.metrics_file={} --set "
-      "parallel.tensor_model_parallel_size={} {}",
-      dir / "r.yaml", dir / metrics, tp, sets);
-  return run_engine_on_ranks(ranks, args);
+  return train_on_ranks(dir, ranks, metrics,
+                        fmt::format("--set parallel.tensor_model_parallel_size={} {}", tp, sets));
 }
 
 // Trains `model` with `common` on one rank and on `ranks` ranks at tp 2 with `common` and

@@ -28,11 +28,8 @@ logging: {log_interval: 1}
 
 CommandResult train(const TempDir& dir, int ranks, int tp, const std::string& metrics,
                     const std::string& sets) {
-  const std::string args = fmt::format(
-      "--recipe {} --set logging.metrics_file={} --set "
-      "parallel.tensor_model_parallel_size={} {}",
-      dir / "r.yaml", dir / metrics, tp, sets);
-  return run_engine_on_ranks(ranks, args);
+  return train_on_ranks(dir, ranks, metrics,
+                        fmt::format("--set parallel.tensor_model_parallel_size={} {}", tp, sets));
 }
 
 }  // namespace

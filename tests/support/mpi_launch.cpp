@@ -21,6 +21,12 @@ CommandResult run_engine_on_ranks(int ranks, const std::string& args) {
   return run_command(fmt::format("{} {} {}", mpirun_prefix(ranks), test::binary_path(), args));
 }
 
+CommandResult train_on_ranks(const TempDir& dir, int ranks, const std::string& metrics,
+                             const std::string& sets) {
+  return run_engine_on_ranks(ranks, fmt::format("--recipe {} --set logging.metrics_file={} {}",
+                                                dir / "r.yaml", dir / metrics, sets));
+}
+
 CommandResult run_self_under_mpi(int ranks, const std::string& test_case) {
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   return run_command(fmt::format("{} {} '--test-case={}'", mpirun_prefix(ranks), self, test_case));
