@@ -8,6 +8,8 @@
 
 namespace me {
 
+enum class AttentionMask { kCausal, kBidirectional };
+
 struct AttentionParams {
   double scale = 1.0;  // usually 1/sqrt(D)
   bool causal = true;

@@ -83,8 +83,8 @@ int generate_command(const std::vector<std::string>& args) {
   setup.timings = &timings;
   const auto started = std::chrono::steady_clock::now();
   const std::vector<GenerationResult> results =
-      vm.count("no-kv-cache") ? generate_recompute(*loaded.model, setup, requests)
-                              : generate(*loaded.model, setup, requests);
+      vm.count("no-kv-cache") ? generate_recompute(loaded.causal_lm(), setup, requests)
+                              : generate(loaded.causal_lm(), setup, requests);
   const std::chrono::duration<double> total = std::chrono::steady_clock::now() - started;
   if (vm.count("timings")) {
     if (vm.count("no-kv-cache")) {

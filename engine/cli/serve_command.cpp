@@ -62,7 +62,7 @@ int serve_command(const std::vector<std::string>& args) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  serve::Server server(*loaded.model, *loaded.tokenizer, loaded.generation_setup(), opts);
+  serve::Server server(loaded.causal_lm(), *loaded.tokenizer, loaded.generation_setup(), opts);
   const int port = server.bind();
   std::thread waiter([&] {
     int signal = 0;

@@ -42,9 +42,18 @@ std::unique_ptr<Tokenizer> checkpoint_tokenizer(const Recipe& recipe,
 
 }  // namespace
 
+CausalLm& CheckpointModel::causal_lm() const {
+  CausalLm* lm = model->causal_lm();
+  if (!lm) {
+    throw Error(fmt::format("a '{}' model does not generate text", recipe.model.type),
+                "model.type");
+  }
+  return *lm;
+}
+
 GenerationSetup CheckpointModel::generation_setup() const {
   GenerationSetup setup;
-  setup.max_positions = recipe.model.max_position_embeddings;
+  setup.max_positions = causal_lm().max_sequence_length();
   setup.vocab_size = tokenizer->vocab_size();
   const Tokenizer* t = tokenizer.get();
   setup.detokenize = [t](const std::vector<int32_t>& ids) { return t->decode(ids); };

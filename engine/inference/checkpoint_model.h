@@ -8,6 +8,7 @@
 
 #include "datasets/tokenizer.h"
 #include "engine/inference/generator.h"
+#include "engine/models/causal_lm.h"
 #include "engine/models/model.h"
 #include "engine/optim/param_buffers.h"
 #include "engine/recipe/recipe.h"
@@ -29,6 +30,8 @@ struct CheckpointModel {
 
   // max_positions and the real vocabulary, for GenerationSetup.
   GenerationSetup generation_setup() const;
+  // The model's generation capability; an error naming model.type for a model without one.
+  CausalLm& causal_lm() const;
 };
 
 // root: a checkpoint directory (its latest iteration) or an iter_* directory.

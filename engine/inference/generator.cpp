@@ -35,7 +35,7 @@ void check_request(const GenerationRequest& request, const GenerationSetup& setu
   }
 }
 
-std::vector<GenerationResult> generate(Model& model, const GenerationSetup& setup,
+std::vector<GenerationResult> generate(CausalLm& model, const GenerationSetup& setup,
                                        const std::vector<GenerationRequest>& requests) {
   if (requests.empty()) return {};
   using Clock = std::chrono::steady_clock;
@@ -99,7 +99,7 @@ std::vector<GenerationResult> generate(Model& model, const GenerationSetup& setu
   return results;
 }
 
-std::vector<GenerationResult> generate_recompute(Model& model, const GenerationSetup& setup,
+std::vector<GenerationResult> generate_recompute(CausalLm& model, const GenerationSetup& setup,
                                                  const std::vector<GenerationRequest>& requests) {
   std::vector<GenerationResult> results;
   for (size_t r = 0; r < requests.size(); ++r) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/inference/sampling.h"
-#include "engine/models/model.h"
+#include "engine/models/causal_lm.h"
 
 namespace me {
 
@@ -61,10 +61,10 @@ struct GenerationSetup {
 void check_request(const GenerationRequest& request, const GenerationSetup& setup);
 
 // With a KV cache, all requests in one batch.
-std::vector<GenerationResult> generate(Model& model, const GenerationSetup& setup,
+std::vector<GenerationResult> generate(CausalLm& model, const GenerationSetup& setup,
                                        const std::vector<GenerationRequest>& requests);
 // Full re-computation each step, one request at a time.
-std::vector<GenerationResult> generate_recompute(Model& model, const GenerationSetup& setup,
+std::vector<GenerationResult> generate_recompute(CausalLm& model, const GenerationSetup& setup,
                                                  const std::vector<GenerationRequest>& requests);
 
 }  // namespace me

@@ -1,9 +1,9 @@
-// GPT model: embedding -> transformer layers -> final norm -> LM head/loss, and back in reverse.
-// Positions and document ids reach the attention layers through the context's SequenceInfo. A
-// pipeline stage runs the same pieces chunk by chunk (forward_chunk / backward_chunk).
+// GPT model: embedding -> layer stack -> final norm -> LM head/loss, and back in reverse, one
+// pipeline chunk at a time. Positions and document ids reach the attention layers through the
+// context's SequenceInfo.
 #include "engine/models/gpt.h"
 
-#include "engine/nn/layer_norm.h"
+#include "engine/models/transformer_config.h"
 #include "engine/recipe/recipe.h"
 
 namespace me {
@@ -29,43 +29,79 @@ GptModel::GptModel(const Recipe& recipe, int64_t padded_vocab_size)
     : Model(""),
       max_position_embeddings_(checked(recipe).model.max_position_embeddings),
       reset_attention_mask_(recipe.data.reset_attention_mask),
+      seq_length_(recipe.model.seq_length),
+      micro_batch_size_(recipe.train.micro_batch_size),
+      hidden_size_(recipe.model.hidden_size),
+      sequence_split_(TensorParallel::current().sequence_split() ? TensorParallel::current().size
+                                                                 : 1),
+      compute_dtype_(compute_dtype(recipe)),
       stage_(stage_of(recipe)) {
   const bool tied = !recipe.model.untie_embeddings_and_output_weights;
+  const EmbeddingConfig embedding = embedding_config(recipe, padded_vocab_size);
   if (stage_.first()) {
-    embedding_.emplace("embedding", recipe, padded_vocab_size);
+    embedding_.emplace("embedding", embedding);
     add_child(*embedding_);
   } else if (stage_.last() && tied) {
-    tied_copy_.emplace(recipe, padded_vocab_size);
+    tied_copy_.emplace(embedding);
     add_child(*tied_copy_);
   }
-  for (const LayerRange& range : stage_.chunks) {
-    std::vector<Layer*> chunk;
-    for (int64_t i = range.begin; i < range.end; ++i) {
-      layers_.push_back(LayerRegistry::instance().create(
-          "transformer_layer", "decoder.layers." + std::to_string(i), recipe));
-      add_child(*layers_.back());
-      chunk.push_back(layers_.back().get());
-    }
-    chunks_.emplace_back(recipe.train, std::move(chunk));
-  }
+  const std::vector<LayerConfig> blocks = stack_layer_configs(recipe);
+  stack_ =
+      std::make_unique<LayerStack>("decoder.layers", stage_.chunks, full_recompute(recipe),
+                                   [&](int64_t i, const std::string& name) {
+                                     return LayerRegistry::instance().create(
+                                         "transformer_layer", name, blocks[static_cast<size_t>(i)]);
+                                   });
+  add_child(*stack_);
   if (!stage_.last()) return;
-  final_layernorm_ = LayerRegistry::instance().create(normalization_layer_name(recipe),
-                                                      "decoder.final_layernorm", recipe);
+  final_layernorm_ = make_norm("decoder.final_layernorm", norm_config(recipe, hidden_size_));
   add_child(*final_layernorm_);
   Parameter* tied_weight = nullptr;
   if (tied) tied_weight = embedding_ ? &embedding_->word_embeddings() : &tied_copy_->weight();
-  output_layer_.emplace("output_layer", recipe, padded_vocab_size, tied_weight);
+  output_layer_.emplace("output_layer", lm_head_config(recipe, padded_vocab_size), tied_weight);
   add_child(*output_layer_);
 }
 
-std::vector<std::string> GptModel::inputs() const {
-  std::vector<std::string> names = {"tokens", "labels", "loss_mask", "position_ids"};
-  if (reset_attention_mask_) names.push_back("document_ids");
-  return names;
+std::vector<TensorSpec> GptModel::inputs() const {
+  const Shape row = {seq_length_};
+  std::vector<TensorSpec> specs = {{"tokens", DType::kI32, row},
+                                   {"labels", DType::kI32, row},
+                                   {"loss_mask", DType::kF32, row},
+                                   {"position_ids", DType::kI32, row}};
+  if (reset_attention_mask_) specs.push_back({"document_ids", DType::kI32, row});
+  return specs;
 }
 
-Device GptModel::device() const {
-  return layers_.empty() ? Device::cpu() : layers_.front()->parameters().front()->value.device();
+std::vector<LossSpec> GptModel::losses() const {
+  return {{"lm loss", LossNormalization::kPerToken, 1.0}};
+}
+
+DType GptModel::activation_dtype() const {
+  for (const Parameter* p : parameters()) {
+    if (p->value.defined()) return p->value.dtype();
+  }
+  return compute_dtype_;
+}
+
+TensorSpec GptModel::hidden_spec() const {
+  return {"hidden",
+          activation_dtype(),
+          {micro_batch_size_, seq_length_ / sequence_split_, hidden_size_}};
+}
+
+std::vector<TensorSpec> GptModel::chunk_inputs(int64_t chunk) const {
+  if (stage_.holds_embedding(chunk)) return {};
+  return {hidden_spec()};
+}
+
+std::vector<TensorSpec> GptModel::chunk_outputs(int64_t chunk) const {
+  if (stage_.holds_loss(chunk)) return {};
+  return {hidden_spec()};
+}
+
+Device GptModel::device() {
+  const std::vector<Parameter*> params = parameters();
+  return params.empty() ? Device::cpu() : params.front()->value.device();
 }
 
 void GptModel::require_whole(const char* what) const {
@@ -77,9 +113,9 @@ void GptModel::require_whole(const char* what) const {
 }
 
 SequenceInfo GptModel::sequence_of(const Batch& batch, Device device) const {
-  SequenceInfo sequence{as_int32(batch.at("position_ids").to(device)), Tensor()};
+  SequenceInfo sequence{as_int32(batch.at("position_ids").to(device))};
   if (reset_attention_mask_) {
-    if (!batch.tensors.count("document_ids")) {
+    if (!batch.contains("document_ids")) {
       throw Error("this dataset does not give the document_ids that reset_attention_mask needs",
                   "data.reset_attention_mask");
     }
@@ -88,69 +124,59 @@ SequenceInfo GptModel::sequence_of(const Batch& batch, Device device) const {
   return sequence;
 }
 
-Tensor GptModel::decode(const Tensor& tokens, SequenceInfo sequence, MicroBatchContext& ctx) {
-  sequence.position_ids = as_int32(sequence.position_ids);
-  ctx.before_forward(*embedding_);
-  Tensor h = embedding_->forward(tokens, sequence.position_ids, ctx);
-  ctx.set_sequence(std::move(sequence));
-  h = chunks_.front().forward(h, ctx);
-  ctx.before_forward(*final_layernorm_);
-  return final_layernorm_->forward(h, ctx);
-}
-
-LossSums GptModel::forward(const Batch& batch, MicroBatchContext& ctx) {
-  require_whole("forward over a whole batch");
-  const Device device = embedding_->word_embeddings().value.device();
-  const Tensor h = decode(batch.at("tokens").to(device), sequence_of(batch, device), ctx);
-  ctx.before_forward(*output_layer_);
-  return output_layer_->forward(h, batch.at("labels").to(device), batch.at("loss_mask"), ctx);
-}
-
-void GptModel::backward(double loss_sum_grad, MicroBatchContext& ctx) {
-  Tensor dh = output_layer_->backward(loss_sum_grad, ctx);
-  ctx.after_backward(*output_layer_);
-  dh = final_layernorm_->backward(dh, ctx);
-  ctx.after_backward(*final_layernorm_);
-  dh = chunks_.front().backward(dh, ctx);
-  embedding_->backward(dh, ctx);
-  ctx.after_backward(*embedding_);
-}
-
-ChunkOutput GptModel::forward_chunk(int64_t chunk, const Batch& batch, const Tensor& hidden,
-                                    MicroBatchContext& ctx) {
-  ME_CHECK(chunk >= 0 && chunk < static_cast<int64_t>(chunks_.size()),
-           "chunk {} of a stage with {}", chunk, chunks_.size());
+NamedTensors GptModel::forward_chunk(int64_t chunk, const Batch& batch, const NamedTensors& inputs,
+                                     MicroBatchContext& ctx) {
   const Device dev = device();
   SequenceInfo sequence = sequence_of(batch, dev);
-  if (stage_.holds_embedding(chunk)) ctx.before_forward(*embedding_);
-  Tensor h = stage_.holds_embedding(chunk)
-                 ? embedding_->forward(batch.at("tokens").to(dev), sequence.position_ids, ctx)
-                 : hidden;
+  Tensor h;
+  if (stage_.holds_embedding(chunk)) {
+    ctx.before_forward(*embedding_);
+    h = embedding_->forward(batch.at("tokens").to(dev), sequence.position_ids, ctx);
+  } else {
+    h = inputs.at("hidden");
+  }
   ctx.set_sequence(std::move(sequence));
-  h = chunks_[static_cast<size_t>(chunk)].forward(h, ctx);
-  if (!stage_.holds_loss(chunk)) return {h, {}};
+  h = stack_->forward(static_cast<size_t>(chunk), h, ctx);
+  if (!stage_.holds_loss(chunk)) return {{{"hidden", h}}};
   ctx.before_forward(*final_layernorm_);
   h = final_layernorm_->forward(h, ctx);
   ctx.before_forward(*output_layer_);
   if (tied_copy_) ctx.before_forward(*tied_copy_);  // the head reads the copy's weight
-  return {Tensor(),
-          output_layer_->forward(h, batch.at("labels").to(dev), batch.at("loss_mask"), ctx)};
+  output_layer_->forward(h, batch.at("labels").to(dev), batch.at("loss_mask"), ctx);
+  return {};
 }
 
-Tensor GptModel::backward_chunk(int64_t chunk, double loss_sum_grad, const Tensor& grad_hidden,
-                                MicroBatchContext& ctx) {
-  Tensor dh = grad_hidden;
+NamedTensors GptModel::backward_chunk(int64_t chunk, const NamedTensors& output_grads,
+                                      MicroBatchContext& ctx) {
+  Tensor dh;
   if (stage_.holds_loss(chunk)) {
-    dh = output_layer_->backward(loss_sum_grad, ctx);
+    dh = output_layer_->backward(ctx);
     ctx.after_backward(*output_layer_);
     dh = final_layernorm_->backward(dh, ctx);
     ctx.after_backward(*final_layernorm_);
+  } else {
+    dh = output_grads.at("hidden");
   }
-  dh = chunks_[static_cast<size_t>(chunk)].backward(dh, ctx);
-  if (!stage_.holds_embedding(chunk)) return dh;
+  dh = stack_->backward(static_cast<size_t>(chunk), dh, ctx);
+  if (!stage_.holds_embedding(chunk)) return {{{"hidden", dh}}};
   embedding_->backward(dh, ctx);
   ctx.after_backward(*embedding_);
-  return Tensor();
+  return {};
+}
+
+Tensor GptModel::hidden_states(const Tensor& tokens, SequenceInfo sequence,
+                               MicroBatchContext& ctx) {
+  require_whole("inference");
+  Tensor h = embedding_->forward(tokens, sequence.position_ids, ctx);
+  ctx.set_sequence(std::move(sequence));
+  h = stack_->forward(0, h, ctx);
+  return final_layernorm_->forward(h, ctx);
+}
+
+Tensor GptModel::f32_logits(const Tensor& hidden) const {
+  const Tensor out = output_layer_->logits(hidden);
+  if (out.dtype() == DType::kF32) return out;
+  return out.to(Device::cpu()).cast(DType::kF32).to(out.device());
 }
 
 Tensor GptModel::logits(const Tensor& tokens) {
@@ -164,13 +190,10 @@ Tensor GptModel::logits(const Tensor& tokens) {
   }
   std::vector<int32_t> positions(static_cast<size_t>(b * t));
   for (int64_t i = 0; i < b * t; ++i) positions[i] = static_cast<int32_t>(i % t);
-  const Device device = embedding_->word_embeddings().value.device();
+  const Device dev = device();
   MicroBatchContext ctx(false, 0, 0, 0);
-  const Tensor h =
-      decode(tokens.to(device), {Tensor::from_vector(positions, {b, t}, device), Tensor()}, ctx);
-  const Tensor out = output_layer_->logits(h);
-  if (out.dtype() == DType::kF32) return out;
-  return out.to(Device::cpu()).cast(DType::kF32).to(device);
+  return f32_logits(
+      hidden_states(tokens.to(dev), {Tensor::from_vector(positions, {b, t}, dev)}, ctx));
 }
 
 ME_REGISTER(ModelRegistry, "gpt", GptModel);

@@ -19,14 +19,11 @@ Tensor GptModel::logits(const Tensor& tokens, KvCache& cache) {
     }
     for (int64_t i = 0; i < t; ++i) positions[bi * t + i] = static_cast<int32_t>(start + i);
   }
-  require_whole("incremental decoding");
-  const Device device = embedding_->word_embeddings().value.device();
+  const Device dev = device();
   MicroBatchContext ctx(false, 0, 0, 0);
-  SequenceInfo sequence{Tensor::from_vector(positions, {b, t}, device), Tensor(), &cache};
-  const Tensor h = decode(tokens.to(device), std::move(sequence), ctx);
-  const Tensor out = output_layer_->logits(h);
-  if (out.dtype() == DType::kF32) return out;
-  return out.to(Device::cpu()).cast(DType::kF32).to(device);
+  SequenceInfo sequence{Tensor::from_vector(positions, {b, t}, dev)};
+  sequence.kv_cache = &cache;
+  return f32_logits(hidden_states(tokens.to(dev), std::move(sequence), ctx));
 }
 
 }  // namespace me

@@ -1,57 +1,61 @@
-// Model: a registered composition of modules that consumes a named batch and produces a loss.
-// The trainer only sees this interface, which keeps one loop for every model family.
+// Model: a registered composition of modules that reads named batch tensors and adds named losses.
+// The trainer and the pipeline schedule only see this interface, which keeps one loop for every
+// model family: a model says what it reads (and which dataset yields it), which losses it adds,
+// and what crosses each of its pipeline boundaries; the whole-model pass is its chunks in turn.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "engine/core/batch.h"
 #include "engine/core/tensor.h"
+#include "engine/nn/losses.h"
 #include "engine/nn/module.h"
 
 namespace me {
 
-class KvCache;
-
-// Sums over the micro-batch's unmasked tokens; loss = loss_sum / num_tokens.
-struct LossSums {
-  double loss_sum = 0.0;
-  double num_tokens = 0.0;
-};
-
-// One pipeline chunk's forward result: the hidden state for the next stage, or on the chunk that
-// ends the model (the last stage's last chunk) the loss sums.
-struct ChunkOutput {
-  Tensor hidden;
-  LossSums sums;
-};
+class CausalLm;
+struct Recipe;
 
 class Model : public Module {
  public:
   using Module::Module;
-  // Batch tensor names this model reads.
-  virtual std::vector<std::string> inputs() const = 0;
-  // Forward with saving into ctx (when ctx.training()).
-  virtual LossSums forward(const Batch& batch, MicroBatchContext& ctx) = 0;
-  // Backward from d(loss_sum) = loss_sum_grad (e.g. 1 / (num_tokens * num_microbatches)),
-  // accumulating into the parameters' grad views.
-  virtual void backward(double loss_sum_grad, MicroBatchContext& ctx) = 0;
-  // Pipeline parallelism (engine/parallel/pipeline_schedule.h): a model built under a
-  // PipelineStageScope holds only its stage's chunks. forward_chunk runs chunk `chunk` of this
-  // stage from the batch (the model's first chunk embeds the tokens) or from `hidden`, the
-  // previous stage's output; every chunk reads position_ids (and document_ids) from the batch.
-  // backward_chunk runs from d(loss_sum) on the chunk that ends the model, else from
-  // `grad_hidden`, and returns d(input hidden) for the previous stage (undefined on the first
-  // chunk). Models without pipeline support throw.
-  virtual ChunkOutput forward_chunk(int64_t chunk, const Batch& batch, const Tensor& hidden,
-                                    MicroBatchContext& ctx);
-  virtual Tensor backward_chunk(int64_t chunk, double loss_sum_grad, const Tensor& grad_hidden,
-                                MicroBatchContext& ctx);
-  // Inference: logits (B, T, padded vocab) f32 for tokens (B, T); nothing saved.
-  virtual Tensor logits(const Tensor& tokens) = 0;
-  // Incremental inference: tokens (B, Tn) at positions cache.lengths()[b] + i, reading and
-  // extending the cache (the caller advances its lengths). Models without it throw.
-  virtual Tensor logits(const Tensor& tokens, KvCache& cache);
+
+  // The batch tensors this model reads, one sample's shape each; the trainer checks them against
+  // what the dataset yields before the first step.
+  virtual std::vector<TensorSpec> inputs() const = 0;
+  // The registered dataset type that yields them ("gpt").
+  virtual std::string dataset_type() const = 0;
+  // Every loss the model or its layers add to a micro-batch's context, in logging order; the
+  // first is the one `loss` reports in the metrics.
+  virtual std::vector<LossSpec> losses() const = 0;
+
+  // Pipeline parallelism: a model built under a PipelineStageScope holds only its stage's chunks
+  // (one chunk without pipeline parallelism). chunk_inputs(c) is what chunk c receives from the
+  // previous stage (nothing on the model's first chunk, which reads only the batch) and
+  // chunk_outputs(c) what it sends on (nothing on the model's last chunk, which adds the losses):
+  // names, whole-tensor shapes and dtypes, in the order they travel.
+  virtual int64_t num_chunks() const = 0;
+  virtual std::vector<TensorSpec> chunk_inputs(int64_t chunk) const = 0;
+  virtual std::vector<TensorSpec> chunk_outputs(int64_t chunk) const = 0;
+  // Chunk c's forward: from the batch and the tensors of chunk_inputs(c) to those of
+  // chunk_outputs(c); losses go into ctx.
+  virtual NamedTensors forward_chunk(int64_t chunk, const Batch& batch, const NamedTensors& inputs,
+                                     MicroBatchContext& ctx) = 0;
+  // Chunk c's backward: from the gradients of its outputs (on the model's last chunk, from the
+  // losses' gradients set in ctx) to the gradients of its inputs; parameter gradients accumulate
+  // into their grad views.
+  virtual NamedTensors backward_chunk(int64_t chunk, const NamedTensors& output_grads,
+                                      MicroBatchContext& ctx) = 0;
+
+  // The whole model on one rank (no pipeline parallelism): every chunk's forward in turn, then
+  // every chunk's backward in reverse.
+  void forward(const Batch& batch, MicroBatchContext& ctx);
+  void backward(MicroBatchContext& ctx);
+
+  // Generation (engine/models/causal_lm.h), for the models that can: null otherwise.
+  virtual CausalLm* causal_lm() { return nullptr; }
 };
 
 // Models are built from (recipe, padded vocabulary size).

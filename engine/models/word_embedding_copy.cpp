@@ -3,19 +3,16 @@
 
 #include "engine/nn/tensor_parallel.h"
 #include "engine/nn/vocab_parallel_cross_entropy.h"
-#include "engine/recipe/recipe.h"
 
 namespace me {
 
-WordEmbeddingCopy::WordEmbeddingCopy(const Recipe& recipe, int64_t padded_vocab_size)
+WordEmbeddingCopy::WordEmbeddingCopy(const EmbeddingConfig& config)
     : Module("embedding"),
-      weight_(add_parameter(
-          "word_embeddings.weight",
-          {VocabShard::of(TensorParallel::current(), padded_vocab_size).vocab_size,
-           recipe.model.hidden_size},
-          ParamInit::normal(
-              recipe.model.embedding_init_method_std.value_or(recipe.model.init_method_std)),
-          true)) {
+      weight_(
+          add_parameter("word_embeddings.weight",
+                        {VocabShard::of(TensorParallel::current(), config.vocab_size).vocab_size,
+                         config.hidden_size},
+                        ParamInit::normal(config.init_std), true)) {
   weight_.partition = TensorParallel::current().partition(0);
 }
 

@@ -6,13 +6,14 @@
 
 #include <cstdint>
 
+#include "engine/nn/embedding.h"
 #include "engine/nn/module.h"
 
 namespace me {
 
 class WordEmbeddingCopy final : public Module {
  public:
-  WordEmbeddingCopy(const Recipe& recipe, int64_t padded_vocab_size);
+  explicit WordEmbeddingCopy(const EmbeddingConfig& config);
 
   Parameter& weight() { return weight_; }
 

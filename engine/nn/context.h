@@ -7,6 +7,7 @@
 #include <any>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "engine/core/error.h"
 #include "engine/core/philox.h"
 #include "engine/core/tensor.h"
+#include "engine/nn/losses.h"
 #include "engine/nn/saved_tensors.h"
 
 namespace me {
@@ -23,10 +25,15 @@ class KvCache;
 class Module;
 
 // Per-token facts of a micro-batch that layers past the embedding need; the model sets them
-// before its layers run. Both (B, T) i32 on the model's device.
+// before its layers run. (B, T) i32 on the model's device.
 struct SequenceInfo {
   Tensor position_ids;  // RoPE angles (reset_position_ids restarts them)
   Tensor document_ids;  // optional: attention stays inside a document (reset_attention_mask)
+  // Optional (B) i32: tokens t >= key_lengths[b] of sample b are padding no query attends to.
+  Tensor key_lengths;
+  // Optional (B, Tm, C): the other stream cross-attention layers read (an encoder's output);
+  // their gradients with respect to it add up in the context (add_memory_grad).
+  Tensor memory;
   // Incremental decoding (engine/inference/kv_cache.h): attention reads and extends this cache.
   KvCache* kv_cache = nullptr;
 };
@@ -58,7 +65,9 @@ class MicroBatchContext {
         iteration_(other.iteration_),
         micro_batch_(other.micro_batch_),
         keep_saved_(other.keep_saved_),
+        replay_(other.replay_),
         held_(other.held_),
+        shared_(other.shared_),
         saved_(std::move(other.saved_)),
         sequence_(std::move(other.sequence_)),
         observer_(other.observer_) {
@@ -81,11 +90,14 @@ class MicroBatchContext {
   }
 
   // A context with this one's random identity (seed, iteration, micro-batch: a re-run forward
-  // draws the same dropout masks) and sequence, for re-running layers. keep_saved = false drops
-  // every save (a forward whose activations will be recomputed). Its saved bytes count in this
-  // context's totals, so the peak includes recomputed activations.
+  // draws the same dropout masks), sequence, losses and memory gradient, for running layers
+  // apart. keep_saved = false drops every save (the first forward of layers whose activations will
+  // be recomputed); keep_saved = true is that recomputation, a replay of a forward that already
+  // ran, so the losses it adds are not counted again. Its saved bytes count in this context's
+  // totals, so the peak includes recomputed activations.
   MicroBatchContext scratch(bool keep_saved) const {
     MicroBatchContext out(*this, keep_saved);
+    out.replay_ = replay_ || keep_saved;
     out.sequence_.kv_cache = nullptr;  // recompute is a training-time forward
     return out;
   }
@@ -119,6 +131,23 @@ class MicroBatchContext {
   size_t saved_bytes() const { return held_->bytes; }
   size_t peak_saved_bytes() const { return held_->peak; }
   void reset_peak() { held_->peak = held_->bytes; }
+
+  // Named losses (engine/nn/losses.h): a module adds its sums in forward; before backward the
+  // trainer sets each one's gradient, d(objective) / d(sum), which the module reads.
+  void add_loss(const std::string& name, double sum, double count) {
+    if (!replay_) shared_->terms.add(name, sum, count);
+  }
+  const LossTerms& losses() const { return shared_->terms; }
+  void set_loss_grad(const std::string& name, double grad) { shared_->grads[name] = grad; }
+  double loss_grad(const std::string& name) const {
+    auto it = shared_->grads.find(name);
+    ME_CHECK(it != shared_->grads.end(), "backward of loss '{}' without its gradient", name);
+    return it->second;
+  }
+
+  // d(objective) / d(sequence().memory), summed over every cross-attention layer's share.
+  void add_memory_grad(const Tensor& grad);
+  const Tensor& memory_grad() const { return shared_->memory_grad; }
 
   void set_sequence(SequenceInfo sequence) { sequence_ = std::move(sequence); }
   const SequenceInfo& sequence() const { return sequence_; }
@@ -158,13 +187,22 @@ class MicroBatchContext {
     }
   };
 
+  // What a context and its scratch contexts share besides the held bytes.
+  struct Shared {
+    LossTerms terms;
+    std::unordered_map<std::string, double> grads;
+    Tensor memory_grad;
+  };
+
   MicroBatchContext(const MicroBatchContext& parent, bool keep_saved)
       : training_(parent.training_),
         seed_(parent.seed_),
         iteration_(parent.iteration_),
         micro_batch_(parent.micro_batch_),
         keep_saved_(keep_saved),
+        replay_(parent.replay_),
         held_(parent.held_),
+        shared_(parent.shared_),
         sequence_(parent.sequence_),
         observer_(parent.observer_) {}
 
@@ -173,7 +211,9 @@ class MicroBatchContext {
   uint64_t iteration_;
   uint64_t micro_batch_;
   bool keep_saved_ = true;
+  bool replay_ = false;
   std::shared_ptr<HeldBytes> held_;
+  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
   std::unordered_map<const Module*, Entry> saved_;
   SequenceInfo sequence_;
   ModuleObserver* observer_ = nullptr;

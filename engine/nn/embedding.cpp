@@ -5,35 +5,26 @@
 // gradient is this rank's tokens' share (the trainer sums it over the group).
 #include "engine/nn/embedding.h"
 
-
-#include "engine/recipe/recipe.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
 
 namespace me {
 
-namespace {
-double embedding_std(const Recipe& recipe) {
-  return recipe.model.embedding_init_method_std.value_or(recipe.model.init_method_std);
-}
-
-}  // namespace
-
-LanguageModelEmbedding::LanguageModelEmbedding(const std::string& name, const Recipe& recipe,
-                                               int64_t padded_vocab_size)
+LanguageModelEmbedding::LanguageModelEmbedding(const std::string& name,
+                                               const EmbeddingConfig& config)
     : Module(name),
-      hidden_size_(recipe.model.hidden_size),
-      shard_(VocabShard::of(TensorParallel::current(), padded_vocab_size)),
+      hidden_size_(config.hidden_size),
+      shard_(VocabShard::of(TensorParallel::current(), config.vocab_size)),
       word_embeddings_(add_parameter("word_embeddings.weight",
-                                     {shard_.vocab_size, recipe.model.hidden_size},
-                                     ParamInit::normal(embedding_std(recipe)), true)),
+                                     {shard_.vocab_size, config.hidden_size},
+                                     ParamInit::normal(config.init_std), true)),
       position_embeddings_(
-          recipe.model.position_embedding_type != "learned_absolute"
+          config.max_position_embeddings == 0
               ? nullptr
               : &add_parameter("position_embeddings.weight",
-                               {recipe.model.max_position_embeddings, recipe.model.hidden_size},
-                               ParamInit::normal(embedding_std(recipe)), true)),
-      embedding_dropout_(child_name("embedding_dropout"), recipe.model.hidden_dropout) {
+                               {config.max_position_embeddings, config.hidden_size},
+                               ParamInit::normal(config.init_std), true)),
+      embedding_dropout_(child_name("embedding_dropout"), config.dropout) {
   word_embeddings_.partition = shard_.tp.partition(0);
 }
 

@@ -1,5 +1,5 @@
 // Input embedding (Megatron mcore LanguageModelEmbedding): word embeddings over the padded vocab
-// plus learned absolute positions (none with RoPE), then dropout with model.hidden_dropout. Under
+// plus learned absolute positions (none with RoPE), then dropout. Under
 // tensor parallelism the word table is vocab-parallel (Megatron's VocabParallelEmbedding): each
 // rank holds rows [r V / tp, (r + 1) V / tp), looks up the tokens it owns and the rows are summed
 // over the group; the position table is whole on every rank. Under sequence parallelism the sum
@@ -17,6 +17,14 @@
 
 namespace me {
 
+struct EmbeddingConfig {
+  int64_t vocab_size = 0;  // the padded vocabulary, all tensor-parallel ranks together
+  int64_t hidden_size = 0;
+  int64_t max_position_embeddings = 0;  // rows of the learned position table; 0: no table
+  double init_std = 0.02;
+  double dropout = 0.0;
+};
+
 class LanguageModelEmbedding final : public Module {
  public:
   struct Saved {
@@ -24,11 +32,9 @@ class LanguageModelEmbedding final : public Module {
     Tensor position_ids;  // (N) i32; sequence parallel: this rank's N / tp token rows
   };
 
-  // Declares `<name>.word_embeddings.weight` (padded_vocab_size, C) and
-  // `<name>.position_embeddings.weight` (max_position_embeddings, C) when
-  // model.position_embedding_type is learned_absolute, both N(0, embedding_init_method_std or
-  // init_method_std).
-  LanguageModelEmbedding(const std::string& name, const Recipe& recipe, int64_t padded_vocab_size);
+  // Declares `<name>.word_embeddings.weight` (vocab_size, C) and, with max_position_embeddings,
+  // `<name>.position_embeddings.weight` (max_position_embeddings, C), both N(0, init_std).
+  LanguageModelEmbedding(const std::string& name, const EmbeddingConfig& config);
 
   // tokens, position_ids: (B, T) integer -> (B, T, C) in the embedding table's dtype; (B, T / tp,
   // C) under sequence parallelism.

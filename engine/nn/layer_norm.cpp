@@ -1,7 +1,6 @@
 // LayerNorm layer: y = (x - mean) * rstd * weight + bias over the last dimension.
 #include "engine/nn/layer_norm.h"
 
-#include "engine/recipe/recipe.h"
 #include "kernels/layernorm.h"
 
 namespace me {
@@ -12,9 +11,6 @@ LayerNorm::LayerNorm(const std::string& name, int64_t hidden_size, double epsilo
       epsilon_(epsilon),
       weight_(add_parameter("weight", {hidden_size}, ParamInit::ones(), false)),
       bias_(add_parameter("bias", {hidden_size}, ParamInit::zeros(), false)) {}
-
-LayerNorm::LayerNorm(const std::string& name, const Recipe& recipe)
-    : LayerNorm(name, recipe.model.hidden_size, recipe.model.layernorm_epsilon) {}
 
 Tensor LayerNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
   return normalize(x, Tensor(), nullptr, ctx);
@@ -73,14 +69,6 @@ Tensor LayerNorm::input_gradient(const Tensor& dy, const Tensor& dresidual,
   return dx.reshape(dy.shape());
 }
 
-std::string normalization_layer_name(const Recipe& recipe) {
-  const std::string& norm = recipe.model.normalization;
-  if (norm == "LayerNorm") return "layer_norm";
-  if (norm == "RMSNorm") return "rms_norm";
-  throw Error("unknown normalization '" + norm + "' (known: LayerNorm, RMSNorm)",
-              "model.normalization");
-}
-
-ME_REGISTER(LayerRegistry, "layer_norm", LayerNorm);
+ME_REGISTER_LAYER("layer_norm", LayerNorm, norm);
 
 }  // namespace me

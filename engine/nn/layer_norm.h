@@ -1,4 +1,4 @@
-// LayerNorm over the hidden dimension (model.normalization: LayerNorm), registered as "layer_norm".
+// LayerNorm over the last dimension, registered as "layer_norm".
 // Keeps the input and per-row mean/rstd for backward; the math is kernels/layernorm.h.
 #pragma once
 
@@ -19,8 +19,8 @@ class LayerNorm final : public Layer {
 
   // weight (C) ones and bias (C) zeros, neither weight-decayed (Megatron's wd_mult = 0 for norms).
   LayerNorm(const std::string& name, int64_t hidden_size, double epsilon);
-  // hidden_size = model.hidden_size, epsilon = model.layernorm_epsilon.
-  LayerNorm(const std::string& name, const Recipe& recipe);
+  LayerNorm(const std::string& name, const NormConfig& config)
+      : LayerNorm(name, config.size, config.epsilon) {}
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (..., C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)
@@ -38,9 +38,5 @@ class LayerNorm final : public Layer {
   Parameter& weight_;
   Parameter& bias_;
 };
-
-// The registered layer name for model.normalization ("LayerNorm" -> "layer_norm",
-// "RMSNorm" -> "rms_norm"); building an unregistered one fails with the registry's message.
-std::string normalization_layer_name(const Recipe& recipe);
 
 }  // namespace me

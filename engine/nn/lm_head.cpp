@@ -1,25 +1,25 @@
 // LM head + loss: logits = h W^T; losses = lse - logit[label]; loss_sum = sum(losses * mask).
-// Backward: dlogits = (softmax - onehot) * mask * loss_sum_grad; dh = dlogits W; dW += dlogits^T h.
+// Backward: dlogits = (softmax - onehot) * mask * d(loss_sum); dh = dlogits W; dW += dlogits^T h.
 // Each tensor-parallel rank does this over its vocabulary columns; dh is summed over the group
 // (all-reduce, or under sequence parallelism reduce-scatter to this rank's token rows).
 #include "engine/nn/lm_head.h"
 
 #include "engine/nn/embedding.h"
-#include "engine/recipe/recipe.h"
 #include "kernels/cross_entropy.h"
 #include "kernels/matmul.h"
 
 namespace me {
 
-LanguageModelHead::LanguageModelHead(const std::string& name, const Recipe& recipe,
-                                     int64_t padded_vocab_size, Parameter* tied_weight)
+LanguageModelHead::LanguageModelHead(const std::string& name, const LmHeadConfig& config,
+                                     Parameter* tied_weight)
     : Module(name),
-      hidden_size_(recipe.model.hidden_size),
-      shard_(VocabShard::of(TensorParallel::current(), padded_vocab_size)),
+      hidden_size_(config.hidden_size),
+      loss_(config.loss),
+      shard_(VocabShard::of(TensorParallel::current(), config.vocab_size)),
       vocab_size_(shard_.vocab_size),
       weight_(tied_weight ? *tied_weight
-                          : add_parameter("weight", {vocab_size_, recipe.model.hidden_size},
-                                          ParamInit::normal(recipe.model.init_method_std), true)) {
+                          : add_parameter("weight", {vocab_size_, config.hidden_size},
+                                          ParamInit::normal(config.init_std), true)) {
   if (!tied_weight) weight_.partition = shard_.tp.partition(0);
   ME_CHECK(weight_.shape == Shape({vocab_size_, hidden_size_}), "{}: weight {} is not ({}, {})",
            name, shape_str(weight_.shape), vocab_size_, hidden_size_);
@@ -49,8 +49,8 @@ Tensor LanguageModelHead::whole_sequence(const Tensor& hidden) const {
       .reshape({hidden.dim(0), hidden.dim(1) * shard_.tp.size, hidden.dim(2)});
 }
 
-LossSums LanguageModelHead::forward(const Tensor& local_hidden, const Tensor& labels,
-                                    const Tensor& loss_mask, MicroBatchContext& ctx) {
+void LanguageModelHead::forward(const Tensor& local_hidden, const Tensor& labels,
+                                const Tensor& loss_mask, MicroBatchContext& ctx) {
   const Tensor hidden = whole_sequence(local_hidden);
   ME_CHECK(labels.ndim() == 2 && labels.shape() == loss_mask.shape() &&
                hidden.dim(0) == labels.dim(0) && hidden.dim(1) == labels.dim(1),
@@ -68,17 +68,18 @@ LossSums LanguageModelHead::forward(const Tensor& local_hidden, const Tensor& la
   const Tensor host_losses = losses.to(Device::cpu()).cast(DType::kF64);
   const double* m = mask.data<double>();
   const double* l = host_losses.data<double>();
-  LossSums sums;
+  double loss_sum = 0.0, num_tokens = 0.0;
   for (int64_t i = 0; i < n; ++i) {
-    sums.loss_sum += l[i] * m[i];
-    sums.num_tokens += m[i];
+    loss_sum += l[i] * m[i];
+    num_tokens += m[i];
   }
+  ctx.add_loss(loss_, loss_sum, num_tokens);
   ctx.save(this, Saved{local_hidden, logits2, targets, lse, mask});
-  return sums;
 }
 
-Tensor LanguageModelHead::backward(double loss_sum_grad, MicroBatchContext& ctx) {
+Tensor LanguageModelHead::backward(MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
+  const double loss_sum_grad = ctx.loss_grad(loss_);
   const Tensor h2 = whole_sequence(saved.hidden).flatten_to_2d();
   const int64_t n = h2.dim(0);
   Tensor dlosses_host = Tensor::empty({n}, DType::kF64);

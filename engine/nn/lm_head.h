@@ -1,6 +1,7 @@
 // Language-model head and loss (Megatron's output_layer + cross-entropy loss_func): logits = h W^T
 // over the padded vocab, W the word embeddings when tied (the default) or output_layer.weight;
-// per-token softmax cross-entropy weighted by loss_mask, reported as sums (see LossSums). Under
+// per-token softmax cross-entropy weighted by loss_mask, added to the context as a per-token loss
+// (engine/nn/losses.h) and seeded from its gradient there in backward. Under
 // tensor parallelism the head is column-parallel over the vocabulary and the loss vocab-parallel
 // (engine/nn/vocab_parallel_cross_entropy.h); d(hidden) is all-reduced over the group. Under
 // sequence parallelism hidden arrives as this rank's token rows (B, T / tp, C): it is gathered
@@ -10,11 +11,17 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/models/model.h"
 #include "engine/nn/module.h"
 #include "engine/nn/vocab_parallel_cross_entropy.h"
 
 namespace me {
+
+struct LmHeadConfig {
+  int64_t vocab_size = 0;  // the padded vocabulary, all tensor-parallel ranks together
+  int64_t hidden_size = 0;
+  double init_std = 0.02;        // of an untied weight
+  std::string loss = "lm loss";  // the name the loss is added under
+};
 
 class LanguageModelHead final : public Module {
  public:
@@ -27,16 +34,16 @@ class LanguageModelHead final : public Module {
   };
 
   // tied_weight: the word-embedding table (V / tp, C) to share, or null to declare
-  // `<name>.weight` (V / tp, C) ~ N(0, init_method_std).
-  LanguageModelHead(const std::string& name, const Recipe& recipe, int64_t padded_vocab_size,
-                    Parameter* tied_weight);
+  // `<name>.weight` (V / tp, C) ~ N(0, init_std).
+  LanguageModelHead(const std::string& name, const LmHeadConfig& config, Parameter* tied_weight);
 
   // hidden (B, T, C), or (B, T / tp, C) under sequence parallelism; labels (B, T) integer;
-  // loss_mask (B, T) float.
-  LossSums forward(const Tensor& hidden, const Tensor& labels, const Tensor& loss_mask,
-                   MicroBatchContext& ctx);
-  // d(loss_sum) = loss_sum_grad -> d(hidden) in hidden's shape; accumulates the weight's gradient.
-  Tensor backward(double loss_sum_grad, MicroBatchContext& ctx);
+  // loss_mask (B, T) float. Adds the masked sum of the token losses and the mask's sum.
+  void forward(const Tensor& hidden, const Tensor& labels, const Tensor& loss_mask,
+               MicroBatchContext& ctx);
+  // From the loss's gradient in ctx -> d(hidden) in hidden's shape; accumulates the weight's
+  // gradient.
+  Tensor backward(MicroBatchContext& ctx);
   // Inference logits (B, T, V) for hidden (B, T, C); nothing saved. Only at tp 1 (an me::Error
   // otherwise): inference does not gather the vocabulary shards.
   Tensor logits(const Tensor& hidden) const;
@@ -47,6 +54,7 @@ class LanguageModelHead final : public Module {
   Tensor whole_sequence(const Tensor& hidden) const;
 
   int64_t hidden_size_;
+  std::string loss_;
   VocabShard shard_;
   int64_t vocab_size_;  // this rank's: V / tp
   Parameter& weight_;

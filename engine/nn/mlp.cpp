@@ -1,35 +1,28 @@
-// MLP block: y = fc2(act(fc1(x))), act = gelu or swiglu; fc2 starts at
-// init_method_std / sqrt(2 num_layers) (Megatron). Under tensor parallelism fc1 is column-parallel
-// (each rank its share of the gate and of the up half) and fc2 row-parallel.
+// MLP block: y = fc2(act(fc1(x))), act = gelu or swiglu. Under tensor parallelism fc1 is
+// column-parallel (each rank its share of the gate and of the up half) and fc2 row-parallel.
 #include "engine/nn/mlp.h"
 
-#include <cmath>
-
-#include "engine/recipe/recipe.h"
 #include "kernels/swiglu.h"
 
 namespace me {
 
 namespace {
-// ffn_hidden_size, checked to split over the tensor-parallel group (an error naming the field).
-int64_t ffn_hidden_size(const Recipe& recipe) {
-  TensorParallel::current().divide(recipe.derived.ffn_hidden_size, "model.ffn_hidden_size");
-  return recipe.derived.ffn_hidden_size;
+// The activation's width, checked to split over the tensor-parallel group (an error naming the
+// field).
+int64_t ffn_hidden_size(const MlpConfig& config) {
+  TensorParallel::current().divide(config.ffn_hidden_size, "model.ffn_hidden_size");
+  return config.ffn_hidden_size;
 }
 }  // namespace
 
-Mlp::Mlp(const std::string& name, const Recipe& recipe)
+Mlp::Mlp(const std::string& name, const MlpConfig& config)
     : Layer(name),
-      swiglu_(recipe.model.swiglu),
-      linear_fc1_(child_name("linear_fc1"), recipe.model.hidden_size,
-                  (swiglu_ ? 2 : 1) * ffn_hidden_size(recipe), recipe.model.add_bias_linear,
-                  ParamInit::normal(recipe.model.init_method_std), TensorSplit::kColumn,
-                  swiglu_ ? 2 : 1),
-      linear_fc2_(child_name("linear_fc2"), recipe.derived.ffn_hidden_size,
-                  recipe.model.hidden_size, recipe.model.add_bias_linear,
-                  ParamInit::normal(recipe.model.init_method_std /
-                                    std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
-                  TensorSplit::kRow) {
+      swiglu_(config.activation == MlpConfig::Activation::kSwiglu),
+      linear_fc1_(child_name("linear_fc1"), config.hidden_size,
+                  (swiglu_ ? 2 : 1) * ffn_hidden_size(config), config.bias,
+                  ParamInit::normal(config.init_std), TensorSplit::kColumn, swiglu_ ? 2 : 1),
+      linear_fc2_(child_name("linear_fc2"), config.ffn_hidden_size, config.hidden_size, config.bias,
+                  ParamInit::normal(config.output_init_std), TensorSplit::kRow) {
   add_child(linear_fc1_);
   add_child(linear_fc2_);
 }
@@ -60,6 +53,6 @@ Tensor Mlp::backward(const Tensor& dy, MicroBatchContext& ctx) {
   return linear_fc1_.backward(dh, ctx);
 }
 
-ME_REGISTER(LayerRegistry, "mlp", Mlp);
+ME_REGISTER_LAYER("mlp", Mlp, mlp);
 
 }  // namespace me

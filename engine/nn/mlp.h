@@ -1,5 +1,5 @@
 // Feed-forward block (Megatron mcore MLP), registered as "mlp": linear_fc1, GeLU (tanh, as GPT-2)
-// or, with model.swiglu, silu(gate) * up over fc1's [gate | up] halves; then linear_fc2.
+// or SwiGLU, silu(gate) * up over fc1's [gate | up] halves; then linear_fc2.
 #pragma once
 
 #include <string>
@@ -15,9 +15,7 @@ class Mlp final : public Layer {
     Tensor pre_activation;  // (B, T, F), or (B, T, 2F) with swiglu: fc1 output
   };
 
-  // Reads model.{hidden_size, swiglu, add_bias_linear, init_method_std, num_layers} and
-  // derived.ffn_hidden_size.
-  Mlp(const std::string& name, const Recipe& recipe);
+  Mlp(const std::string& name, const MlpConfig& config);
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (..., C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)

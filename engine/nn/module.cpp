@@ -1,16 +1,26 @@
 // Module parameter bookkeeping and parameter initialisation.
 #include "engine/nn/module.h"
 
+#include <utility>
+
 #include "engine/core/philox.h"
 #include "kernels/elementwise.h"
 
 namespace me {
 
+std::vector<const Parameter*> Module::parameters() const {
+  std::vector<const Parameter*> out;
+  for (const auto& p : params_) out.push_back(&p);
+  for (const Module* child : children_) {
+    for (const Parameter* p : child->parameters()) out.push_back(p);
+  }
+  return out;
+}
+
 std::vector<Parameter*> Module::parameters() {
   std::vector<Parameter*> out;
-  for (auto& p : params_) out.push_back(&p);
-  for (Module* child : children_) {
-    for (Parameter* p : child->parameters()) out.push_back(p);
+  for (const Parameter* p : std::as_const(*this).parameters()) {
+    out.push_back(const_cast<Parameter*>(p));  // this module owns them, and it is not const here
   }
   return out;
 }
@@ -36,6 +46,12 @@ Tensor Layer::backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatch
   Tensor dx = backward(dy, ctx);
   add_into(dx, dresidual);
   return dx;
+}
+
+std::unique_ptr<Layer> make_norm(const std::string& name, const NormConfig& config) {
+  LayerConfig layer;
+  layer.norm = config;
+  return LayerRegistry::instance().create(config.type, name, layer);
 }
 
 void initialize_parameter(Parameter& param, uint64_t seed) {

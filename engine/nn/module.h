@@ -8,12 +8,11 @@
 #include <vector>
 
 #include "engine/nn/context.h"
+#include "engine/nn/layer_config.h"
 #include "engine/nn/parameter.h"
 #include "engine/registry/registry.h"
 
 namespace me {
-
-struct Recipe;
 
 class Module {
  public:
@@ -26,6 +25,7 @@ class Module {
 
   // This module's and its children's parameters, in forward order.
   std::vector<Parameter*> parameters();
+  std::vector<const Parameter*> parameters() const;
 
  protected:
   // Declares a parameter named `<module name>.<local_name>`.
@@ -60,7 +60,18 @@ class Layer : public Module {
   virtual Tensor backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx);
 };
 
-// Layers are built from (module name, recipe).
-ME_DECLARE_REGISTRY(LayerRegistry, "layer", Layer, const std::string&, const Recipe&);
+// Layers are built from (module name, the stack's LayerConfig), each reading its own part.
+ME_DECLARE_REGISTRY(LayerRegistry, "layer", Layer, const std::string&, const LayerConfig&);
+
+// A norm layer of the registered type config.type.
+std::unique_ptr<Layer> make_norm(const std::string& name, const NormConfig& config);
 
 }  // namespace me
+
+// ME_REGISTER_LAYER("mlp", Mlp, mlp): registers Class, built from (name, config.mlp).
+#define ME_REGISTER_LAYER(name, Class, part)                                                \
+  ME_REGISTER_FACTORY(::me::LayerRegistry, name,                                            \
+                      [](const std::string& layer_name,                                     \
+                         const ::me::LayerConfig& config) -> std::unique_ptr<::me::Layer> { \
+                        return std::make_unique<Class>(layer_name, config.part);            \
+                      })

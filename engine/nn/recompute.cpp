@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "engine/recipe/recipe.h"
-
 namespace me {
 
 namespace {
@@ -14,27 +12,22 @@ struct CheckpointInput {
 };
 }  // namespace
 
-std::vector<RecomputeChunk> recompute_chunks(const TrainConfig& train, size_t num_layers) {
-  if (train.recompute_granularity != "full") return {{0, num_layers, false}};
-  ME_CHECK(train.recompute_method && train.recompute_num_layers && *train.recompute_num_layers > 0,
-           "full recompute without a validated method and layer count");
-  const auto n = static_cast<size_t>(*train.recompute_num_layers);
+std::vector<RecomputeChunk> recompute_chunks(const FullRecompute& recompute, size_t num_layers) {
+  if (recompute.method.empty()) return {{0, num_layers, false}};
+  ME_CHECK(recompute.num_layers > 0, "full recompute of {} layers", recompute.num_layers);
+  const auto n = static_cast<size_t>(recompute.num_layers);
   std::vector<RecomputeChunk> chunks;
-  if (*train.recompute_method == "uniform") {
+  if (recompute.method == "uniform") {
     for (size_t begin = 0; begin < num_layers; begin += n) {
       chunks.push_back({begin, std::min(begin + n, num_layers), true});
     }
     return chunks;
   }
-  ME_CHECK(*train.recompute_method == "block", "recompute_method '{}'", *train.recompute_method);
+  ME_CHECK(recompute.method == "block", "recompute_method '{}'", recompute.method);
   const size_t recomputed = std::min(n, num_layers);
   for (size_t i = 0; i < recomputed; ++i) chunks.push_back({i, i + 1, true});
   if (recomputed < num_layers) chunks.push_back({recomputed, num_layers, false});
   return chunks;
-}
-
-bool selective_recompute(const Recipe& recipe) {
-  return recipe.train.recompute_granularity == "selective";
 }
 
 Tensor checkpointed_forward(const Module& key, std::span<Layer* const> layers, const Tensor& x,
@@ -70,8 +63,8 @@ Tensor checkpointed_backward(const Module& key, std::span<Layer* const> layers, 
   return d;
 }
 
-RecomputedLayers::RecomputedLayers(const TrainConfig& train, std::vector<Layer*> layers)
-    : layers_(std::move(layers)), chunks_(recompute_chunks(train, layers_.size())) {
+RecomputedLayers::RecomputedLayers(const FullRecompute& recompute, std::vector<Layer*> layers)
+    : layers_(std::move(layers)), chunks_(recompute_chunks(recompute, layers_.size())) {
   for (size_t i = 0; i < chunks_.size(); ++i) keys_.emplace_back();
 }
 

@@ -17,13 +17,20 @@
 #include <cstddef>
 #include <deque>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "engine/nn/module.h"
 
 namespace me {
 
-struct TrainConfig;
+// Megatron's full recompute of a stack (train.recompute_granularity: full): recompute_method
+// uniform (spans of num_layers layers) or block (each of the first num_layers layers alone);
+// an empty method: no full recompute.
+struct FullRecompute {
+  std::string method;
+  int64_t num_layers = 0;
+};
 
 // Layers [begin, end) of a stack, recomputed as one unit when `recompute`.
 struct RecomputeChunk {
@@ -34,14 +41,11 @@ struct RecomputeChunk {
   bool operator==(const RecomputeChunk&) const = default;
 };
 
-// How `num_layers` layers split into chunks under train.recompute_*: uniform makes chunks of
-// recompute_num_layers (the last one shorter), block recomputes each of the first
-// recompute_num_layers layers alone and runs the rest normally; no full recompute is one plain
-// chunk. The recipe is validated (engine/recipe/recompute_rules.h).
-std::vector<RecomputeChunk> recompute_chunks(const TrainConfig& train, size_t num_layers);
-
-// train.recompute_granularity is selective.
-bool selective_recompute(const Recipe& recipe);
+// How `num_layers` layers split into chunks: uniform makes chunks of recompute.num_layers (the
+// last one shorter), block recomputes each of the first recompute.num_layers layers alone and
+// runs the rest normally; no full recompute is one plain chunk. The recipe is validated
+// (engine/recipe/recompute_rules.h).
+std::vector<RecomputeChunk> recompute_chunks(const FullRecompute& recompute, size_t num_layers);
 
 // Forward through `layers` saving only x under `key` in ctx (the layers' own saves are dropped).
 Tensor checkpointed_forward(const Module& key, std::span<Layer* const> layers, const Tensor& x,
@@ -50,10 +54,11 @@ Tensor checkpointed_forward(const Module& key, std::span<Layer* const> layers, c
 Tensor checkpointed_backward(const Module& key, std::span<Layer* const> layers, const Tensor& dy,
                              MicroBatchContext& ctx);
 
-// A stack of layers (a model's decoder layers) run under the recipe's full recompute.
+// A run of layers (a pipeline chunk of a model's stack) under full recompute; tells the
+// context's observer as each layer starts its forward and ends its backward.
 class RecomputedLayers {
  public:
-  RecomputedLayers(const TrainConfig& train, std::vector<Layer*> layers);
+  RecomputedLayers(const FullRecompute& recompute, std::vector<Layer*> layers);
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx);
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx);

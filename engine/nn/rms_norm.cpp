@@ -2,7 +2,6 @@
 #include "engine/nn/rms_norm.h"
 
 #include "engine/nn/layer_norm.h"
-#include "engine/recipe/recipe.h"
 #include "kernels/rmsnorm.h"
 
 namespace me {
@@ -12,9 +11,6 @@ RmsNorm::RmsNorm(const std::string& name, int64_t hidden_size, double epsilon)
       hidden_size_(hidden_size),
       epsilon_(epsilon),
       weight_(add_parameter("weight", {hidden_size}, ParamInit::ones(), false)) {}
-
-RmsNorm::RmsNorm(const std::string& name, const Recipe& recipe)
-    : RmsNorm(name, recipe.model.hidden_size, recipe.model.layernorm_epsilon) {}
 
 Tensor RmsNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
   return normalize(x, Tensor(), nullptr, ctx);
@@ -68,15 +64,6 @@ Tensor RmsNorm::input_gradient(const Tensor& dy, const Tensor& dresidual, MicroB
   return dx.reshape(dy.shape());
 }
 
-std::unique_ptr<Layer> make_normalization(const std::string& name, int64_t size,
-                                          const Recipe& recipe) {
-  const double eps = recipe.model.layernorm_epsilon;
-  if (normalization_layer_name(recipe) == "rms_norm") {
-    return std::make_unique<RmsNorm>(name, size, eps);
-  }
-  return std::make_unique<LayerNorm>(name, size, eps);
-}
-
-ME_REGISTER(LayerRegistry, "rms_norm", RmsNorm);
+ME_REGISTER_LAYER("rms_norm", RmsNorm, norm);
 
 }  // namespace me

@@ -1,9 +1,8 @@
-// RMSNorm over the hidden dimension (model.normalization: RMSNorm), registered as "rms_norm".
+// RMSNorm over the last dimension, registered as "rms_norm".
 // Keeps the input and per-row rstd for backward; the math is kernels/rmsnorm.h.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include "engine/nn/module.h"
@@ -19,8 +18,8 @@ class RmsNorm final : public Layer {
 
   // weight (C) ones, not weight-decayed (Megatron's wd_mult = 0 for norms); no bias.
   RmsNorm(const std::string& name, int64_t hidden_size, double epsilon);
-  // hidden_size = model.hidden_size, epsilon = model.layernorm_epsilon.
-  RmsNorm(const std::string& name, const Recipe& recipe);
+  RmsNorm(const std::string& name, const NormConfig& config)
+      : RmsNorm(name, config.size, config.epsilon) {}
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (..., C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)
@@ -37,10 +36,5 @@ class RmsNorm final : public Layer {
   double epsilon_;
   Parameter& weight_;
 };
-
-// The norm model.normalization names (LayerNorm or RMSNorm) over `size` channels with
-// model.layernorm_epsilon: for norms not over hidden_size, such as qk_layernorm's per-head ones.
-std::unique_ptr<Layer> make_normalization(const std::string& name, int64_t size,
-                                          const Recipe& recipe);
 
 }  // namespace me

@@ -1,6 +1,6 @@
 // Rotary position embedding for attention (Megatron mcore RotaryEmbedding): the inverse
-// frequencies of model.{rotary_base, rotary_percent, use_rope_scaling, rope_scaling_factor} and
-// the rotation of q and k by the micro-batch's position_ids (kernels/rope.h). No parameters.
+// frequencies of a RotaryConfig and the rotation of q and k by the micro-batch's position_ids
+// (kernels/rope.h). No parameters.
 #pragma once
 
 #include <cstdint>
@@ -8,18 +8,15 @@
 #include <vector>
 
 #include "engine/core/tensor.h"
+#include "engine/nn/layer_config.h"
 #include "kernels/rope.h"
 
 namespace me {
 
-struct Recipe;
-
 class RotaryEmbedding {
  public:
-  // Rotates rotary_dim = int(kv_channels * rotary_percent) channels (even, as Megatron requires).
-  explicit RotaryEmbedding(const Recipe& recipe);
-  RotaryEmbedding(int64_t rotary_dim, double base, bool interleaved,
-                  const std::optional<RopeScaling>& scaling);
+  // Rotates config.dim channels of each head (even, as Megatron requires).
+  explicit RotaryEmbedding(const RotaryConfig& config);
 
   // In place on x (B, T, H, D); position_ids (B, T) integer.
   void forward(Tensor& x, const Tensor& position_ids) const;

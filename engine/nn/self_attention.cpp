@@ -5,60 +5,52 @@
 
 #include <cmath>
 
-#include "engine/nn/rms_norm.h"
-#include "engine/recipe/recipe.h"
+#include <fmt/format.h>
+
 #include "kernels/attention.h"
 
 namespace me {
 
 namespace {
-int64_t checked_query_groups(const Recipe& recipe) {
-  const int64_t heads = recipe.model.num_attention_heads;
-  const int64_t groups = recipe.derived.num_query_groups;
-  if (groups < 1 || heads % groups != 0) {
-    throw Error("num_query_groups " + std::to_string(groups) + " must divide num_attention_heads " +
-                    std::to_string(heads),
+int64_t checked_query_groups(const AttentionConfig& config) {
+  if (config.num_query_groups < 1 || config.num_heads % config.num_query_groups != 0) {
+    throw Error(fmt::format("num_query_groups {} must divide num_attention_heads {}",
+                            config.num_query_groups, config.num_heads),
                 "model.num_query_groups");
   }
-  return groups;
+  return config.num_query_groups;
 }
 
-std::unique_ptr<Layer> qk_norm(const std::string& name, const Recipe& recipe) {
-  if (!recipe.model.qk_layernorm) return nullptr;
-  return make_normalization(name, recipe.derived.kv_channels, recipe);
+std::unique_ptr<Layer> qk_norm(const std::string& name, const AttentionConfig& config) {
+  return config.qk_norm ? make_norm(name, *config.qk_norm) : nullptr;
 }
 
-std::optional<RotaryEmbedding> rotary(const Recipe& recipe) {
-  if (recipe.model.position_embedding_type != "rope") return std::nullopt;
-  return RotaryEmbedding(recipe);
+std::optional<RotaryEmbedding> rotary(const AttentionConfig& config) {
+  if (!config.rotary) return std::nullopt;
+  return RotaryEmbedding(*config.rotary);
 }
 }  // namespace
 
-SelfAttention::SelfAttention(const std::string& name, const Recipe& recipe)
+SelfAttention::SelfAttention(const std::string& name, const AttentionConfig& config)
     : Layer(name),
-      num_heads_(TensorParallel::current().divide(recipe.model.num_attention_heads,
-                                                  "model.num_attention_heads")),
+      mask_(config.mask),
+      num_heads_(TensorParallel::current().divide(config.num_heads, "model.num_attention_heads")),
       num_query_groups_(
-          TensorParallel::current().divide(checked_query_groups(recipe), "model.num_query_groups")),
+          TensorParallel::current().divide(checked_query_groups(config), "model.num_query_groups")),
       first_head_(TensorParallel::current().rank * num_heads_),
-      total_heads_(recipe.model.num_attention_heads),
-      kv_channels_(recipe.derived.kv_channels),
-      attention_dropout_(recipe.model.attention_dropout),
-      // Megatron forces the qkv bias on with add_bias_linear.
+      total_heads_(config.num_heads),
+      kv_channels_(config.kv_channels),
+      attention_dropout_(config.dropout),
       // Rows are whole query groups, so a column split hands each rank G / tp of them.
-      linear_qkv_(
-          child_name("linear_qkv"), recipe.model.hidden_size,
-          (recipe.model.num_attention_heads + 2 * recipe.derived.num_query_groups) * kv_channels_,
-          recipe.model.add_bias_linear || recipe.model.add_qkv_bias,
-          ParamInit::normal(recipe.model.init_method_std)),
-      q_layernorm_(qk_norm(child_name("q_layernorm"), recipe)),
-      k_layernorm_(qk_norm(child_name("k_layernorm"), recipe)),
-      linear_proj_(child_name("linear_proj"), recipe.model.num_attention_heads * kv_channels_,
-                   recipe.model.hidden_size, recipe.model.add_bias_linear,
-                   ParamInit::normal(recipe.model.init_method_std /
-                                     std::sqrt(2.0 * static_cast<double>(recipe.model.num_layers))),
+      linear_qkv_(child_name("linear_qkv"), config.hidden_size,
+                  (config.num_heads + 2 * config.num_query_groups) * kv_channels_, config.qkv_bias,
+                  ParamInit::normal(config.init_std)),
+      q_layernorm_(qk_norm(child_name("q_layernorm"), config)),
+      k_layernorm_(qk_norm(child_name("k_layernorm"), config)),
+      linear_proj_(child_name("linear_proj"), config.num_heads * kv_channels_, config.hidden_size,
+                   config.output_bias, ParamInit::normal(config.output_init_std),
                    TensorSplit::kRow),
-      rotary_(rotary(recipe)) {
+      rotary_(rotary(config)) {
   add_child(linear_qkv_);
   if (q_layernorm_) {
     add_child(*q_layernorm_);
@@ -67,24 +59,22 @@ SelfAttention::SelfAttention(const std::string& name, const Recipe& recipe)
   add_child(linear_proj_);
 }
 
-namespace {
-// The core attention's parameters for this rank's heads [first_head, first_head + Hq / tp) of
-// total_heads: the dropout mask is drawn by global head.
-AttentionParams attention_params(double scale, double dropout, const std::string& stream_name,
-                                 const MicroBatchContext& ctx, int64_t first_head,
-                                 int64_t total_heads) {
+// This rank's heads [first_head, first_head + Hq / tp) of total_heads: the dropout mask is drawn
+// by global head.
+AttentionParams SelfAttention::attention_params(const MicroBatchContext& ctx) const {
   AttentionParams params;
-  params.scale = scale;
-  params.causal = true;
-  params.dropout_p = ctx.training() ? dropout : 0.0;
+  params.scale = 1.0 / std::sqrt(static_cast<double>(kv_channels_));
+  params.causal = mask_ == AttentionMask::kCausal;
+  params.dropout_p = ctx.training() ? attention_dropout_ : 0.0;
   params.seed = ctx.seed();
-  params.stream = ctx.rng_stream(stream_name);
-  params.head_offset = first_head;
-  params.total_heads = total_heads;
+  params.stream = ctx.rng_stream(child_name("core_attention"));
+  params.head_offset = first_head_;
+  params.total_heads = total_heads_;
   params.document_ids = ctx.sequence().document_ids;
   return params;
 }
 
+namespace {
 const Tensor& positions(const MicroBatchContext& ctx, const std::string& name) {
   const Tensor& pos = ctx.sequence().position_ids;
   ME_CHECK(pos.defined(), "{}: RoPE needs the micro-batch's position_ids", name);
@@ -116,9 +106,7 @@ Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
   const int64_t b = qkv.dim(0), t = qkv.dim(1);  // every token, also under sequence parallelism
   Tensor out = Tensor::empty({b, t, num_heads_, kv_channels_}, x.dtype(), x.device());
   Tensor lse = Tensor::empty({b, num_heads_, t}, accum_dtype(x.dtype()), x.device());
-  const AttentionParams params =
-      attention_params(1.0 / std::sqrt(static_cast<double>(kv_channels_)), attention_dropout_,
-                       child_name("core_attention"), ctx, first_head_, total_heads_);
+  const AttentionParams params = attention_params(ctx);
   // Multi-head attention with q, k, v as projected: no split copies where the attention kernel
   // reads the heads from qkv itself (elsewhere splitting here keeps q, k, v for the backward).
   if (num_query_groups_ == num_heads_ && !q_layernorm_ && !rotary_ &&
@@ -136,9 +124,7 @@ Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
 Tensor SelfAttention::backward(const Tensor& dy, MicroBatchContext& ctx) {
   Saved saved = ctx.take<Saved>(this);
   const Tensor dout = linear_proj_.backward(dy, ctx).reshape(saved.out.shape());
-  const AttentionParams params =
-      attention_params(1.0 / std::sqrt(static_cast<double>(kv_channels_)), attention_dropout_,
-                       child_name("core_attention"), ctx, first_head_, total_heads_);
+  const AttentionParams params = attention_params(ctx);
   const int64_t b = saved.out.dim(0), t = saved.out.dim(1);  // every token, as in forward
   Tensor dqkv = Tensor::empty({b, t, linear_qkv_.out_features()}, dy.dtype(), dy.device());
   if (saved.qkv.defined()) {
@@ -161,6 +147,6 @@ Tensor SelfAttention::backward(const Tensor& dy, MicroBatchContext& ctx) {
   return linear_qkv_.backward(dqkv, ctx);
 }
 
-ME_REGISTER(LayerRegistry, "self_attention", SelfAttention);
+ME_REGISTER_LAYER("self_attention", SelfAttention, attention);
 
 }  // namespace me

@@ -1,6 +1,7 @@
-// Causal self-attention (Megatron mcore SelfAttention), registered as "self_attention": fused
+// Self-attention (Megatron mcore SelfAttention), registered as "self_attention": fused
 // linear_qkv (per-query-group layout), optional per-head q/k norms and RoPE, flash-style core
-// attention within documents (kernels/attention.h), then linear_proj.
+// attention (causal or bidirectional, within documents, over each sample's key length;
+// kernels/attention.h), then linear_proj.
 #pragma once
 
 #include <cstdint>
@@ -25,10 +26,7 @@ class SelfAttention final : public Layer {
     Tensor lse;      // (B, Hq, T)
   };
 
-  // Reads model.{hidden_size, num_attention_heads, add_bias_linear, add_qkv_bias, qk_layernorm,
-  // normalization, position_embedding_type and the rotary_* fields, attention_dropout,
-  // init_method_std, num_layers} and derived.{kv_channels, num_query_groups}.
-  SelfAttention(const std::string& name, const Recipe& recipe);
+  SelfAttention(const std::string& name, const AttentionConfig& config);
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (B, T, C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (B, T, C)
@@ -42,6 +40,10 @@ class SelfAttention final : public Layer {
   // Incremental decoding against ctx.sequence().kv_cache (self_attention_decode.cpp).
   Tensor forward_cached(const Tensor& x, MicroBatchContext& ctx);
 
+  // The core attention's parameters for this micro-batch (mask, documents, dropout stream).
+  AttentionParams attention_params(const MicroBatchContext& ctx) const;
+
+  AttentionMask mask_;
   int64_t num_heads_;         // this rank's: Hq / tp
   int64_t num_query_groups_;  // G / tp
   // Global index of this rank's first query head (rank * Hq / tp: whole query groups per rank)

@@ -1,27 +1,15 @@
-// Transformer block: two residual branches, each norm -> layer -> dropout -> add. Backward sends
-// the residual gradient straight through and adds each branch's input gradient to it (inside the
-// branch's norm backward, which fuses the add); forward adds the attention branch inside the MLP
-// branch's norm.
+// Transformer block. Pre-LN: the residual gradient goes straight through and each branch's input
+// gradient is added to it inside the branch's norm backward (which fuses the add); forward adds
+// each branch's output inside the next branch's norm. Post-LN: each norm's forward adds the branch
+// to the stream it normalises.
 #include "engine/nn/transformer_layer.h"
 
-#include "engine/nn/layer_norm.h"
 #include "engine/nn/recompute.h"
-#include "engine/recipe/recipe.h"
 #include "kernels/elementwise.h"
 
 namespace me {
 
-TransformerLayerSlots TransformerLayerSlots::standard(const Recipe& recipe) {
-  const std::string norm = normalization_layer_name(recipe);
-  return {norm, "self_attention", norm, "mlp"};
-}
-
 namespace {
-std::unique_ptr<Layer> build_slot(const std::string& type, const std::string& name,
-                                  const Recipe& recipe) {
-  return LayerRegistry::instance().create(type, name, recipe);
-}
-
 // x + branch, into a new tensor (x may be a view the caller still needs).
 Tensor residual_add(const Tensor& x, const Tensor& branch) {
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -30,48 +18,102 @@ Tensor residual_add(const Tensor& x, const Tensor& branch) {
 }
 }  // namespace
 
-TransformerLayer::TransformerLayer(const std::string& name, const Recipe& recipe,
-                                   const TransformerLayerSlots& slots)
-    : Layer(name),
-      input_layernorm_(build_slot(slots.input_layernorm, child_name("input_layernorm"), recipe)),
-      self_attention_(build_slot(slots.self_attention, child_name("self_attention"), recipe)),
-      self_attn_dropout_(child_name("self_attn_bda"), recipe.model.hidden_dropout),
-      pre_mlp_layernorm_(
-          build_slot(slots.pre_mlp_layernorm, child_name("pre_mlp_layernorm"), recipe)),
-      mlp_(build_slot(slots.mlp, child_name("mlp"), recipe)),
-      mlp_dropout_(child_name("mlp_bda"), recipe.model.hidden_dropout),
-      selective_recompute_(selective_recompute(recipe)) {
-  add_child(*input_layernorm_);
-  add_child(*self_attention_);
-  add_child(*pre_mlp_layernorm_);
-  add_child(*mlp_);
+TransformerLayer::TransformerLayer(const std::string& name, const LayerConfig& config)
+    : Layer(name), post_norm_(config.block.post_norm) {
+  const BlockConfig& block = config.block;
+  add_branch(block.self_attention, "input_layernorm", "self_attention", "self_attn_bda", config,
+             block.selective_recompute);
+  add_branch(block.cross_attention, "pre_cross_attn_layernorm", "cross_attention", "cross_attn_bda",
+             config, false);
+  add_branch(block.mlp, "pre_mlp_layernorm", "mlp", "mlp_bda", config, false);
+  if (branches_.empty()) {
+    throw Error(name +
+                ": a transformer layer needs at least one of self_attention, "
+                "cross_attention and mlp");
+  }
 }
 
-TransformerLayer::TransformerLayer(const std::string& name, const Recipe& recipe)
-    : TransformerLayer(name, recipe, TransformerLayerSlots::standard(recipe)) {}
+void TransformerLayer::add_branch(const std::string& type, const std::string& norm_name,
+                                  const std::string& layer_name, const std::string& dropout_name,
+                                  const LayerConfig& config, bool checkpointed) {
+  if (type.empty()) return;
+  Branch& b = branches_.emplace_back();
+  b.norm = make_norm(child_name(norm_name), config.norm);
+  b.layer = LayerRegistry::instance().create(type, child_name(layer_name), config);
+  b.dropout = std::make_unique<Dropout>(child_name(dropout_name), config.block.hidden_dropout);
+  b.checkpointed = checkpointed;
+  add_child(*b.norm);
+  add_child(*b.layer);
+}
+
+Tensor TransformerLayer::branch_forward(Branch& branch, const Tensor& x, MicroBatchContext& ctx) {
+  Layer* layer = branch.layer.get();
+  const Tensor y = branch.checkpointed ? checkpointed_forward(*this, {&layer, 1}, x, ctx)
+                                       : layer->forward(x, ctx);
+  return branch.dropout->forward(y, ctx);
+}
+
+Tensor TransformerLayer::branch_backward(Branch& branch, const Tensor& dy, MicroBatchContext& ctx) {
+  const Tensor d = branch.dropout->backward(dy, ctx);
+  Layer* layer = branch.layer.get();
+  return branch.checkpointed ? checkpointed_backward(*this, {&layer, 1}, d, ctx)
+                             : layer->backward(d, ctx);
+}
 
 Tensor TransformerLayer::forward(const Tensor& x, MicroBatchContext& ctx) {
-  Tensor a = input_layernorm_->forward(x, ctx);
-  Layer* attention = self_attention_.get();
-  a = selective_recompute_ ? checkpointed_forward(*this, {&attention, 1}, a, ctx)
-                           : attention->forward(a, ctx);
-  a = self_attn_dropout_.forward(a, ctx);
-  Tensor h;  // x + a, the residual stream after attention, summed inside the norm's kernel
-  Tensor m = pre_mlp_layernorm_->forward_add(x, a, h, ctx);
-  m = mlp_->forward(m, ctx);
-  m = mlp_dropout_.forward(m, ctx);
-  return residual_add(h, m);
+  return post_norm_ ? forward_post_norm(x, ctx) : forward_pre_norm(x, ctx);
 }
 
 Tensor TransformerLayer::backward(const Tensor& dy, MicroBatchContext& ctx) {
-  Tensor dm = mlp_dropout_.backward(dy, ctx);
-  dm = mlp_->backward(dm, ctx);
-  const Tensor dh = pre_mlp_layernorm_->backward_add(dm, dy, ctx);
-  Tensor da = self_attn_dropout_.backward(dh, ctx);
-  Layer* attention = self_attention_.get();
-  da = selective_recompute_ ? checkpointed_backward(*this, {&attention, 1}, da, ctx)
-                            : attention->backward(da, ctx);
-  return input_layernorm_->backward_add(da, dh, ctx);
+  return post_norm_ ? backward_post_norm(dy, ctx) : backward_pre_norm(dy, ctx);
+}
+
+Tensor TransformerLayer::forward_pre_norm(const Tensor& x, MicroBatchContext& ctx) {
+  Tensor stream = x;  // the residual stream before the pending branch output is added
+  Tensor pending;     // the previous branch's output, added inside this branch's norm
+  for (Branch& branch : branches_) {
+    Tensor n;
+    if (pending.defined()) {
+      Tensor added;
+      n = branch.norm->forward_add(stream, pending, added, ctx);
+      stream = std::move(added);
+    } else {
+      n = branch.norm->forward(stream, ctx);
+    }
+    pending = branch_forward(branch, n, ctx);
+  }
+  return residual_add(stream, pending);
+}
+
+Tensor TransformerLayer::backward_pre_norm(const Tensor& dy, MicroBatchContext& ctx) {
+  Tensor dstream = dy;  // the gradient of the residual stream (and of the pending output)
+  for (size_t i = branches_.size(); i-- > 0;) {
+    Branch& branch = branches_[i];
+    const Tensor dn = branch_backward(branch, dstream, ctx);
+    dstream = branch.norm->backward_add(dn, dstream, ctx);
+  }
+  return dstream;
+}
+
+Tensor TransformerLayer::forward_post_norm(const Tensor& x, MicroBatchContext& ctx) {
+  Tensor stream = x;
+  for (Branch& branch : branches_) {
+    const Tensor out = branch_forward(branch, stream, ctx);
+    Tensor added;  // stream + out, which the norm keeps for its backward
+    stream = branch.norm->forward_add(stream, out, added, ctx);
+  }
+  return stream;
+}
+
+Tensor TransformerLayer::backward_post_norm(const Tensor& dy, MicroBatchContext& ctx) {
+  Tensor dstream = dy;
+  for (size_t i = branches_.size(); i-- > 0;) {
+    Branch& branch = branches_[i];
+    const Tensor dsum = branch.norm->backward(dstream, ctx);  // of stream + branch output
+    dstream = branch_backward(branch, dsum, ctx);
+    add_into(dstream, dsum);
+  }
+  return dstream;
 }
 
 ME_REGISTER(LayerRegistry, "transformer_layer", TransformerLayer);

@@ -35,7 +35,6 @@ std::string exchange_timer(const PipelineExchange& x, const std::vector<Pipeline
 
 struct PipelineSchedule::InFlight {
   MicroBatchContext ctx;
-  LossSums sums;
 };
 
 PipelineSchedule::PipelineSchedule(Model& model, const PipelineStage& stage, Communicator& pipeline,
@@ -54,24 +53,45 @@ void PipelineSchedule::stop(std::string_view timer) {
   if (timers_) timers_->stop(timer);
 }
 
-Tensor PipelineSchedule::incoming(const PipelineStep& step) const {
+Tensor PipelineSchedule::incoming(const TensorSpec& spec, const PipelineStep& step) const {
   const bool host = step.device.is_cpu() || pipeline_.takes_device_memory();
-  return Tensor::empty(step.hidden_shape, step.dtype, host ? step.device : Device::cpu());
+  return Tensor::empty(spec.shape, spec.dtype, host ? step.device : Device::cpu());
 }
 
-Tensor PipelineSchedule::outgoing(const Tensor& t) const {
-  return t.device().is_cpu() || pipeline_.takes_device_memory() ? t : t.to(Device::cpu());
+NamedTensors PipelineSchedule::outgoing(const NamedTensors& tensors) const {
+  if (pipeline_.takes_device_memory()) return tensors;
+  NamedTensors out;
+  for (const auto& [name, t] : tensors.tensors) {
+    out.tensors[name] = t.device().is_cpu() ? t : t.to(Device::cpu());
+  }
+  return out;
 }
 
-LossSums PipelineSchedule::run(const PipelineStep& step) {
+void PipelineSchedule::run(const PipelineStep& step) {
   const int64_t vpp = static_cast<int64_t>(stage_.chunks.size());
+  // What crosses each chunk's boundaries, in the order the tensors travel.
+  std::vector<std::vector<TensorSpec>> chunk_inputs, chunk_outputs;
+  ChunkTensors tensors;
+  for (int64_t c = 0; c < vpp; ++c) {
+    chunk_inputs.push_back(model_.chunk_inputs(c));
+    chunk_outputs.push_back(model_.chunk_outputs(c));
+    tensors.inputs.push_back(static_cast<int64_t>(chunk_inputs.back().size()));
+    tensors.outputs.push_back(static_cast<int64_t>(chunk_outputs.back().size()));
+  }
   const auto order =
       pipeline_order(stage_.size, stage_.rank, vpp, step.num_microbatches, step.forward_only);
   const auto exchanges = pipeline_exchanges(order, stage_.size, stage_.rank, vpp,
-                                            step.num_microbatches, step.forward_only);
+                                            step.num_microbatches, step.forward_only, tensors);
+  // A forward receives its chunk's inputs and sends its outputs; a backward receives the
+  // outputs' gradients and sends the inputs'.
+  auto spec_of = [&](const PipelineMessage& m, bool sending) -> const TensorSpec& {
+    const PipelineAction& a = order[m.action];
+    const auto& specs = a.forward() == sending ? chunk_outputs : chunk_inputs;
+    return specs.at(static_cast<size_t>(a.chunk)).at(static_cast<size_t>(m.tensor));
+  };
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<InFlight>> in_flight;
-  std::map<std::size_t, Tensor> inputs;   // by action: received, not yet consumed
-  std::map<std::size_t, Tensor> outputs;  // by action: computed, not yet sent
+  std::map<std::size_t, NamedTensors> inputs;   // by action: received, not yet consumed
+  std::map<std::size_t, NamedTensors> outputs;  // by action: computed, not yet sent
   std::vector<bool> sent(order.size(), false);
   for (const PipelineExchange& x : exchanges) {
     for (const PipelineMessage& m : x.sends) sent[m.action] = true;
@@ -82,11 +102,12 @@ LossSums PipelineSchedule::run(const PipelineStep& step) {
     if (next_exchange == exchanges.end() || next_exchange->before_action != i) return;
     std::vector<PeerMessage> sends, receives;
     for (const PipelineMessage& m : next_exchange->sends) {
-      Tensor& t = outputs.at(m.action);
+      Tensor& t = outputs.at(m.action).tensors.at(spec_of(m, true).name);
       sends.push_back({t.raw_data(), static_cast<int64_t>(t.nbytes()), m.peer, m.tag});
     }
     for (const PipelineMessage& m : next_exchange->receives) {
-      Tensor& t = inputs.emplace(m.action, incoming(step)).first->second;
+      const TensorSpec& spec = spec_of(m, false);
+      Tensor& t = inputs[m.action].tensors.emplace(spec.name, incoming(spec, step)).first->second;
       receives.push_back({t.raw_data(), static_cast<int64_t>(t.nbytes()), m.peer, m.tag});
     }
     const std::string timer = exchange_timer(*next_exchange, order);
@@ -96,36 +117,30 @@ LossSums PipelineSchedule::run(const PipelineStep& step) {
     for (const PipelineMessage& m : next_exchange->sends) outputs.erase(m.action);
     ++next_exchange;
   };
-  LossSums total;
   for (std::size_t i = 0; i < order.size(); ++i) {
     exchange_before(i);
     const PipelineAction& action = order[i];
     const std::pair key{action.microbatch, action.chunk};
-    Tensor input;
+    NamedTensors input;
     if (auto it = inputs.find(i); it != inputs.end()) {
       input = it->second.to(step.device);
       inputs.erase(it);
     }
-    Tensor output;
+    NamedTensors output;
     if (action.forward()) {
-      auto flight = std::make_unique<InFlight>(InFlight{step.context(action.microbatch), {}});
+      auto flight = std::make_unique<InFlight>(InFlight{step.context(action.microbatch)});
       const Batch batch = step.batch(action.microbatch);
       start("forward-compute");
-      ChunkOutput out = model_.forward_chunk(action.chunk, batch, input, flight->ctx);
+      output = model_.forward_chunk(action.chunk, batch, input, flight->ctx);
       stop("forward-compute");
-      flight->sums = out.sums;
-      total.loss_sum += out.sums.loss_sum;
-      total.num_tokens += out.sums.num_tokens;
-      output = std::move(out.hidden);
+      step.after_forward(flight->ctx);
       if (!step.forward_only) in_flight.emplace(key, std::move(flight));
     } else {
       auto it = in_flight.find(key);
       ME_CHECK(it != in_flight.end(), "backward of micro-batch {} chunk {} before its forward",
                action.microbatch, action.chunk);
-      const double grad =
-          stage_.holds_loss(action.chunk) ? step.loss_sum_grad(it->second->sums) : 0.0;
       start("backward-compute");
-      output = model_.backward_chunk(action.chunk, grad, input, it->second->ctx);
+      output = model_.backward_chunk(action.chunk, input, it->second->ctx);
       stop("backward-compute");
       in_flight.erase(it);
     }
@@ -136,7 +151,6 @@ LossSums PipelineSchedule::run(const PipelineStep& step) {
   ME_CHECK(next_exchange == exchanges.end(), "{} pipeline exchanges left unposted",
            exchanges.end() - next_exchange);
   ME_CHECK(in_flight.empty(), "{} micro-batch chunks left without a backward", in_flight.size());
-  return total;
 }
 
 }  // namespace me

@@ -1,7 +1,8 @@
 // Runs one step's micro-batches through a pipeline rank in pipeline_order: forwards from the
-// batch or from the hidden state the previous stage sent, backwards from the loss or from the
-// gradient the next stage sent, with point-to-point sends and receives between them. Each
-// (micro-batch, chunk) keeps its MicroBatchContext from its forward to its backward.
+// batch or from the tensors the previous stage sent, backwards from the losses or from the
+// gradients the next stage sent, with point-to-point sends and receives between them (one message
+// per tensor the model declares for the boundary). Each (micro-batch, chunk) keeps its
+// MicroBatchContext from its forward to its backward.
 #pragma once
 
 #include <cstdint>
@@ -25,11 +26,11 @@ class Timers;
 struct PipelineStep {
   int64_t num_microbatches = 1;
   bool forward_only = false;
-  std::function<Batch(int64_t)> batch;                   // micro-batch m on this rank
-  std::function<MicroBatchContext(int64_t)> context;     // a fresh context for micro-batch m
-  std::function<double(const LossSums&)> loss_sum_grad;  // d(loss_sum) for a micro-batch's sums
-  Shape hidden_shape;  // (micro_batch_size, seq_length, hidden_size): what stages exchange
-  DType dtype = DType::kF32;
+  std::function<Batch(int64_t)> batch;                // micro-batch m on this rank
+  std::function<MicroBatchContext(int64_t)> context;  // a fresh context for micro-batch m
+  // Called after each chunk's forward with its context, whose losses it counts and (unless
+  // forward_only) whose loss gradients it sets before that chunk's backward.
+  std::function<void(MicroBatchContext&)> after_forward;
   Device device = Device::cpu();
 };
 
@@ -40,17 +41,16 @@ class PipelineSchedule {
   PipelineSchedule(Model& model, const PipelineStage& stage, Communicator& pipeline,
                    Timers* timers);
 
-  // Every micro-batch's forward (and backward unless forward_only). Returns the summed loss sums,
-  // which only the last stage computes (zero elsewhere).
-  LossSums run(const PipelineStep& step);
+  // Every micro-batch's forward (and backward unless forward_only).
+  void run(const PipelineStep& step);
 
  private:
   struct InFlight;
 
-  // A buffer for an incoming hidden state (host memory when the communicator takes only that).
-  Tensor incoming(const PipelineStep& step) const;
-  // `t` where the communicator reads it.
-  Tensor outgoing(const Tensor& t) const;
+  // A buffer for an incoming tensor (host memory when the communicator takes only that).
+  Tensor incoming(const TensorSpec& spec, const PipelineStep& step) const;
+  // The tensors where the communicator reads them.
+  NamedTensors outgoing(const NamedTensors& tensors) const;
   void start(std::string_view timer);
   void stop(std::string_view timer);
 

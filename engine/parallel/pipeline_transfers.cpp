@@ -21,15 +21,23 @@ struct Route {
     const bool downstream = a.forward() == sending;
     return (rank + (downstream ? 1 : pp - 1)) % pp;
   }
-  static int tag(const PipelineAction& a) { return a.forward() ? 0 : 1; }
+  static int tag(const PipelineAction& a, int64_t tensor) {
+    return static_cast<int>(2 * tensor + (a.forward() ? 0 : 1));
+  }
 };
 
 }  // namespace
 
 std::vector<PipelineExchange> pipeline_exchanges(const std::vector<PipelineAction>& order,
                                                  int64_t pp, int64_t pp_rank, int64_t vpp,
-                                                 int64_t num_microbatches, bool forward_only) {
+                                                 int64_t num_microbatches, bool forward_only,
+                                                 const ChunkTensors& tensors) {
   const Route route{pp, pp_rank, vpp * pp - 1};
+  // A forward receives its chunk's inputs and sends its outputs; a backward the reverse.
+  auto count = [&](const PipelineAction& a, bool sending) {
+    const auto& per_chunk = a.forward() == sending ? tensors.outputs : tensors.inputs;
+    return per_chunk.at(static_cast<std::size_t>(a.chunk));
+  };
   // Step s runs order[step_starts[s], step_starts[s + 1]): the steady phase pairs order[w + 2k]
   // with the backward after it.
   const auto warmup = static_cast<std::size_t>(
@@ -47,8 +55,9 @@ std::vector<PipelineExchange> pipeline_exchanges(const std::vector<PipelineActio
     std::vector<PipelineMessage> out;
     for (std::size_t i = step_starts[s]; i < step_starts[s + 1]; ++i) {
       const PipelineAction& a = order[i];
-      if (sending ? route.sends(a) : route.receives(a)) {
-        out.push_back({i, route.peer(a, sending), Route::tag(a)});
+      if (!(sending ? route.sends(a) : route.receives(a))) continue;
+      for (int64_t t = 0; t < count(a, sending); ++t) {
+        out.push_back({i, route.peer(a, sending), Route::tag(a, t), t});
       }
     }
     return out;

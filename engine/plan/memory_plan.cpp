@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "engine/models/model.h"
+#include "engine/models/transformer_config.h"
 #include "engine/nn/recompute.h"
 #include "engine/nn/tensor_parallel.h"
 #include "engine/optim/optimizer_shard.h"
@@ -59,7 +60,7 @@ ChunkBytes chunk_bytes(const Recipe& recipe, const TokenBytes& b, const Pipeline
   const bool loss = stage.holds_loss(chunk);
   const double kept_layer = kept_layer_bytes(recipe, b);
   const auto groups = recompute_chunks(
-      recipe.train, static_cast<size_t>(stage.chunks[static_cast<size_t>(chunk)].size()));
+      full_recompute(recipe), static_cast<size_t>(stage.chunks[static_cast<size_t>(chunk)].size()));
   std::vector<double> kept, full;  // per recompute group
   for (const RecomputeChunk& g : groups) {
     const double layers = static_cast<double>(g.end - g.begin);
@@ -99,7 +100,8 @@ std::pair<double, double> schedule_peak(const Recipe& recipe, const PipelineStag
   const int64_t vpp = static_cast<int64_t>(stage.chunks.size());
   const int64_t m = recipe.derived.num_microbatches;
   const auto order = pipeline_order(stage.size, stage.rank, vpp, m, false);
-  const auto exchanges = pipeline_exchanges(order, stage.size, stage.rank, vpp, m, false);
+  const auto exchanges = pipeline_exchanges(order, stage.size, stage.rank, vpp, m, false,
+                                            ChunkTensors::uniform(vpp, 1));
   const double message =
       static_cast<double>(recipe.train.micro_batch_size * recipe.model.seq_length) * b.hidden;
   std::vector<bool> received(order.size(), false), sent(order.size(), false);

@@ -15,6 +15,9 @@ namespace me {
 struct ModelConfig {
   std::string type;  // registered model name, e.g. "gpt"
   int64_t num_layers;
+  // One character per layer (engine/recipe/hybrid_pattern.h); None: every layer a transformer
+  // layer.
+  std::optional<std::string> hybrid_override_pattern;
   int64_t hidden_size;
   std::optional<int64_t> ffn_hidden_size;  // None -> 4 * hidden_size (see resolve)
   int64_t num_attention_heads;
@@ -30,7 +33,7 @@ struct ModelConfig {
   bool use_rope_scaling;  // Llama-3.1 frequency scaling
   double rope_scaling_factor;
   int64_t rope_scaling_original_max_position_embeddings;  // engine-only; Megatron fixes 8192
-  std::string normalization;  // LayerNorm or RMSNorm
+  std::string normalization;                              // LayerNorm or RMSNorm
   double layernorm_epsilon;
   bool swiglu;
   bool untie_embeddings_and_output_weights;
@@ -60,8 +63,9 @@ struct ParallelConfig {
   bool use_distributed_optimizer;
   bool overlap_grad_reduce;
   bool overlap_param_gather;  // needs use_distributed_optimizer and overlap_grad_reduce
-  std::optional<int64_t> ddp_bucket_size;  // None -> one bucket, or Megatron's size when overlapping
-  double distributed_timeout_minutes;      // fractions allowed (tests stall for seconds)
+  std::optional<int64_t>
+      ddp_bucket_size;                 // None -> one bucket, or Megatron's size when overlapping
+  double distributed_timeout_minutes;  // fractions allowed (tests stall for seconds)
 
   bool operator==(const ParallelConfig&) const;
 };
@@ -72,7 +76,7 @@ struct DataConfig {
   std::vector<std::string> train_data_path;
   std::vector<std::string> valid_data_path;
   std::vector<std::string> test_data_path;
-  std::string split;                   // "969, 30, 1"
+  std::string split;  // "969, 30, 1"
   std::optional<std::string> data_cache_path;
   bool mock_data;
   bool eod_mask_loss;
@@ -93,7 +97,7 @@ struct TokenizerConfig {
 };
 
 struct TrainConfig {
-  std::string device;  // cpu or cuda
+  std::string device;        // cpu or cuda
   int64_t ranks_per_device;  // >1: ranks share a GPU (debugging a layout on one GPU)
   int64_t micro_batch_size;
   std::optional<int64_t> global_batch_size;  // None -> micro_batch_size * data_parallel_size
@@ -110,7 +114,7 @@ struct TrainConfig {
   std::optional<std::string> recompute_granularity;  // full or selective (engine/nn/recompute.h)
   std::optional<std::string> recompute_method;       // uniform or block; full only
   std::optional<int64_t> recompute_num_layers;       // layers per chunk (uniform) / count (block)
-  std::optional<int64_t> inject_nan_at_iteration;  // test-only
+  std::optional<int64_t> inject_nan_at_iteration;    // test-only
   std::optional<int64_t> loss_spike_window;  // skip updates k sigma above this window's mean
   double loss_spike_sigma;
   std::optional<int64_t> inject_loss_spike_at_iteration;  // test-only

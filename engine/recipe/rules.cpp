@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "engine/recipe/hybrid_pattern.h"
 #include "engine/recipe/overlap_rules.h"
 #include "engine/recipe/pipeline_rules.h"
 #include "engine/recipe/recompute_rules.h"
@@ -314,6 +315,7 @@ void check_rules(const FieldCheck& fields, int64_t world_size, std::vector<Error
       split_format,
       tokenizer_has_files,
       recompute_settings,
+      hybrid_pattern_settings,
       sequence_parallel_settings,
       overlap_settings,
       shared_devices_need_cuda,

@@ -83,6 +83,11 @@ std::vector<Field> build_schema() {
           .engine_only()
           .describe("Registered model name (megatron-engine --list shows them)."),
       ME_FIELD(model, num_layers).require().in(kPositive).describe("Transformer layers (L)."),
+      ME_FIELD(model, hybrid_override_pattern)
+          .def("null")
+          .describe(
+              "One character per layer, num_layers long: '*' self-attention alone, '-' an MLP "
+              "alone (Megatron's hybrid layer pattern); null: every layer attention and MLP."),
       ME_FIELD(model, hidden_size).require().in(kPositive).describe("Hidden size (h)."),
       ME_FIELD(model, ffn_hidden_size)
           .def("null")

@@ -100,6 +100,15 @@ struct RegistrationFor<Registry<Kind, Base, Args...>, Class> {
   }
 };
 
+// The static object an ME_REGISTER_FACTORY line creates: adds a factory function under its name
+// (for classes whose constructor takes a part of the registry's arguments).
+template <typename RegistryT>
+struct FactoryRegistration {
+  FactoryRegistration(const char* name, const char* file, typename RegistryT::Factory factory) {
+    RegistryT::instance().add(name, std::move(factory), file);
+  }
+};
+
 }  // namespace me
 
 #define ME_CONCAT_INNER(a, b) a##b
@@ -109,6 +118,11 @@ struct RegistrationFor<Registry<Kind, Base, Args...>, Class> {
 #define ME_REGISTER(RegistryT, name, Class)                                                      \
   static const ::me::RegistrationFor<RegistryT, Class> ME_CONCAT(me_registration_, __COUNTER__)( \
       name, __FILE__)
+
+// ME_REGISTER_FACTORY(LayerRegistry, "mlp", [](...) { ... }); registers a factory function.
+#define ME_REGISTER_FACTORY(RegistryT, name, factory)                                         \
+  static const ::me::FactoryRegistration<RegistryT> ME_CONCAT(me_registration_, __COUNTER__)( \
+      name, __FILE__, factory)
 
 // Declares `Name` as a registry of Base built from (Args...), listed by --list as `kind`.
 #define ME_DECLARE_REGISTRY(Name, kind, Base, ...) \

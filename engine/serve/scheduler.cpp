@@ -13,7 +13,7 @@ int64_t checked_batch(int64_t max_batch, int64_t queue_limit) {
 }
 }  // namespace
 
-Scheduler::Scheduler(Model& model, GenerationSetup setup, int64_t max_batch, int64_t queue_limit)
+Scheduler::Scheduler(CausalLm& model, GenerationSetup setup, int64_t max_batch, int64_t queue_limit)
     : model_(model),
       setup_(std::move(setup)),
       max_batch_(checked_batch(max_batch, queue_limit)),

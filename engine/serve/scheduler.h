@@ -25,7 +25,7 @@ class Scheduler {
  public:
   // max_batch: rows (prompts) per generation step; queue_limit: jobs waiting before submit
   // refuses.
-  Scheduler(Model& model, GenerationSetup setup, int64_t max_batch, int64_t queue_limit);
+  Scheduler(CausalLm& model, GenerationSetup setup, int64_t max_batch, int64_t queue_limit);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -49,7 +49,7 @@ class Scheduler {
   void run();
   void run_batch(std::vector<Job>& batch);
 
-  Model& model_;
+  CausalLm& model_;
   GenerationSetup setup_;
   int64_t max_batch_;
   int64_t queue_limit_;

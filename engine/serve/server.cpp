@@ -64,7 +64,7 @@ struct StreamState {
 
 }  // namespace
 
-Server::Server(Model& model, const Tokenizer& tokenizer, GenerationSetup setup,
+Server::Server(CausalLm& model, const Tokenizer& tokenizer, GenerationSetup setup,
                ServeOptions options)
     : options_(std::move(options)),
       tokenizer_(tokenizer),

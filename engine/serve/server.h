@@ -20,7 +20,7 @@ namespace me::serve {
 
 class Server {
  public:
-  Server(Model& model, const Tokenizer& tokenizer, GenerationSetup setup, ServeOptions options);
+  Server(CausalLm& model, const Tokenizer& tokenizer, GenerationSetup setup, ServeOptions options);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

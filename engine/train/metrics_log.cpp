@@ -31,12 +31,15 @@ MetricsLog::MetricsLog(const Recipe& recipe, bool enabled) : enabled_(enabled) {
 
 void MetricsLog::train(const TrainLogRecord& r) {
   if (!enabled_) return;
+  ME_CHECK(!r.losses.empty(), "a training log line without losses");
   std::string line = fmt::format(
       "iteration {:>8}/{:>8} | consumed samples: {:>10} | elapsed time per iteration (ms): "
-      "{:.1f} | tokens/s: {:.0f} | learning rate: {:.6E} | global batch size: {:>5} | lm loss: "
-      "{:.6E} | grad norm: {:.3f}",
+      "{:.1f} | tokens/s: {:.0f} | learning rate: {:.6E} | global batch size: {:>5}",
       r.iteration, r.train_iters, r.consumed_samples, r.ms_per_iteration, r.tokens_per_second, r.lr,
-      r.batch_size, r.loss, r.grad_norm);
+      r.batch_size);
+  for (const NamedValue& loss : r.losses)
+    line += fmt::format(" | {}: {:.6E}", loss.name, loss.value);
+  line += fmt::format(" | grad norm: {:.3f}", r.grad_norm);
   if (r.loss_scale) line += fmt::format(" | loss scale: {:.1f}", *r.loss_scale);
   line += fmt::format(" | number of skipped iterations: {:>3}", r.skipped_iterations);
   spdlog::info("{}", line);
@@ -44,8 +47,11 @@ void MetricsLog::train(const TrainLogRecord& r) {
     spdlog::info("time per iteration (ms, max over ranks) | {}", format_timers(r.timers));
   write_tensorboard(r);
   if (!file_.is_open()) return;
+  nlohmann::json losses = nlohmann::json::object();
+  for (const NamedValue& loss : r.losses) losses[loss.name] = loss.value;
   nlohmann::json json = {{"iteration", r.iteration},
-                         {"loss", r.loss},
+                         {"loss", r.losses.front().value},
+                         {"losses", losses},
                          {"lr", r.lr},
                          {"grad_norm", r.grad_norm},
                          {"batch_size", r.batch_size},
@@ -67,7 +73,7 @@ void MetricsLog::train(const TrainLogRecord& r) {
 void MetricsLog::write_tensorboard(const TrainLogRecord& r) {
   if (!tensorboard_) return;
   const int64_t step = r.iteration;
-  tensorboard_->scalar("lm loss", step, r.loss);
+  for (const NamedValue& loss : r.losses) tensorboard_->scalar(loss.name, step, loss.value);
   tensorboard_->scalar("learning-rate", step, r.lr);
   tensorboard_->scalar("grad-norm", step, r.grad_norm);
   tensorboard_->scalar("batch-size", step, static_cast<double>(r.batch_size));
@@ -83,19 +89,29 @@ void MetricsLog::write_tensorboard(const TrainLogRecord& r) {
     tensorboard_->scalar(t.name + "-time", step, t.ms_per_iteration);
 }
 
-void MetricsLog::validation(int64_t iteration, double valid_loss) {
+void MetricsLog::validation(int64_t iteration, const std::vector<NamedValue>& losses) {
   if (!enabled_) return;
-  const double ppl = std::exp(std::min(valid_loss, 20.0));
-  spdlog::info("validation loss at iteration {} | lm loss value: {:.6E} | lm loss PPL: {:.6E}",
-               iteration, valid_loss, ppl);
-  if (tensorboard_) {
-    tensorboard_->scalar("lm loss validation", iteration, valid_loss);
-    tensorboard_->scalar("lm loss validation ppl", iteration, ppl);
+  ME_CHECK(!losses.empty(), "a validation without losses");
+  std::string line = fmt::format("validation loss at iteration {}", iteration);
+  nlohmann::json values = nlohmann::json::object();
+  for (const NamedValue& loss : losses) {
+    const double ppl = std::exp(std::min(loss.value, 20.0));
+    line +=
+        fmt::format(" | {} value: {:.6E} | {} PPL: {:.6E}", loss.name, loss.value, loss.name, ppl);
+    if (tensorboard_) {
+      tensorboard_->scalar(loss.name + " validation", iteration, loss.value);
+      tensorboard_->scalar(loss.name + " validation ppl", iteration, ppl);
+    }
+    values[loss.name] = loss.value;
   }
+  spdlog::info("{}", line);
   if (!file_.is_open()) return;
-  const nlohmann::json line = {
-      {"iteration", iteration}, {"valid_loss", valid_loss}, {"valid_ppl", ppl}};
-  file_ << line.dump() << '\n' << std::flush;
+  const double valid_loss = losses.front().value;
+  const nlohmann::json json = {{"iteration", iteration},
+                               {"valid_loss", valid_loss},
+                               {"valid_ppl", std::exp(std::min(valid_loss, 20.0))},
+                               {"valid_losses", values}};
+  file_ << json.dump() << '\n' << std::flush;
 }
 
 }  // namespace me

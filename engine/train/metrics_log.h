@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/recipe/recipe.h"
+#include "engine/train/loss_totals.h"
 #include "engine/train/tensorboard_writer.h"
 #include "engine/train/timers.h"
 
@@ -21,7 +22,9 @@ struct TrainLogRecord {
   int64_t train_iters = 0;
   int64_t consumed_samples = 0;
   int64_t batch_size = 0;  // global batch size (sequences per iteration)
-  double loss = 0.0;       // averaged over the iterations since the last log line
+  // Each of the model's losses averaged over the iterations since the last log line; the first is
+  // the metrics file's `loss`.
+  std::vector<NamedValue> losses;
   double lr = 0.0;
   double grad_norm = 0.0;
   std::optional<double> loss_scale;  // fp16/bf16 runs with a loss scaler
@@ -42,7 +45,8 @@ class MetricsLog {
   // Megatron.
   MetricsLog(const Recipe& recipe, bool enabled);
   void train(const TrainLogRecord& record);
-  void validation(int64_t iteration, double valid_loss);
+  // The validation losses (the first is the metrics file's `valid_loss`).
+  void validation(int64_t iteration, const std::vector<NamedValue>& losses);
 
  private:
   void write_tensorboard(const TrainLogRecord& record);

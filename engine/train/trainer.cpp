@@ -10,6 +10,7 @@
 #include "datasets/token_store.h"
 #include "engine/core/allocator.h"
 #include "engine/models/padded_vocab.h"
+#include "engine/models/transformer_config.h"
 #include "engine/optim/distributed_optimizer.h"
 #include "engine/optim/grad_clip.h"
 #include "engine/parallel/fault_injection.h"
@@ -39,12 +40,18 @@ Device device_from_recipe(const Recipe& recipe, const Topology& topology) {
   return rank_device(topology.world_size, recipe.train.ranks_per_device);
 }
 
-// What the modules compute in: Megatron's mixed_precision switches (fp32 main weights and grads
-// either way).
-DType model_dtype(const MixedPrecisionConfig& mp) {
-  if (mp.bf16) return DType::kBF16;
-  if (mp.fp16) return DType::kF16;
-  return DType::kF32;
+// calculate_per_token_loss divides every gradient by the step's count of the first loss: right
+// only when every loss is a token mean.
+void check_per_token_losses(const Recipe& recipe, const Model& model) {
+  if (!recipe.train.calculate_per_token_loss) return;
+  for (const LossSpec& spec : model.losses()) {
+    if (spec.normalization != LossNormalization::kPerToken) {
+      throw Error(fmt::format("model '{}' adds the loss '{}', which is not a per-token mean, so "
+                              "gradients cannot be normalised by the step's token count",
+                              recipe.model.type, spec.name),
+                  "train.calculate_per_token_loss");
+    }
+  }
 }
 
 int64_t valid_samples_needed(const Recipe& r) {
@@ -121,13 +128,14 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
     model_ = ModelRegistry::instance().create(recipe_.model.type, recipe_,
                                               vocabulary_.padded_vocab_size);
   }
+  check_per_token_losses(recipe_, *model_);
   if (topology_.pp > 1) {
     Communicator& stages = device_groups_.pipeline ? *device_groups_.pipeline : *groups_.pipeline;
     pipeline_ = std::make_unique<PipelineSchedule>(*model_, stage_, stages, &timers_);
   }
   buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_,
                                             data_parallel_layout_options(recipe_, topology_),
-                                            model_dtype(recipe_.mixed_precision));
+                                            compute_dtype(recipe_));
   optimizer_ = make_optimizer(*buffers_, recipe_, topology_, buffer_comm());
   grad_reducer_ = std::make_unique<GradReducer>(*buffers_, buffer_comm(), optimizer_->shard());
   overlap_ = std::make_unique<DataParallelOverlap>(
@@ -214,18 +222,16 @@ Batch Trainer::micro_batch(const Dataset& dataset, int64_t first_sample,
 }
 
 Trainer::StepResult Trainer::train_step() {
-  StepResult result;
+  StepResult result{LossTotals(model_->losses())};
   buffers_->zero_grads();
   comm_.set_step(state_.iteration + 1);
   inject_rank_fault(recipe_, topology_, state_.iteration + 1);
   const bool poison = recipe_.train.inject_nan_at_iteration == state_.iteration + 1;
   const double loss_scale = loss_scaler_ ? loss_scaler_->scale() : 1.0;
   const double scale = poison ? std::nan("") : loss_scale;
-  const LossSums sums =
-      pipeline_ ? pipeline_step(*train_data_, state_.consumed_train_samples, false, scale)
-                : local_step(*train_data_, state_.consumed_train_samples, false, scale);
-  result.loss_sum = sums.loss_sum;
-  result.num_tokens = sums.num_tokens;
+  result.losses = pipeline_
+                      ? pipeline_step(*train_data_, state_.consumed_train_samples, false, scale)
+                      : local_step(*train_data_, state_.consumed_train_samples, false, scale);
   if (loss_scaler_) grad_reducer_->wait_started();  // unscaling writes buckets in flight
   if (loss_scaler_ && !unscale_grads(result)) {
     grad_reducer_->abandon();
@@ -235,12 +241,11 @@ Trainer::StepResult Trainer::train_step() {
   finalize_grads(result);
   timers_.stop("all-grads-sync");
   if (recipe_.train.check_for_nan_in_loss_and_grad &&
-      (!std::isfinite(result.grad_norm) || !std::isfinite(result.loss_sum))) {
-    throw non_finite_error(state_.iteration + 1, topology_.describe(), result.loss_sum,
+      (!std::isfinite(result.grad_norm) || !result.losses.finite())) {
+    throw non_finite_error(state_.iteration + 1, topology_.describe(), result.losses.sum(0),
                            result.grad_norm, *buffers_);
   }
-  if (spike_guard_.is_spike(state_.iteration + 1,
-                            result.loss_sum / std::max(result.num_tokens, 1.0), result.grad_norm)) {
+  if (spike_guard_.is_spike(state_.iteration + 1, result.losses.value(0), result.grad_norm)) {
     result.skipped = true;
     return result;
   }
@@ -253,13 +258,18 @@ Trainer::StepResult Trainer::train_step() {
   return result;
 }
 
-double Trainer::loss_sum_grad(const LossSums& sums, double loss_scale) const {
-  // Megatron's default normalisation: each micro-batch's mean token loss, averaged over the
-  // micro-batches (calculate_per_token_loss instead divides by the global token count later).
-  return loss_scale * (recipe_.train.calculate_per_token_loss
-                           ? 1.0
-                           : 1.0 / (std::max(sums.num_tokens, 1.0) *
-                                    static_cast<double>(recipe_.derived.num_microbatches)));
+void Trainer::after_forward(MicroBatchContext& ctx, bool forward_only, double loss_scale,
+                            LossTotals& totals) const {
+  totals.add(ctx.losses());
+  if (forward_only) return;
+  for (const LossTerm& term : ctx.losses().terms()) {
+    for (const LossSpec& spec : totals.specs()) {
+      if (spec.name != term.name) continue;
+      ctx.set_loss_grad(term.name,
+                        loss_gradient(spec, term, loss_scale, recipe_.derived.num_microbatches,
+                                      recipe_.train.calculate_per_token_loss));
+    }
+  }
 }
 
 MicroBatchContext Trainer::micro_batch_context(bool forward_only, int64_t m) const {
@@ -274,30 +284,30 @@ MicroBatchContext Trainer::micro_batch_context(bool forward_only, int64_t m) con
   return ctx;
 }
 
-LossSums Trainer::local_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
-                             double loss_scale) {
-  LossSums total;
+LossTotals Trainer::local_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
+                               double loss_scale) {
+  LossTotals totals(model_->losses());
   for (int64_t m = 0; m < recipe_.derived.num_microbatches; ++m) {
     timers_.start("batch-generator");
     const Batch batch = micro_batch(dataset, first_sample, m);
     timers_.stop("batch-generator");
     MicroBatchContext ctx = micro_batch_context(forward_only, m);
     if (!forward_only) timers_.start("forward-compute");
-    const LossSums sums = model_->forward(batch, ctx);
+    model_->forward(batch, ctx);
+    after_forward(ctx, forward_only, loss_scale, totals);
     if (!forward_only) {
       timers_.stop("forward-compute");
       timers_.start("backward-compute");
-      model_->backward(loss_sum_grad(sums, loss_scale), ctx);
+      model_->backward(ctx);
       timers_.stop("backward-compute");
     }
-    total.loss_sum += sums.loss_sum;
-    total.num_tokens += sums.num_tokens;
   }
-  return total;
+  return totals;
 }
 
-LossSums Trainer::pipeline_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
-                                double loss_scale) {
+LossTotals Trainer::pipeline_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
+                                  double loss_scale) {
+  LossTotals totals(model_->losses());
   PipelineStep step;
   step.num_microbatches = recipe_.derived.num_microbatches;
   step.forward_only = forward_only;
@@ -308,21 +318,17 @@ LossSums Trainer::pipeline_step(const Dataset& dataset, int64_t first_sample, bo
     return batch;
   };
   step.context = [&](int64_t m) { return micro_batch_context(forward_only, m); };
-  step.loss_sum_grad = [&](const LossSums& sums) { return loss_sum_grad(sums, loss_scale); };
-  // Under sequence parallelism stages exchange this rank's token rows: (B, T / tp, C).
-  const int64_t tokens = recipe_.model.seq_length / (tp_.sequence_split() ? tp_.size : 1);
-  step.hidden_shape = {recipe_.train.micro_batch_size, tokens, recipe_.model.hidden_size};
-  step.dtype = model_dtype(recipe_.mixed_precision);
+  step.after_forward = [&](MicroBatchContext& ctx) {
+    after_forward(ctx, forward_only, loss_scale, totals);
+  };
   step.device = device_;
-  return pipeline_->run(step);
+  pipeline_->run(step);
+  return totals;
 }
 
-void Trainer::reduce_loss_sums(StepResult& result) {
-  double sums[2] = {result.loss_sum, result.num_tokens};
-  if (pipeline_) groups_.pipeline->all_reduce_sum(sums, 2);  // only the last stage has them
-  data_comm().all_reduce_sum(sums, 2);
-  result.loss_sum = sums[0];
-  result.num_tokens = sums[1];
+void Trainer::reduce_losses(LossTotals& losses) {
+  if (pipeline_) losses.all_reduce(*groups_.pipeline);  // each stage has its own losses
+  losses.all_reduce(data_comm());
 }
 
 bool Trainer::unscale_grads(StepResult& result) {
@@ -333,7 +339,7 @@ bool Trainer::unscale_grads(StepResult& result) {
   if (found_inf == 0) return true;
   // Megatron skips the update (and the scheduler step) and carries on with a smaller scale.
   result.skipped = true;
-  reduce_loss_sums(result);
+  reduce_losses(result.losses);
   spdlog::warn("iteration {}: gradients overflowed at loss scale {}; update skipped, scale now {}",
                state_.iteration + 1, scale, loss_scaler_->scale());
   return false;
@@ -347,9 +353,9 @@ void Trainer::finalize_grads(StepResult& result) {
   }
   grad_reducer_->finish();  // data-parallel reduction (a no-op at dp = 1)
   all_reduce_tensor_parallel_grads(buffers_->parameters(), tp_);
-  reduce_loss_sums(result);
+  reduce_losses(result.losses);
   if (recipe_.train.calculate_per_token_loss) {
-    scale(grads, 1.0 / std::max(result.num_tokens, 1.0));
+    scale(grads, 1.0 / std::max(result.losses.count(0), 1.0));
   } else if (topology_.dp > 1) {
     scale(grads, 1.0 / static_cast<double>(topology_.dp));
   }
@@ -371,21 +377,17 @@ void Trainer::finalize_grads(StepResult& result) {
   }
 }
 
-double Trainer::evaluate() {
+std::vector<NamedValue> Trainer::evaluate() {
   overlap_->wait_params();
-  double sums[2] = {0.0, 0.0};
+  LossTotals totals(model_->losses());
   const int64_t gbs = recipe_.derived.global_batch_size;
   for (int64_t it = 0; it < recipe_.train.eval_iters; ++it) {
-    const LossSums s = pipeline_
-                           ? pipeline_step(*valid_data_, state_.consumed_valid_samples, true, 1.0)
-                           : local_step(*valid_data_, state_.consumed_valid_samples, true, 1.0);
-    sums[0] += s.loss_sum;
-    sums[1] += s.num_tokens;
+    totals.add(pipeline_ ? pipeline_step(*valid_data_, state_.consumed_valid_samples, true, 1.0)
+                         : local_step(*valid_data_, state_.consumed_valid_samples, true, 1.0));
     state_.consumed_valid_samples += gbs;
   }
-  if (pipeline_) groups_.pipeline->all_reduce_sum(sums, 2);
-  data_comm().all_reduce_sum(sums, 2);
-  return sums[0] / std::max(sums[1], 1.0);
+  reduce_losses(totals);
+  return totals.values();
 }
 
 void Trainer::save() {
@@ -427,7 +429,7 @@ int Trainer::run() {
   start_ = std::chrono::steady_clock::now();
   const int64_t train_iters = *recipe_.train.train_iters;
   const int64_t tokens_per_iteration = recipe_.derived.global_batch_size * recipe_.model.seq_length;
-  double interval_loss = 0.0;
+  std::vector<double> interval_losses(model_->losses().size(), 0.0);
   int64_t interval_iters = 0;
   int64_t interval_skipped = 0;
   auto interval_start = std::chrono::steady_clock::now();
@@ -439,7 +441,7 @@ int Trainer::run() {
     if (state_.iteration == first_iteration) reset_op_profile();  // the warm-up step
     ++state_.iteration;
     state_.consumed_train_samples += recipe_.derived.global_batch_size;
-    interval_loss += step.loss_sum / std::max(step.num_tokens, 1.0);
+    for (size_t i = 0; i < interval_losses.size(); ++i) interval_losses[i] += step.losses.value(i);
     ++interval_iters;
     if (step.skipped) ++interval_skipped;
     if (state_.iteration % recipe_.logging.log_interval == 0 || state_.iteration == train_iters) {
@@ -449,7 +451,9 @@ int Trainer::run() {
       record.iteration = state_.iteration;
       record.train_iters = train_iters;
       record.consumed_samples = state_.consumed_train_samples;
-      record.loss = interval_loss / interval_iters;
+      for (size_t i = 0; i < interval_losses.size(); ++i) {
+        record.losses.push_back({step.losses.specs()[i].name, interval_losses[i] / interval_iters});
+      }
       record.lr = scheduler_->lr();
       record.grad_norm = step.grad_norm;
       record.batch_size = recipe_.derived.global_batch_size;
@@ -469,7 +473,7 @@ int Trainer::run() {
                                                    recipe_.logging.straggler_minmax_count);
         if (topology_.is_last_rank()) spdlog::info("straggler (compute ms/iteration) | {}", table);
       }
-      interval_loss = 0.0;
+      std::fill(interval_losses.begin(), interval_losses.end(), 0.0);
       interval_iters = 0;
       interval_skipped = 0;
       interval_start = std::chrono::steady_clock::now();

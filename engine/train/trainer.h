@@ -22,6 +22,7 @@
 #include "engine/parallel/pipeline_schedule.h"
 #include "engine/parallel/topology.h"
 #include "engine/recipe/recipe.h"
+#include "engine/train/loss_totals.h"
 #include "engine/train/metrics_log.h"
 #include "engine/train/spike_guard.h"
 #include "engine/train/timers.h"
@@ -45,8 +46,7 @@ class Trainer {
 
  private:
   struct StepResult {
-    double loss_sum = 0.0;
-    double num_tokens = 0.0;
+    LossTotals losses;
     double grad_norm = 0.0;
     bool skipped = false;  // the loss scaler found inf/nan gradients: no update this iteration
   };
@@ -55,19 +55,22 @@ class Trainer {
   StepResult train_step();
   void finalize_grads(StepResult& result);
   // One step's micro-batches, forward and (unless forward_only) backward with loss_scale: in turn
-  // on this rank (pp = 1), or through the pipeline schedule (the last stage's loss sums).
-  LossSums local_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
-                      double loss_scale);
-  LossSums pipeline_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
-                         double loss_scale);
-  // The gradient of a micro-batch's loss sum: Megatron's normalisation times the loss scale.
-  double loss_sum_grad(const LossSums& sums, double loss_scale) const;
+  // on this rank (pp = 1), or through the pipeline schedule. Returns this rank's loss sums.
+  LossTotals local_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
+                        double loss_scale);
+  LossTotals pipeline_step(const Dataset& dataset, int64_t first_sample, bool forward_only,
+                           double loss_scale);
+  // Counts a micro-batch's losses into `totals` and, for training, sets each one's gradient in
+  // ctx: Megatron's normalisation times the loss scale.
+  void after_forward(MicroBatchContext& ctx, bool forward_only, double loss_scale,
+                     LossTotals& totals) const;
   MicroBatchContext micro_batch_context(bool forward_only, int64_t micro_batch) const;
-  // Sums the step's loss and token counts over the pipeline and data-parallel ranks.
-  void reduce_loss_sums(StepResult& result);
+  // Sums the step's losses over the pipeline and data-parallel ranks.
+  void reduce_losses(LossTotals& losses);
   // Unscales the gradients and updates the loss scale; false when they overflowed on any rank.
   bool unscale_grads(StepResult& result);
-  double evaluate();
+  // The validation losses over eval_iters global batches.
+  std::vector<NamedValue> evaluate();
   void save();
   bool should_exit(const char** reason);
   Batch micro_batch(const Dataset& dataset, int64_t first_sample, int64_t micro_batch_index) const;

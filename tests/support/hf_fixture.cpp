@@ -6,6 +6,8 @@
 #include <cmath>
 #include <fstream>
 
+#include "engine/models/causal_lm.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/standalone_parameters.h"
 
 namespace me::test {
@@ -93,14 +95,14 @@ void check_hf_parity(Model& model, const HfFixture& f, int64_t vocab, const Pari
 
   const Batch batch = fixture_batch(f);
   MicroBatchContext ctx(true, 1234, 0, 0);
-  const LossSums sums = model.forward(batch, ctx);
+  const test::LmLoss sums = test::lm_forward(model, batch, ctx);
   CHECK(sums.num_tokens == f.meta["num_tokens"].get<double>());
   const double loss = sums.loss_sum / sums.num_tokens;
   const double ref_loss = f.meta["loss"].get<double>();
   CHECK_MESSAGE(std::fabs(loss - ref_loss) <= tol.abs + tol.rel * std::fabs(ref_loss),
                 "loss " << loss << " vs HF " << ref_loss);
 
-  model.backward(1.0 / sums.num_tokens, ctx);
+  test::lm_backward(model, 1.0 / sums.num_tokens, ctx);
   CHECK(ctx.empty());
   for (Parameter* p : params) {
     expect_all_close("grad " + p->name, p->grad.to_vector<float>(),
@@ -108,7 +110,7 @@ void check_hf_parity(Model& model, const HfFixture& f, int64_t vocab, const Pari
   }
 
   const Tensor tokens = batch.at("tokens");
-  const Tensor logits = model.logits(tokens);
+  const Tensor logits = model.causal_lm()->logits(tokens);
   expect_all_close("logits", logits.to_vector<float>(),
                    f.tensor("logits", {tokens.dim(0), tokens.dim(1), vocab}), tol);
 }

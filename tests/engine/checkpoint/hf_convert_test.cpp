@@ -2,6 +2,7 @@
 // transformers computed (scripts/fixtures/make_hf_convert_fixture.py), HF -> ours -> HF and
 // ours -> HF -> ours are bitwise identical, and bad inputs are errors naming the tensor or key.
 #include "engine/checkpoint/hf_convert.h"
+#include "engine/models/causal_lm.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -52,7 +53,7 @@ void check_logits(const std::string& fixture, const std::string& ckpt) {
   std::vector<int32_t> ids;
   for (float t : tokens_f.to_vector<float>()) ids.push_back(static_cast<int32_t>(t));
   const me::Tensor tokens = me::Tensor::from_vector(ids, tokens_f.shape());
-  const me::Tensor ours_t = m.model->logits(tokens);
+  const me::Tensor ours_t = m.model->causal_lm()->logits(tokens);
   const me::Tensor ref_t = expected.read("logits");
   const auto ours = ours_t.to_vector<float>();
   const auto ref = ref_t.to_vector<float>();

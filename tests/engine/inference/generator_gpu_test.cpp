@@ -84,10 +84,10 @@ TEST_CASE("cached generation on cuda equals the cpu and full recompute on cuda")
     Loaded cpu = load(recipe, values, Device::cpu());
     Loaded gpu = load(recipe, values, g);
     INFO("variant " << variant);
-    const auto on_cpu = generate(*cpu.model, setup, requests());
-    const auto on_gpu = generate(*gpu.model, setup, requests());
+    const auto on_cpu = generate(*cpu.model->causal_lm(), setup, requests());
+    const auto on_gpu = generate(*gpu.model->causal_lm(), setup, requests());
     check_close(on_gpu, on_cpu);
-    check_close(on_gpu, generate_recompute(*gpu.model, setup, requests()));
+    check_close(on_gpu, generate_recompute(*gpu.model->causal_lm(), setup, requests()));
   }
 }
 

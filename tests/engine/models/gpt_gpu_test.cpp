@@ -12,6 +12,7 @@
 #include "engine/optim/param_buffers.h"
 #include "tests/support/gpu_parity.h"
 #include "tests/support/grad_check.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
 #include "tests/support/tiny_recipe.h"
@@ -42,9 +43,9 @@ Run train_two_microbatches(const Recipe& recipe, const Tensor& values, Device de
   run.buffers->sync_model_params();
   for (uint64_t m = 0; m < 2; ++m) {
     MicroBatchContext ctx(true, 1234, 7, m);
-    const LossSums sums = run.model->forward(make_batch(10 + m).to(device), ctx);
+    const test::LmLoss sums = test::lm_forward(*run.model, make_batch(10 + m).to(device), ctx);
     run.losses.push_back(sums.loss_sum / sums.num_tokens);
-    run.model->backward(1.0 / sums.num_tokens, ctx);
+    test::lm_backward(*run.model, 1.0 / sums.num_tokens, ctx);
   }
   return run;
 }

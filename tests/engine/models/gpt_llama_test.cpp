@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/models/gpt.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/module_grad_check.h"
 #include "tests/support/standalone_parameters.h"
 #include "tests/support/tiny_recipe.h"
@@ -58,13 +59,13 @@ void check_model_gradients(const test::TinyGpt& tiny, uint64_t seed) {
   test::randomize_values(params, 0.3, seed);
   const Batch batch = make_batch(seed);
   MicroBatchContext ctx(true, seed, 2, 1);
-  const LossSums sums = model.forward(batch, ctx);
+  const test::LmLoss sums = test::lm_forward(model, batch, ctx);
   CHECK(sums.num_tokens == 11.0);
-  model.backward(1.0 / sums.num_tokens, ctx);
+  test::lm_backward(model, 1.0 / sums.num_tokens, ctx);
   CHECK(ctx.empty());
   auto loss = [&] {
     MicroBatchContext scratch(true, seed, 2, 1);
-    const LossSums s = model.forward(batch, scratch);
+    const test::LmLoss s = test::lm_forward(model, batch, scratch);
     return s.loss_sum / s.num_tokens;
   };
   test::check_parameter_gradients(params, loss, 40);
@@ -90,7 +91,7 @@ TEST_CASE("llama-shaped gpt has Megatron names and no position table or biases")
   const auto params = model.parameters();
   CHECK(params[2]->shape == Shape{(4 + 2 * 2) * 4, 16});  // GQA: 4 q heads, 2 kv heads, D 4
   CHECK(params[7]->shape == Shape{2 * 20, 16});           // swiglu: [gate | up]
-  CHECK(model.inputs() ==
+  CHECK(test::names_of(model.inputs()) ==
         std::vector<std::string>{"tokens", "labels", "loss_mask", "position_ids"});
 }
 
@@ -125,7 +126,7 @@ TEST_CASE("llama with reset_attention_mask keeps documents apart through every l
   test::TinyGpt tiny = tiny_llama();
   tiny.reset_attention_mask = true;
   GptModel model(test::tiny_gpt_recipe(tiny), kVocab);
-  CHECK(model.inputs().back() == "document_ids");
+  CHECK(model.inputs().back().name == "document_ids");
   test::TinyGpt plain = tiny;
   plain.reset_attention_mask = false;
   GptModel leaky(test::tiny_gpt_recipe(plain), kVocab);
@@ -138,7 +139,7 @@ TEST_CASE("llama with reset_attention_mask keeps documents apart through every l
       Tensor::from_vector<float>({0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0}, {kB, kT});
   auto loss_of = [](GptModel& m, const Batch& b) {
     MicroBatchContext ctx(false, 0, 0, 0);
-    return m.forward(b, ctx).loss_sum;
+    return test::lm_forward(m, b, ctx).loss_sum;
   };
   const double packed = loss_of(model, batch);
   const double packed_leaky = loss_of(leaky, batch);

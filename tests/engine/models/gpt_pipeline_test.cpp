@@ -14,6 +14,7 @@
 #include "engine/parallel/parallel_groups.h"
 #include "engine/parallel/pipeline_grads.h"
 #include "engine/parallel/pipeline_schedule.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/mpi_launch.h"
 #include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
@@ -124,8 +125,8 @@ void check_matches_one_rank(const Layout& layout, Communicator& world) {
     double want = 0;
     for (int64_t r = 0; r < kRows; ++r) {
       MicroBatchContext ctx(true, 1, step, static_cast<uint64_t>(r));
-      want += whole.forward(row(step, r), ctx).loss_sum;
-      whole.backward(1.0 / tokens, ctx);
+      want += test::lm_forward(whole, row(step, r), ctx).loss_sum;
+      test::lm_backward(whole, 1.0 / tokens, ctx);
     }
     PipelineStep run;
     run.num_microbatches = microbatches;
@@ -134,11 +135,12 @@ void check_matches_one_rank(const Layout& layout, Communicator& world) {
     run.context = [&](int64_t m) {
       return MicroBatchContext(true, 1, step, static_cast<uint64_t>(m * topo.dp + topo.dp_rank));
     };
-    run.loss_sum_grad = [&](const LossSums&) { return 1.0 / tokens; };
-    run.hidden_shape = {1, kT, 16};
-    run.dtype = DType::kF64;
-    const LossSums sums = schedule.run(run);
-    double got = sums.loss_sum;
+    double got = 0;
+    run.after_forward = [&](MicroBatchContext& ctx) {
+      got += test::lm_loss_of(ctx).loss_sum;
+      ctx.set_loss_grad("lm loss", 1.0 / tokens);
+    };
+    schedule.run(run);
     groups.pipeline->all_reduce_sum(&got, 1);
     groups.data->all_reduce_sum(&got, 1);
     CHECK(got / tokens == doctest::Approx(want / tokens).epsilon(1e-10));

@@ -12,6 +12,7 @@
 #include "engine/nn/tensor_parallel.h"
 #include "engine/parallel/parallel_groups.h"
 #include "engine/parallel/tensor_parallel_grads.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/mpi_launch.h"
 #include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
@@ -56,8 +57,8 @@ Batch global_batch(uint64_t step) { return test::RandomLmBatch{kT, kVocab}.rows(
 // loss: the head gathers the sequence).
 double step_of(GptModel& model, uint64_t step) {
   MicroBatchContext ctx(true, 1, step, 0);
-  const LossSums sums = model.forward(global_batch(step), ctx);
-  model.backward(1.0 / sums.num_tokens, ctx);
+  const test::LmLoss sums = test::lm_forward(model, global_batch(step), ctx);
+  test::lm_backward(model, 1.0 / sums.num_tokens, ctx);
   return sums.loss_sum / sums.num_tokens;
 }
 

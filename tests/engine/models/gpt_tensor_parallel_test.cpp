@@ -9,6 +9,7 @@
 #include "engine/models/gpt.h"
 #include "engine/nn/tensor_parallel.h"
 #include "engine/parallel/parallel_groups.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/mpi_launch.h"
 #include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
@@ -71,8 +72,8 @@ void sgd(const std::vector<Parameter*>& params, double lr) {
 // One step of the unsharded model on the whole global batch: the mean token loss.
 double reference_step(GptModel& model, uint64_t step) {
   MicroBatchContext ctx(true, 1, step, 0);
-  const LossSums sums = model.forward(batch_rows(step, 0, kB), ctx);
-  model.backward(1.0 / sums.num_tokens, ctx);
+  const test::LmLoss sums = test::lm_forward(model, batch_rows(step, 0, kB), ctx);
+  test::lm_backward(model, 1.0 / sums.num_tokens, ctx);
   return sums.loss_sum / sums.num_tokens;
 }
 
@@ -80,8 +81,9 @@ double reference_step(GptModel& model, uint64_t step) {
 double sharded_step(GptModel& model, uint64_t step, const Topology& topo, Communicator& dp) {
   const int64_t rows = kB / topo.dp;
   MicroBatchContext ctx(true, 1, step, 0);
-  const LossSums sums = model.forward(batch_rows(step, topo.dp_rank * rows, rows), ctx);
-  model.backward(1.0 / global_tokens(step), ctx);
+  const test::LmLoss sums =
+      test::lm_forward(model, batch_rows(step, topo.dp_rank * rows, rows), ctx);
+  test::lm_backward(model, 1.0 / global_tokens(step), ctx);
   for (Parameter* p : model.parameters()) dp.all_reduce_sum(p->grad.data<double>(), p->numel());
   double loss_sum = sums.loss_sum;
   dp.all_reduce_sum(&loss_sum, 1);

@@ -7,6 +7,7 @@
 
 #include "engine/models/gpt.h"
 #include "engine/models/padded_vocab.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/module_grad_check.h"
 #include "tests/support/random_lm_batch.h"
 #include "tests/support/standalone_parameters.h"
@@ -74,13 +75,13 @@ void check_model_gradients(const test::TinyGpt& tiny, uint64_t seed) {
   test::randomize_values(params, 0.3, seed);
   const Batch batch = make_batch(seed);
   MicroBatchContext ctx(true, seed, 2, 1);
-  const LossSums sums = model.forward(batch, ctx);
+  const test::LmLoss sums = test::lm_forward(model, batch, ctx);
   CHECK(sums.num_tokens == 8.0);  // 10 tokens, 2 masked
-  model.backward(1.0 / sums.num_tokens, ctx);
+  test::lm_backward(model, 1.0 / sums.num_tokens, ctx);
   CHECK(ctx.empty());
   auto loss = [&] {
     MicroBatchContext scratch(true, seed, 2, 1);
-    const LossSums s = model.forward(batch, scratch);
+    const test::LmLoss s = test::lm_forward(model, batch, scratch);
     return s.loss_sum / s.num_tokens;
   };
   test::check_parameter_gradients(params, loss, 48);
@@ -123,7 +124,7 @@ TEST_CASE("gpt backward accumulates gradients over micro-batches") {
     for (size_t i = 0; i < batches.size(); ++i) {
       MicroBatchContext ctx(true, 7, 0, i);
       model.forward(*batches[i], ctx);
-      model.backward(0.5, ctx);
+      test::lm_backward(model, 0.5, ctx);
     }
     std::vector<std::vector<double>> out;
     for (Parameter* p : params) out.push_back(p->grad.to_vector<double>());
@@ -159,7 +160,7 @@ TEST_CASE("gpt logits reproduce the training loss and ignore dropout") {
     loss_sum += mask[i] * (mx + std::log(z) - l[i * 64 + labels[i]]);
   }
   MicroBatchContext eval(false, 8, 0, 0);
-  const LossSums sums = model.forward(batch, eval);
+  const test::LmLoss sums = test::lm_forward(model, batch, eval);
   CHECK(eval.empty());
   CHECK(sums.loss_sum == doctest::Approx(loss_sum).epsilon(1e-5));
   CHECK(sums.num_tokens == 8.0);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "engine/models/transformer_config.h"
 #include "engine/nn/layer_norm.h"
 #include "tests/support/module_grad_check.h"
 #include "tests/support/standalone_parameters.h"
@@ -38,15 +39,15 @@ TEST_CASE("layer_norm gradients match finite differences") {
 
 TEST_CASE("layer_norm is built by name from the recipe") {
   const Recipe recipe = test::tiny_gpt_recipe();
-  CHECK(normalization_layer_name(recipe) == "layer_norm");
-  auto layer = LayerRegistry::instance().create("layer_norm", "x.norm", recipe);
+  CHECK(norm_config(recipe, 16).type == "layer_norm");
+  auto layer = LayerRegistry::instance().create("layer_norm", "x.norm", layer_config(recipe));
   const auto params = layer->parameters();
   REQUIRE(params.size() == 2);
   CHECK(params[0]->name == "x.norm.weight");
   CHECK(params[0]->shape == Shape{recipe.model.hidden_size});
   Recipe bad = recipe;
   bad.model.normalization = "BatchNorm";
-  CHECK_THROWS_WITH(normalization_layer_name(bad), doctest::Contains("model.normalization"));
+  CHECK_THROWS_WITH(norm_config(bad, 16), doctest::Contains("model.normalization"));
 }
 
 }  // namespace

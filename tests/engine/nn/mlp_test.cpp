@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/models/transformer_config.h"
 #include "engine/nn/mlp.h"
 #include "tests/support/module_grad_check.h"
 #include "tests/support/standalone_parameters.h"
@@ -15,7 +16,7 @@ namespace {
 
 TEST_CASE("mlp declares linear_fc1 and linear_fc2 with Megatron inits") {
   const Recipe recipe = test::tiny_gpt_recipe();  // 2 layers
-  auto mlp = LayerRegistry::instance().create("mlp", "decoder.layers.1.mlp", recipe);
+  auto mlp = LayerRegistry::instance().create("mlp", "decoder.layers.1.mlp", layer_config(recipe));
   const auto params = mlp->parameters();
   REQUIRE(params.size() == 4);
   CHECK(params[0]->name == "decoder.layers.1.mlp.linear_fc1.weight");
@@ -31,12 +32,12 @@ TEST_CASE("mlp declares linear_fc1 and linear_fc2 with Megatron inits") {
 TEST_CASE("mlp without biases declares weights only") {
   test::TinyGpt tiny;
   tiny.add_bias_linear = false;
-  Mlp mlp("mlp", test::tiny_gpt_recipe(tiny));
+  Mlp mlp("mlp", layer_config(test::tiny_gpt_recipe(tiny)).mlp);
   CHECK(mlp.parameters().size() == 2);
 }
 
 TEST_CASE("mlp gradients match finite differences") {
-  Mlp mlp("mlp", test::tiny_gpt_recipe());
+  Mlp mlp("mlp", layer_config(test::tiny_gpt_recipe()).mlp);
   test::check_layer_gradients(mlp, {2, 3, 16}, 41);
 }
 
@@ -44,7 +45,7 @@ TEST_CASE("mlp with swiglu has a 2F-wide linear_fc1 and matches finite differenc
   test::TinyGpt tiny;
   tiny.swiglu = true;
   tiny.add_bias_linear = false;
-  Mlp mlp("mlp", test::tiny_gpt_recipe(tiny));
+  Mlp mlp("mlp", layer_config(test::tiny_gpt_recipe(tiny)).mlp);
   const auto params = mlp.parameters();
   REQUIRE(params.size() == 2);
   CHECK(params[0]->shape == Shape{2 * 24, 16});
@@ -55,7 +56,7 @@ TEST_CASE("mlp with swiglu has a 2F-wide linear_fc1 and matches finite differenc
 TEST_CASE("mlp with swiglu computes fc2(silu(gate rows of fc1) * up rows of fc1)") {
   test::TinyGpt tiny;
   tiny.swiglu = true;
-  Mlp mlp("mlp", test::tiny_gpt_recipe(tiny));
+  Mlp mlp("mlp", layer_config(test::tiny_gpt_recipe(tiny)).mlp);
   const auto params = mlp.parameters();  // fc1 w (48, 16), fc1 b (48), fc2 w (16, 24), fc2 b (16)
   test::bind_standalone(params, DType::kF64, 9);
   test::randomize_values(params, 0.5, 9);

@@ -11,7 +11,9 @@
 
 #include "engine/models/gpt.h"
 #include "engine/models/padded_vocab.h"
+#include "engine/models/transformer_config.h"
 #include "engine/recipe/recipe.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/standalone_parameters.h"
 #include "tests/support/tiny_recipe.h"
 
@@ -71,10 +73,10 @@ Step run_step(const test::TinyGpt& tiny, const Setting& setting, DType dtype) {
   Step step;
   for (uint64_t mb = 0; mb < 2; ++mb) {
     MicroBatchContext ctx(true, 21, 3, mb);
-    const LossSums sums = model.forward(make_batch(40 + mb), ctx);
+    const test::LmLoss sums = test::lm_forward(model, make_batch(40 + mb), ctx);
     step.losses.push_back(sums.loss_sum);
     step.after_forward.push_back(ctx.saved_bytes());
-    model.backward(1.0 / sums.num_tokens, ctx);
+    test::lm_backward(model, 1.0 / sums.num_tokens, ctx);
     CHECK(ctx.empty());
     CHECK(ctx.saved_bytes() == 0);
     step.peak = std::max(step.peak, ctx.peak_saved_bytes());
@@ -111,32 +113,33 @@ const Setting kBlock2{"full", "block", 2};
 }  // namespace
 
 TEST_CASE("uniform recompute chunks recompute_num_layers layers with a shorter last chunk") {
-  TrainConfig train{};
-  train.recompute_granularity = "full";
-  train.recompute_method = "uniform";
-  train.recompute_num_layers = 2;
-  CHECK(recompute_chunks(train, 5) ==
+  Recipe r = test::tiny_gpt_recipe();
+  r.train.recompute_granularity = "full";
+  r.train.recompute_method = "uniform";
+  r.train.recompute_num_layers = 2;
+  CHECK(recompute_chunks(full_recompute(r), 5) ==
         std::vector<RecomputeChunk>{{0, 2, true}, {2, 4, true}, {4, 5, true}});
-  train.recompute_num_layers = 8;
-  CHECK(recompute_chunks(train, 3) == std::vector<RecomputeChunk>{{0, 3, true}});
+  r.train.recompute_num_layers = 8;
+  CHECK(recompute_chunks(full_recompute(r), 3) == std::vector<RecomputeChunk>{{0, 3, true}});
 }
 
 TEST_CASE("block recompute takes the first recompute_num_layers layers one at a time") {
-  TrainConfig train{};
-  train.recompute_granularity = "full";
-  train.recompute_method = "block";
-  train.recompute_num_layers = 2;
-  CHECK(recompute_chunks(train, 5) ==
+  Recipe r = test::tiny_gpt_recipe();
+  r.train.recompute_granularity = "full";
+  r.train.recompute_method = "block";
+  r.train.recompute_num_layers = 2;
+  CHECK(recompute_chunks(full_recompute(r), 5) ==
         std::vector<RecomputeChunk>{{0, 1, true}, {1, 2, true}, {2, 5, false}});
-  train.recompute_num_layers = 9;
-  CHECK(recompute_chunks(train, 2) == std::vector<RecomputeChunk>{{0, 1, true}, {1, 2, true}});
+  r.train.recompute_num_layers = 9;
+  CHECK(recompute_chunks(full_recompute(r), 2) ==
+        std::vector<RecomputeChunk>{{0, 1, true}, {1, 2, true}});
 }
 
 TEST_CASE("without full recompute the layers run as one plain chunk") {
-  TrainConfig train{};
-  CHECK(recompute_chunks(train, 4) == std::vector<RecomputeChunk>{{0, 4, false}});
-  train.recompute_granularity = "selective";
-  CHECK(recompute_chunks(train, 4) == std::vector<RecomputeChunk>{{0, 4, false}});
+  Recipe r = test::tiny_gpt_recipe();
+  CHECK(recompute_chunks(full_recompute(r), 4) == std::vector<RecomputeChunk>{{0, 4, false}});
+  r.train.recompute_granularity = "selective";
+  CHECK(recompute_chunks(full_recompute(r), 4) == std::vector<RecomputeChunk>{{0, 4, false}});
 }
 
 TEST_CASE("recompute reproduces loss and every gradient bitwise with dropout and documents") {
@@ -176,8 +179,8 @@ TEST_CASE("saved activation bytes drop by the per-layer figures of engine/plan")
   const test::TinyGpt tiny = tiny_with_dropout(false);
   const int64_t c = tiny.hidden_size, h = tiny.num_attention_heads, f = tiny.ffn_hidden_size;
   const size_t tokens = kB * kT, f32 = 4;
-  // Per token and layer (engine/plan/activation_bytes.cpp): x, ln1 out, h, ln2 out (4C) and both norms' mean
-  // and rstd (4); q, k, v, attention out (4C), lse (H); fc1 out and fc2 in (2F).
+  // Per token and layer (engine/plan/activation_bytes.cpp): x, ln1 out, h, ln2 out (4C) and both
+  // norms' mean and rstd (4); q, k, v, attention out (4C), lse (H); fc1 out and fc2 in (2F).
   const size_t layer = tokens * f32 * static_cast<size_t>(8 * c + 4 + h + 2 * f);
   const size_t input = tokens * f32 * static_cast<size_t>(c);
   const size_t attention = tokens * f32 * static_cast<size_t>(4 * c + h);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "engine/models/transformer_config.h"
 #include "engine/nn/rms_norm.h"
 #include "tests/support/module_grad_check.h"
 #include "tests/support/standalone_parameters.h"
@@ -20,7 +21,7 @@ test::TinyGpt rms() {
 
 TEST_CASE("rms_norm is registered with one weight and no bias") {
   auto norm = LayerRegistry::instance().create("rms_norm", "decoder.final_layernorm",
-                                               test::tiny_gpt_recipe(rms()));
+                                               layer_config(test::tiny_gpt_recipe(rms())));
   const auto params = norm->parameters();
   REQUIRE(params.size() == 1);
   CHECK(params[0]->name == "decoder.final_layernorm.weight");
@@ -30,7 +31,7 @@ TEST_CASE("rms_norm is registered with one weight and no bias") {
 }
 
 TEST_CASE("rms_norm gradients match finite differences") {
-  RmsNorm norm("norm", test::tiny_gpt_recipe(rms()));
+  RmsNorm norm("norm", norm_config(test::tiny_gpt_recipe(rms()), 16));
   test::check_layer_gradients(norm, {2, 3, 16}, 51);
 }
 
@@ -47,9 +48,9 @@ TEST_CASE("rms_norm scales each row by its root mean square and the weight") {
 }
 
 TEST_CASE("make_normalization follows model.normalization") {
-  auto r = make_normalization("q", 4, test::tiny_gpt_recipe(rms()));
+  auto r = make_norm("q", norm_config(test::tiny_gpt_recipe(rms()), 4));
   CHECK(r->parameters().size() == 1);
-  auto l = make_normalization("q", 4, test::tiny_gpt_recipe());
+  auto l = make_norm("q", norm_config(test::tiny_gpt_recipe(), 4));
   CHECK(l->parameters().size() == 2);  // LayerNorm: weight and bias
 }
 

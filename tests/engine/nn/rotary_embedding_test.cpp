@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "engine/models/transformer_config.h"
 #include "engine/nn/rotary_embedding.h"
 #include "tests/support/grad_check.h"
 #include "tests/support/tiny_recipe.h"
@@ -15,7 +16,7 @@ TEST_CASE("rotary_embedding rotates rotary_percent of each head and passes the r
   test::TinyGpt tiny;  // kv_channels 4
   tiny.position_embedding_type = "rope";
   tiny.rotary_percent = 0.5;
-  const RotaryEmbedding rope(test::tiny_gpt_recipe(tiny));
+  const RotaryEmbedding rope(*layer_config(test::tiny_gpt_recipe(tiny)).attention.rotary);
   CHECK(rope.rotary_dim() == 2);
   // Rotating 2 of 4 channels with theta 10000: the pair (0, 1) turns by the position (inv_freq 1).
   Tensor x = Tensor::from_vector<double>({1, 0, 5, 6}, {1, 1, 1, 4});
@@ -34,7 +35,7 @@ TEST_CASE("rotary_embedding applies use_rope_scaling from the recipe") {
   tiny.position_embedding_type = "rope";
   tiny.use_rope_scaling = true;
   tiny.rope_scaling_original_max_position_embeddings = 64;
-  const RotaryEmbedding rope(test::tiny_gpt_recipe(tiny));
+  const RotaryEmbedding rope(*layer_config(test::tiny_gpt_recipe(tiny)).attention.rotary);
   Tensor x = Tensor::from_vector<double>({0, 1, 0, 0}, {1, 1, 1, 4});  // pairs (0, 2), (1, 3)
   rope.forward(x, Tensor::from_vector<int32_t>({100}, {1, 1}));
   const auto y = x.to_vector<double>();
@@ -47,7 +48,7 @@ TEST_CASE("rotary_embedding rejects an odd rotated width naming rotary_percent")
   test::TinyGpt tiny;
   tiny.position_embedding_type = "rope";
   tiny.rotary_percent = 0.75;  // 3 of 4 channels
-  CHECK_THROWS_WITH(RotaryEmbedding(test::tiny_gpt_recipe(tiny)),
+  CHECK_THROWS_WITH(layer_config(test::tiny_gpt_recipe(tiny)),
                     doctest::Contains("model.rotary_percent"));
 }
 

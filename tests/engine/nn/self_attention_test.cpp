@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/models/transformer_config.h"
 #include "engine/nn/self_attention.h"
 #include "tests/support/module_grad_check.h"
 #include "tests/support/standalone_parameters.h"
@@ -20,8 +21,8 @@ TEST_CASE("self_attention declares Megatron's fused qkv and proj parameters") {
   test::TinyGpt tiny;
   tiny.num_layers = 8;
   const Recipe recipe = test::tiny_gpt_recipe(tiny);
-  auto attn =
-      LayerRegistry::instance().create("self_attention", "decoder.layers.0.self_attention", recipe);
+  auto attn = LayerRegistry::instance().create("self_attention", "decoder.layers.0.self_attention",
+                                               layer_config(recipe));
   const auto params = attn->parameters();
   REQUIRE(params.size() == 4);
   CHECK(params[0]->name == "decoder.layers.0.self_attention.linear_qkv.weight");
@@ -37,7 +38,7 @@ TEST_CASE("self_attention declares Megatron's fused qkv and proj parameters") {
 
 TEST_CASE("self_attention gradients match finite differences") {
   const Recipe recipe = test::tiny_gpt_recipe();
-  SelfAttention attn("attn", recipe);
+  SelfAttention attn("attn", layer_config(recipe).attention);
   test::check_layer_gradients(attn, {2, 5, 16}, 31);
 }
 
@@ -45,7 +46,7 @@ TEST_CASE("self_attention gradients match finite differences with attention drop
   test::TinyGpt tiny;
   tiny.attention_dropout = 0.25;
   const Recipe recipe = test::tiny_gpt_recipe(tiny);
-  SelfAttention attn("attn", recipe);
+  SelfAttention attn("attn", layer_config(recipe).attention);
   test::check_layer_gradients(attn, {2, 5, 16}, 32);
 }
 
@@ -53,14 +54,14 @@ TEST_CASE("self_attention gradients match finite differences with grouped-query 
   test::TinyGpt tiny;
   tiny.num_query_groups = 2;  // 4 query heads share 2 key/value heads
   const Recipe recipe = test::tiny_gpt_recipe(tiny);
-  SelfAttention attn("attn", recipe);
+  SelfAttention attn("attn", layer_config(recipe).attention);
   CHECK(attn.parameters()[0]->shape == Shape{(4 + 2 * 2) * 4, 16});
   test::check_layer_gradients(attn, {2, 5, 16}, 33);
 }
 
 TEST_CASE("self_attention is causal: position t never sees later positions") {
   const Recipe recipe = test::tiny_gpt_recipe();
-  SelfAttention attn("attn", recipe);
+  SelfAttention attn("attn", layer_config(recipe).attention);
   test::bind_standalone(attn.parameters(), DType::kF64, 3);
   test::randomize_values(attn.parameters(), 0.3, 3);
   const Tensor x = test::random_tensor({1, 6, 16}, DType::kF64, 4);
@@ -76,7 +77,7 @@ TEST_CASE("self_attention is causal: position t never sees later positions") {
 
 // Gradient check of a SelfAttention whose forward reads the micro-batch's SequenceInfo.
 void check_attention_gradients(const Recipe& recipe, const SequenceInfo& sequence, uint64_t seed) {
-  SelfAttention attn("attn", recipe);
+  SelfAttention attn("attn", layer_config(recipe).attention);
   const auto params = attn.parameters();
   test::bind_standalone(params, DType::kF64, seed);
   test::randomize_values(params, 0.3, seed);
@@ -111,7 +112,7 @@ test::TinyGpt llama_attention() {
 
 TEST_CASE("self_attention with qk_layernorm and qkv bias declares Megatron's names") {
   const Recipe recipe = test::tiny_gpt_recipe(llama_attention());
-  SelfAttention attn("decoder.layers.0.self_attention", recipe);
+  SelfAttention attn("decoder.layers.0.self_attention", layer_config(recipe).attention);
   std::vector<std::string> names;
   for (Parameter* p : attn.parameters()) names.push_back(p->name);
   const std::string at = "decoder.layers.0.self_attention.";
@@ -143,7 +144,7 @@ TEST_CASE("self_attention gradients match finite differences with two documents 
 TEST_CASE("self_attention with documents and reset positions equals each document alone") {
   // With RoPE and positions restarting per document, a packed document's outputs are exactly
   // those of the document run as its own sequence.
-  SelfAttention attn("attn", test::tiny_gpt_recipe(llama_attention()));
+  SelfAttention attn("attn", layer_config(test::tiny_gpt_recipe(llama_attention())).attention);
   test::bind_standalone(attn.parameters(), DType::kF64, 5);
   test::randomize_values(attn.parameters(), 0.3, 5);
   const Tensor x = test::random_tensor({1, 7, 16}, DType::kF64, 6);

@@ -17,6 +17,7 @@
 #include "engine/models/model.h"
 #include "engine/parallel/data_parallel_overlap.h"
 #include "kernels/elementwise.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/mirror_communicator.h"
 #include "tests/support/random_lm_batch.h"
 #include "tests/support/tiny_recipe.h"
@@ -73,12 +74,12 @@ struct Replica {
     for (Parameter* p : buffers->parameters()) initialize_parameter(*p, 1234);
     buffers->sync_model_params();
   }
-  LossSums run(int64_t micro_batch, ModuleObserver* observer, bool backward) {
+  test::LmLoss run(int64_t micro_batch, ModuleObserver* observer, bool backward) {
     MicroBatchContext ctx(true, 1234, 0, static_cast<uint64_t>(micro_batch));
     ctx.set_observer(observer);
-    const LossSums sums =
-        model->forward(test::RandomLmBatch{kT, kVocab}.rows(100 + micro_batch, 0, kB), ctx);
-    if (backward) model->backward(1.0 / (sums.num_tokens * 2.0), ctx);
+    const test::LmLoss sums = test::lm_forward(
+        *model, test::RandomLmBatch{kT, kVocab}.rows(100 + micro_batch, 0, kB), ctx);
+    if (backward) test::lm_backward(*model, 1.0 / (sums.num_tokens * 2.0), ctx);
     return sums;
   }
 };
@@ -210,14 +211,14 @@ TEST_CASE("overlap_param_gather waits for each bucket just before its first modu
   log.clear();
 
   LoggingObserver logger(log, overlap.observer(0, 2));
-  const LossSums overlapped = replica.run(0, &logger, false);
+  const test::LmLoss overlapped = replica.run(0, &logger, false);
   const std::string first_wait = fmt::format("wait {}", layout.buckets.back().first);
   CHECK(position(log, first_wait) == position(log, "forward embedding") + 1);
   CHECK(position(log, "wait 0") > position(log, "forward decoder.layers.1"));
   CHECK(position(log, "wait 0") < position(log, "forward decoder.final_layernorm"));
   CHECK(replica.buffers->params().to_vector<float>() == main);  // every bucket gathered
 
-  const LossSums plain = replica.run(0, nullptr, false);
+  const test::LmLoss plain = replica.run(0, nullptr, false);
   CHECK(overlapped.loss_sum == plain.loss_sum);
 }
 

@@ -10,6 +10,7 @@
 #include "engine/optim/distributed_optimizer.h"
 #include "engine/parallel/grad_reducer.h"
 #include "kernels/elementwise.h"
+#include "tests/support/lm_loss.h"
 #include "tests/support/mpi_launch.h"
 #include "tests/support/random_lm_batch.h"
 #include "tests/support/tiny_recipe.h"
@@ -47,8 +48,8 @@ struct Replica {
   // Megatron's normalisation: each micro-batch's mean token loss over `num_microbatches`.
   void accumulate(int64_t micro_batch, int64_t num_microbatches) {
     MicroBatchContext ctx(true, 1234, 0, static_cast<uint64_t>(micro_batch));
-    const LossSums sums = model->forward(make_batch(100 + micro_batch), ctx);
-    model->backward(1.0 / (sums.num_tokens * static_cast<double>(num_microbatches)), ctx);
+    const test::LmLoss sums = test::lm_forward(*model, make_batch(100 + micro_batch), ctx);
+    test::lm_backward(*model, 1.0 / (sums.num_tokens * static_cast<double>(num_microbatches)), ctx);
   }
 };
 

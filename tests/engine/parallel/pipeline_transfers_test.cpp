@@ -36,7 +36,8 @@ std::vector<Op> rank_ops(int64_t pp, int64_t r, int64_t vpp, int64_t m, bool for
   const auto order = pipeline_order(pp, r, vpp, m, forward_only);
   std::vector<Op> ops;
   std::size_t previous = 0;
-  for (const PipelineExchange& x : pipeline_exchanges(order, pp, r, vpp, m, forward_only)) {
+  for (const PipelineExchange& x :
+       pipeline_exchanges(order, pp, r, vpp, m, forward_only, ChunkTensors::uniform(vpp, 1))) {
     CHECK(x.before_action >= previous);  // posted in order
     previous = x.before_action;
     Op op;
@@ -110,7 +111,7 @@ TEST_CASE("pp 2 exchanges follow Megatron's 1F1B grouping") {
   // step's inputs: [F0 out, B0 in], [F1 out, B1 in], [F2 out, B2 in]; stage 0 takes no forward
   // input and its backwards send nothing.
   const auto order = pipeline_order(2, 0, 1, 3, false);
-  const auto x = pipeline_exchanges(order, 2, 0, 1, 3, false);
+  const auto x = pipeline_exchanges(order, 2, 0, 1, 3, false, ChunkTensors::uniform(1, 1));
   REQUIRE(x.size() == 3);
   for (std::size_t k = 0; k < 3; ++k) {
     CAPTURE(k);
@@ -129,7 +130,7 @@ TEST_CASE("pp 2 exchanges follow Megatron's 1F1B grouping") {
   // Rank 1 (the last stage): F0 B0 | F1 B1 | F2 B2 all steady; it receives each forward's
   // input with the previous backward's output.
   const auto last_order = pipeline_order(2, 1, 1, 3, false);
-  const auto last = pipeline_exchanges(last_order, 2, 1, 1, 3, false);
+  const auto last = pipeline_exchanges(last_order, 2, 1, 1, 3, false, ChunkTensors::uniform(1, 1));
   REQUIRE(last.size() == 4);
   CHECK((last[0].sends.empty() && last[0].receives.size() == 1 && last[0].before_action == 0));
   CHECK((last[1].sends.size() == 1 && last[1].receives.size() == 1));
