@@ -75,7 +75,7 @@ AttentionParams attention_params(double scale, double dropout, const std::string
                                  int64_t total_heads) {
   AttentionParams params;
   params.scale = scale;
-  params.causal = true;
+  params.mask = AttentionMask::kCausal;
   params.dropout_p = ctx.training() ? dropout : 0.0;
   params.seed = ctx.seed();
   params.stream = ctx.rng_stream(stream_name);
