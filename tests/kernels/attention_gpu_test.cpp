@@ -282,17 +282,17 @@ void add_documents(AttentionParams& p, const Scenario& c) {
 }
 
 // Tolerances per storage type, |gpu - host| <= abs + rel |host| (llm.c's abs + rel eps(dtype)):
-// half outputs within a couple of ulps of values of size ~1 (gradients ~4, dbias ~0.25), f32 as
-// the parity tests above.
+// half outputs within a couple of ulps of values of size ~1, gradients (dbias too) of size ~4,
+// since they read delta = rowsum(dout * out) of the rounded out (in bf16 that alone moves dbias
+// by up to 0.0095 here, in f16 by 0.0016); f32 as the parity tests above.
 struct Precision {
   DType dtype;
   const char* name;
-  double out_abs, grad_abs, dbias_abs, rel;
+  double out_abs, grad_abs, rel;
 };
-constexpr Precision kPrecisions[] = {
-    {DType::kF32, "f32", 1e-5, 5e-5, 1e-5, 1e-4},
-    {DType::kBF16, "bf16", 1.0 / 128, 4.0 / 128, 0.25 / 128, 1.0 / 128},
-    {DType::kF16, "f16", 1.0 / 1024, 4.0 / 1024, 0.25 / 1024, 1.0 / 1024}};
+constexpr Precision kPrecisions[] = {{DType::kF32, "f32", 1e-5, 5e-5, 1e-4},
+                                     {DType::kBF16, "bf16", 1.0 / 128, 4.0 / 128, 1.0 / 128},
+                                     {DType::kF16, "f16", 1.0 / 1024, 4.0 / 1024, 1.0 / 1024}};
 
 struct Grads {
   Tensor dq, dk, dv, dbias;
@@ -393,7 +393,7 @@ void check_scenario(const Scenario& c, int64_t d, const Precision& prec) {
     test::expect_gpu_close(gr.dk, ref.dk, prec.grad_abs, prec.rel, what + " dk");
     test::expect_gpu_close(gr.dv, ref.dv, prec.grad_abs, prec.rel, what + " dv");
     if (bias.defined()) {
-      test::expect_gpu_close(gr.dbias, ref.dbias, prec.dbias_abs, prec.rel, what + " dbias");
+      test::expect_gpu_close(gr.dbias, ref.dbias, prec.grad_abs, prec.rel, what + " dbias");
     }
   };
   const auto outputs = [&] {
@@ -503,7 +503,7 @@ TEST_CASE("cuda attention on the fused qkv projection reads it in place with eve
     Tensor dbias = test::poisoned(bias.shape(), prec.dtype, g);
     attention_backward_qkv(qkv_g, out, lse, dout.to(g), dqkv, params, &dbias);
     test::expect_gpu_close(dqkv, dqkv_ref, prec.grad_abs, prec.rel, ctx + " dqkv");
-    test::expect_gpu_close(dbias, dbias_ref, prec.dbias_abs, prec.rel, ctx + " dbias");
+    test::expect_gpu_close(dbias, dbias_ref, prec.grad_abs, prec.rel, ctx + " dbias");
   }
 }
 
