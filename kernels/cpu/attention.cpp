@@ -199,9 +199,9 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
             const T* vj = pv + s.kv_at(bi, j, kvh);
             const T p = std::exp(scale * dot(qi, kj, s.d) + bias(bi, h, i, j) - plse[r]);
             const T z = mask(bi, h, i, j);
-            const T dscore = p * (z * dot(doi, vj, s.d) - di);  // d loss / d score_ij
-            if (pds != nullptr) pds[s.score_at(bi, h, i, j)] = dscore;
-            const T ds = scale * dscore;  // d loss / d (q_i.k_j)
+            const T dprob = z * dot(doi, vj, s.d) - di;
+            const T ds = scale * p * dprob;                                // d loss / d (q_i.k_j)
+            if (pds != nullptr) pds[s.score_at(bi, h, i, j)] = p * dprob;  // d loss / d score_ij
             T* dkj = pdk + s.kv_at(bi, j, kvh);
             T* dvj = pdv + s.kv_at(bi, j, kvh);
             for (int64_t x = 0; x < s.d; ++x) {

@@ -308,11 +308,12 @@ __global__ void __launch_bounds__(kThreads)
         const int64_t j = k0 + jj;
         float ds = 0.0f;
         if (rows.counts(s, i, j, length, ii, kdoc[jj])) {
-          const float p = expf(s.scale * sc[r][c] + s.bias_at(bias_rows, i, j) - rows.lse[ii]);
+          // fmaf: without a bias, scale s - lse keeps the one rounding it had before biases.
+          const float p = expf(fmaf(s.scale, sc[r][c], s.bias_at(bias_rows, i, j) - rows.lse[ii]));
           const float z = s.mask((mask_base + i) * s.tk + j);
-          const float dscore = p * (z * dp[r][c] - rows.delta[ii]);  // d loss / d score_ij
-          if (dscores != nullptr) dscores[(row_base + i) * s.tk + j] = dscore;
-          ds = s.scale * dscore;
+          const float dprob = z * dp[r][c] - rows.delta[ii];
+          ds = s.scale * p * dprob;
+          if (dscores != nullptr) dscores[(row_base + i) * s.tk + j] = p * dprob;  // d score_ij
         }
         dss[ii * kScoreLd + jj] = ds;
       }
@@ -372,7 +373,8 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
           const int64_t i = q0 + ii;
           float pz = 0.0f, ds = 0.0f;
           if (rows.counts(s, i, j, length, ii, kdoc[jj])) {
-            const float p = expf(s.scale * sc[r][c] + s.bias_at(bias_rows, i, j) - rows.lse[ii]);
+            const float p =
+                expf(fmaf(s.scale, sc[r][c], s.bias_at(bias_rows, i, j) - rows.lse[ii]));
             const float z = s.mask((mask_base + i) * s.tk + j);
             pz = p * z;
             ds = s.scale * p * (z * dp[r][c] - rows.delta[ii]);
