@@ -64,13 +64,14 @@ SelfAttention::SelfAttention(const std::string& name, const AttentionConfig& con
 AttentionParams SelfAttention::attention_params(const MicroBatchContext& ctx) const {
   AttentionParams params;
   params.scale = 1.0 / std::sqrt(static_cast<double>(kv_channels_));
-  params.causal = mask_ == AttentionMask::kCausal;
+  params.mask = mask_;
   params.dropout_p = ctx.training() ? attention_dropout_ : 0.0;
   params.seed = ctx.seed();
   params.stream = ctx.rng_stream(child_name("core_attention"));
   params.head_offset = first_head_;
   params.total_heads = total_heads_;
   params.document_ids = ctx.sequence().document_ids;
+  params.kv_lengths = ctx.sequence().key_lengths;
   return params;
 }
 

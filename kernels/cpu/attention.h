@@ -12,7 +12,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor
                        const AttentionParams& params);
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                         const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
-                        const AttentionParams& params);
+                        const AttentionParams& params, Tensor* dbias);
 
 // Byte copies, so any dtype; split_qkv_backward writes every element of dqkv.
 void split_qkv_forward(const Tensor& qkv, Tensor& q, Tensor& k, Tensor& v);

@@ -1,10 +1,10 @@
-// CUDA attention in the flash contract. bf16/f16 without dropout or document masks goes to cuDNN's
-// fused attention (attention_cudnn.cu); everything else runs these FlashAttention-2-style kernels
-// in f32 arithmetic (f32, bf16 or f16 storage, staged through f32 shared-memory tiles): 64x64
-// query/key tiles in shared memory, 256 threads each owning a 4x4 block of the score tile. Forward:
-// online softmax over key tiles. Backward: delta = rowsum(dout * out), dk/dv per key tile over its
-// group's query tiles, dq per query tile: each output has one owner and a fixed sum order (bitwise
-// repeatable).
+// CUDA attention in the flash contract. What cuDNN's fused attention supports goes there
+// (attention_cudnn.cu); everything else runs these FlashAttention-2-style kernels in f32
+// arithmetic (f32, bf16 or f16 storage, staged through f32 shared-memory tiles): 64x64 query/key
+// tiles in shared memory, 256 threads each owning a 4x4 block of the score tile. Forward: online
+// softmax over the key tiles a query tile can see. Backward: delta = rowsum(dout * out), dk/dv per
+// key tile over its group's query tiles, dq (and the score gradients dbias sums) per query tile:
+// each output has one owner and a fixed sum order (bitwise repeatable).
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/attention_cudnn.h"
 
@@ -25,30 +25,61 @@ constexpr int kMaxHeadDim = 128;      // kernels are instantiated for head dims 
 static_assert(kSide * kSide == kThreads, "one thread per 4x4 block of the score tile");
 
 struct Dims {
-  int64_t b, t, hq, hkv;
+  int64_t b, tq, tk, hq, hkv;
   int d;
   float scale;
-  bool causal;
+  int64_t shift;  // query i sees keys j <= i + shift (attention_diagonal_shift)
   float dropout_p;
   float keep_scale;
   uint64_t seed, stream;
   int64_t mask_heads, head_offset;  // the mask's head numbering (AttentionParams)
-  const int32_t* documents;  // (B, T) document id per token, or null: one document per sequence
-  // First mask index of (b, h)'s rows: (b * H + head_offset + h) * T, H the mask's head count.
-  __device__ int64_t mask_row(int64_t bi, int64_t h) const {
-    return (bi * mask_heads + head_offset + h) * t;
+  const int32_t* kv_lengths;        // (B) keys before the padding, or null: no padding
+  const int32_t* q_docs;      // (B, Tq) document id per query, or null: one document per sequence
+  const int32_t* kv_docs;     // (B, Tk) per key; q_docs when the keys share the queries' ids
+  int64_t bias_batch_stride;  // Hq Tq Tk between samples of the bias, 0 when broadcast (Bb = 1)
+
+  // Keys of sample b before its padding, clamped to [0, Tk] so no length reads outside k, v.
+  __device__ int64_t kv_length(int64_t bi) const {
+    return kv_lengths == nullptr ? tk
+                                 : min(max(static_cast<int64_t>(kv_lengths[bi]), int64_t{0}), tk);
   }
-  // z for probability index (mask_row(b, h) + i) * T + j: 1, or keep / (1 - p).
+  // The key tiles query rows [q0, q0 + kTile) visit: keys [0, key_end).
+  __device__ int64_t key_end(int64_t length, int64_t q0) const {
+    return max(int64_t{0}, min(length, min(q0 + kTile, tq) - 1 + shift + 1));
+  }
+  // The first query tile that can see key k0.
+  __device__ int64_t query_tile_begin(int64_t k0) const {
+    return max(int64_t{0}, k0 - shift) / kTile * kTile;
+  }
+  // First mask index of (b, h)'s rows: (b * H + head_offset + h) * Tq, H the mask's head count.
+  __device__ int64_t mask_row(int64_t bi, int64_t h) const {
+    return (bi * mask_heads + head_offset + h) * tq;
+  }
+  // z for probability index (mask_row(b, h) + i) * Tk + j: 1, or keep / (1 - p).
   __device__ float mask(int64_t index) const {
     if (dropout_p == 0.0f) return 1.0f;
     return dropout_keep(seed, stream, static_cast<uint64_t>(index), dropout_p) ? keep_scale : 0.0f;
   }
-  __device__ int32_t doc(int64_t bi, int64_t i) const {
-    return documents != nullptr && i < t ? documents[bi * t + i] : 0;
+  __device__ int32_t q_doc(int64_t bi, int64_t i) const {
+    return q_docs != nullptr && i < tq ? q_docs[bi * tq + i] : 0;
   }
-  // Query i sees key j: both real rows, causal order, same document (ids cached per tile).
-  __device__ bool visible(int64_t i, int64_t j, int32_t doc_i, int32_t doc_j) const {
-    return i < t && j < t && (!causal || j <= i) && doc_i == doc_j;
+  __device__ int32_t kv_doc(int64_t bi, int64_t j) const {
+    return kv_docs != nullptr && j < tk ? kv_docs[bi * tk + j] : 0;
+  }
+  // Query i sees key j: a real query, a key before the padding, within the causal shift, same
+  // document (ids cached per tile).
+  __device__ bool visible(int64_t i, int64_t j, int64_t length, int32_t doc_i,
+                          int32_t doc_j) const {
+    return i < tq && j < length && j <= i + shift && doc_i == doc_j;
+  }
+  // The bias rows (Tq, Tk) of (b, h), or null.
+  template <typename T>
+  __device__ const T* bias_rows(const T* bias, int64_t bi, int64_t h) const {
+    return bias == nullptr ? nullptr : bias + bi * bias_batch_stride + h * tq * tk;
+  }
+  template <typename T>
+  __device__ float bias_at(const T* rows, int64_t i, int64_t j) const {
+    return rows == nullptr ? 0.0f : load(rows[i * tk + j]);
   }
 };
 
@@ -124,7 +155,7 @@ __device__ void store_rows(T* dst, int64_t row0, int64_t t, int64_t stride, int 
   }
 }
 
-// Per-query-row values of a query tile for the backward kernels (zero past T).
+// Per-query-row values of a query tile for the backward kernels (zero past Tq).
 struct RowCache {
   int32_t doc[kTile];
   float lse[kTile], delta[kTile];
@@ -132,16 +163,22 @@ struct RowCache {
                        const float* delta_g) {
     if (threadIdx.x >= kTile) return;
     const int64_t i = q0 + threadIdx.x;
-    doc[threadIdx.x] = s.doc(bi, i);
-    lse[threadIdx.x] = i < s.t ? lse_g[row_base + i] : 0.0f;
-    delta[threadIdx.x] = i < s.t ? delta_g[row_base + i] : 0.0f;
+    doc[threadIdx.x] = s.q_doc(bi, i);
+    lse[threadIdx.x] = i < s.tq ? lse_g[row_base + i] : 0.0f;
+    delta[threadIdx.x] = i < s.tq ? delta_g[row_base + i] : 0.0f;
+  }
+  // A visible score of a row that attended to something (lse -inf: no probability, no gradient).
+  __device__ bool counts(const Dims& s, int64_t i, int64_t j, int64_t length, int ii,
+                         int32_t doc_j) const {
+    return s.visible(i, j, length, doc[ii], doc_j) && lse[ii] != -INFINITY;
   }
 };
 
 // Block (query tile, head, batch); heavy causal tiles (the last ones) are scheduled first.
 template <int kMaxD, typename T>
 __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
-    attention_forward_kernel(const T* q, const T* k, const T* v, T* out, float* lse, Dims s) {
+    attention_forward_kernel(const T* q, const T* k, const T* v, const T* bias, T* out, float* lse,
+                             Dims s) {
   constexpr int kCols = kMaxD / kSide;
   extern __shared__ float smem[];
   float* qs = smem;
@@ -151,21 +188,22 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
   const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
   const int64_t q0 = static_cast<int64_t>(gridDim.x - 1 - blockIdx.x) * kTile;
   const int64_t h = blockIdx.y, bi = blockIdx.z, kvh = h / (s.hq / s.hkv);
-  const int64_t row_base = (bi * s.hq + h) * s.t, mask_base = s.mask_row(bi, h);
-  const int64_t q_off = (bi * s.t * s.hq + h) * s.d, kv_off = (bi * s.t * s.hkv + kvh) * s.d;
-  load_tile<kMaxD>(qs, q + q_off, q0, s.t, s.hq * s.d, s.d);
-  if (threadIdx.x < kTile) qdoc[threadIdx.x] = s.doc(bi, q0 + threadIdx.x);
+  const int64_t row_base = (bi * s.hq + h) * s.tq, mask_base = s.mask_row(bi, h);
+  const int64_t q_off = (bi * s.tq * s.hq + h) * s.d, kv_off = (bi * s.tk * s.hkv + kvh) * s.d;
+  const T* bias_rows = s.bias_rows(bias, bi, h);
+  load_tile<kMaxD>(qs, q + q_off, q0, s.tq, s.hq * s.d, s.d);
+  if (threadIdx.x < kTile) qdoc[threadIdx.x] = s.q_doc(bi, q0 + threadIdx.x);
   float m[kPer], l[kPer], acc[kPer][kCols] = {};
 #pragma unroll
   for (int r = 0; r < kPer; ++r) {
     m[r] = -INFINITY;
     l[r] = 0.0f;  // this thread's share of the row's sum of exponentials
   }
-  const int64_t kend = s.causal ? min(s.t, q0 + kTile) : s.t;
+  const int64_t length = s.kv_length(bi), kend = s.key_end(length, q0);
   for (int64_t k0 = 0; k0 < kend; k0 += kTile) {
     __syncthreads();  // the previous tile's values are read
-    load_tile<kMaxD>(kv, k + kv_off, k0, s.t, s.hkv * s.d, s.d);
-    if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.doc(bi, k0 + threadIdx.x);
+    load_tile<kMaxD>(kv, k + kv_off, k0, s.tk, s.hkv * s.d, s.d);
+    if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.kv_doc(bi, k0 + threadIdx.x);
     __syncthreads();
     float sc[kPer][kPer] = {};
     tile_dot<kMaxD>(qs, kv, s.d, sc);
@@ -176,8 +214,8 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
 #pragma unroll
       for (int c = 0; c < kPer; ++c) {
         const int jj = tx + c * kSide;
-        const bool seen = s.visible(q0 + ii, k0 + jj, qdoc[ii], kdoc[jj]);
-        sc[r][c] = seen ? sc[r][c] * s.scale : -INFINITY;
+        const bool seen = s.visible(q0 + ii, k0 + jj, length, qdoc[ii], kdoc[jj]);
+        sc[r][c] = seen ? sc[r][c] * s.scale + s.bias_at(bias_rows, q0 + ii, k0 + jj) : -INFINITY;
         mx = fmaxf(mx, sc[r][c]);
       }
       const float m_new = fmaxf(m[r], row_max(mx));
@@ -192,45 +230,46 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
         const int jj = tx + c * kSide;
         const float p = expf(sc[r][c] - m_use);
         l[r] += p;
-        const int64_t index = (mask_base + q0 + ii) * s.t + k0 + jj;
+        const int64_t index = (mask_base + q0 + ii) * s.tk + k0 + jj;
         ps[ii * kScoreLd + jj] = p == 0.0f ? 0.0f : p * s.mask(index);
       }
     }
     __syncthreads();  // the key tile is read
-    load_tile<kMaxD>(kv, v + kv_off, k0, s.t, s.hkv * s.d, s.d);
+    load_tile<kMaxD>(kv, v + kv_off, k0, s.tk, s.hkv * s.d, s.d);
     __syncthreads();
     tile_accumulate<kMaxD>(ps, kv, acc);
   }
 #pragma unroll
   for (int r = 0; r < kPer; ++r) {
-    const float sum = row_sum(l[r]);
+    const float sum = row_sum(l[r]);  // 0: the row saw no key (out 0, lse -inf)
 #pragma unroll
-    for (int c = 0; c < kCols; ++c) acc[r][c] /= sum;
+    for (int c = 0; c < kCols; ++c) acc[r][c] = sum > 0.0f ? acc[r][c] / sum : 0.0f;
     const int64_t i = q0 + ty + r * kSide;
-    if (tx == 0 && i < s.t) lse[row_base + i] = m[r] + logf(sum);
+    if (tx == 0 && i < s.tq) lse[row_base + i] = sum > 0.0f ? m[r] + logf(sum) : -INFINITY;
   }
-  store_rows<kMaxD>(out + q_off, q0, s.t, s.hq * s.d, s.d, acc);
+  store_rows<kMaxD>(out + q_off, q0, s.tq, s.hq * s.d, s.d, acc);
 }
 
-// delta[r] = dout_r . out_r (= sum_j p_j dP_j), a warp per row r = (b * Hq + h) * T + i.
+// delta[r] = dout_r . out_r (= sum_j p_j dP_j), a warp per row r = (b * Hq + h) * Tq + i.
 template <typename T>
 __global__ void attention_delta_kernel(const T* out, const T* dout, float* delta, Dims s) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
-  if (r >= s.b * s.hq * s.t) return;
-  const int64_t i = r % s.t, h = (r / s.t) % s.hq, bi = r / (s.t * s.hq);
-  const int64_t at = ((bi * s.t + i) * s.hq + h) * s.d;
+  if (r >= s.b * s.hq * s.tq) return;
+  const int64_t i = r % s.tq, h = (r / s.tq) % s.hq, bi = r / (s.tq * s.hq);
+  const int64_t at = ((bi * s.tq + i) * s.hq + h) * s.d;
   float acc = 0.0f;
   for (int x = lane; x < s.d; x += 32) acc = fmaf(load(out[at + x]), load(dout[at + x]), acc);
   acc = lane_sum(acc);
   if (lane == 0) delta[r] = acc;
 }
 
-// dq for block (query tile, head, batch): dS = scale * P * (z * dO V^T - delta), dq = dS K.
+// dq for block (query tile, head, batch): dS = P * (z * dO V^T - delta), dq = scale dS K; with
+// `dscores` (B, Hq, Tq, Tk) f32 it also writes dS there (the score gradients dbias sums).
 template <int kMaxD, typename T>
 __global__ void __launch_bounds__(kThreads)
-    attention_dq_kernel(const T* q, const T* k, const T* v, const float* lse, const T* dout,
-                        const float* delta, T* dq, Dims s) {
+    attention_dq_kernel(const T* q, const T* k, const T* v, const T* bias, const float* lse,
+                        const T* dout, const float* delta, T* dq, float* dscores, Dims s) {
   extern __shared__ float smem[];
   float* qs = smem;
   float* dos = qs + kTile * kLd<kMaxD>;
@@ -242,18 +281,19 @@ __global__ void __launch_bounds__(kThreads)
   const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
   const int64_t q0 = static_cast<int64_t>(gridDim.x - 1 - blockIdx.x) * kTile;
   const int64_t h = blockIdx.y, bi = blockIdx.z, kvh = h / (s.hq / s.hkv);
-  const int64_t row_base = (bi * s.hq + h) * s.t, mask_base = s.mask_row(bi, h);
-  const int64_t q_off = (bi * s.t * s.hq + h) * s.d, kv_off = (bi * s.t * s.hkv + kvh) * s.d;
-  load_tile<kMaxD>(qs, q + q_off, q0, s.t, s.hq * s.d, s.d);
-  load_tile<kMaxD>(dos, dout + q_off, q0, s.t, s.hq * s.d, s.d);
+  const int64_t row_base = (bi * s.hq + h) * s.tq, mask_base = s.mask_row(bi, h);
+  const int64_t q_off = (bi * s.tq * s.hq + h) * s.d, kv_off = (bi * s.tk * s.hkv + kvh) * s.d;
+  const T* bias_rows = s.bias_rows(bias, bi, h);
+  load_tile<kMaxD>(qs, q + q_off, q0, s.tq, s.hq * s.d, s.d);
+  load_tile<kMaxD>(dos, dout + q_off, q0, s.tq, s.hq * s.d, s.d);
   rows.load(s, bi, row_base, q0, lse, delta);
   float acc[kPer][kMaxD / kSide] = {};
-  const int64_t kend = s.causal ? min(s.t, q0 + kTile) : s.t;
+  const int64_t length = s.kv_length(bi), kend = s.key_end(length, q0);
   for (int64_t k0 = 0; k0 < kend; k0 += kTile) {
     __syncthreads();  // the previous key tile and dS are read
-    load_tile<kMaxD>(ks, k + kv_off, k0, s.t, s.hkv * s.d, s.d);
-    load_tile<kMaxD>(vs, v + kv_off, k0, s.t, s.hkv * s.d, s.d);
-    if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.doc(bi, k0 + threadIdx.x);
+    load_tile<kMaxD>(ks, k + kv_off, k0, s.tk, s.hkv * s.d, s.d);
+    load_tile<kMaxD>(vs, v + kv_off, k0, s.tk, s.hkv * s.d, s.d);
+    if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.kv_doc(bi, k0 + threadIdx.x);
     __syncthreads();
     float sc[kPer][kPer] = {}, dp[kPer][kPer] = {};
     tile_dot<kMaxD>(qs, ks, s.d, sc);
@@ -261,14 +301,19 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int r = 0; r < kPer; ++r) {
       const int ii = ty + r * kSide;
+      const int64_t i = q0 + ii;
 #pragma unroll
       for (int c = 0; c < kPer; ++c) {
         const int jj = tx + c * kSide;
+        const int64_t j = k0 + jj;
         float ds = 0.0f;
-        if (s.visible(q0 + ii, k0 + jj, rows.doc[ii], kdoc[jj])) {
-          const float p = expf(s.scale * sc[r][c] - rows.lse[ii]);
-          const float z = s.mask((mask_base + q0 + ii) * s.t + k0 + jj);
-          ds = s.scale * p * (z * dp[r][c] - rows.delta[ii]);
+        if (rows.counts(s, i, j, length, ii, kdoc[jj])) {
+          // fmaf: without a bias, scale s - lse keeps the one rounding it had before biases.
+          const float p = expf(fmaf(s.scale, sc[r][c], s.bias_at(bias_rows, i, j) - rows.lse[ii]));
+          const float z = s.mask((mask_base + i) * s.tk + j);
+          const float dprob = z * dp[r][c] - rows.delta[ii];
+          ds = s.scale * p * dprob;
+          if (dscores != nullptr) dscores[(row_base + i) * s.tk + j] = p * dprob;  // d score_ij
         }
         dss[ii * kScoreLd + jj] = ds;
       }
@@ -276,15 +321,16 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     tile_accumulate<kMaxD>(dss, ks, acc);
   }
-  store_rows<kMaxD>(dq + q_off, q0, s.t, s.hq * s.d, s.d, acc);
+  store_rows<kMaxD>(dq + q_off, q0, s.tq, s.hq * s.d, s.d, acc);
 }
 
-// dk, dv for block (key tile, kv head, batch) over the query heads of its group, then query tiles,
-// in order: dv = (P z)^T dO, dk = dS^T Q. Thread rows are keys here, columns queries.
+// dk, dv for block (key tile, kv head, batch) over the query heads of its group, then the query
+// tiles that can see it, in order: dv = (P z)^T dO, dk = scale dS^T Q. Thread rows are keys here,
+// columns queries. Key tiles wholly in the padding keep zero gradients.
 template <int kMaxD, typename T>
 __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
-    attention_dkdv_kernel(const T* q, const T* k, const T* v, const float* lse, const T* dout,
-                          const float* delta, T* dk, T* dv, Dims s) {
+    attention_dkdv_kernel(const T* q, const T* k, const T* v, const T* bias, const float* lse,
+                          const T* dout, const float* delta, T* dk, T* dv, Dims s) {
   extern __shared__ float smem[];
   float* ks = smem;
   float* vs = ks + kTile * kLd<kMaxD>;
@@ -297,18 +343,21 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
   const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
   const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kTile;  // causal: first tiles are heavy
   const int64_t kvh = blockIdx.y, bi = blockIdx.z, group = s.hq / s.hkv;
-  const int64_t kv_off = (bi * s.t * s.hkv + kvh) * s.d;
-  load_tile<kMaxD>(ks, k + kv_off, k0, s.t, s.hkv * s.d, s.d);
-  load_tile<kMaxD>(vs, v + kv_off, k0, s.t, s.hkv * s.d, s.d);
-  if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.doc(bi, k0 + threadIdx.x);
+  const int64_t kv_off = (bi * s.tk * s.hkv + kvh) * s.d;
+  load_tile<kMaxD>(ks, k + kv_off, k0, s.tk, s.hkv * s.d, s.d);
+  load_tile<kMaxD>(vs, v + kv_off, k0, s.tk, s.hkv * s.d, s.d);
+  if (threadIdx.x < kTile) kdoc[threadIdx.x] = s.kv_doc(bi, k0 + threadIdx.x);
   float dk_acc[kPer][kMaxD / kSide] = {}, dv_acc[kPer][kMaxD / kSide] = {};
+  const int64_t length = s.kv_length(bi);
+  const int64_t q_begin = k0 < length ? s.query_tile_begin(k0) : s.tq;
   for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
-    const int64_t row_base = (bi * s.hq + h) * s.t, mask_base = s.mask_row(bi, h);
-    const int64_t q_off = (bi * s.t * s.hq + h) * s.d;
-    for (int64_t q0 = s.causal ? k0 : 0; q0 < s.t; q0 += kTile) {
+    const int64_t row_base = (bi * s.hq + h) * s.tq, mask_base = s.mask_row(bi, h);
+    const int64_t q_off = (bi * s.tq * s.hq + h) * s.d;
+    const T* bias_rows = s.bias_rows(bias, bi, h);
+    for (int64_t q0 = q_begin; q0 < s.tq; q0 += kTile) {
       __syncthreads();  // the previous query tile and scores are read
-      load_tile<kMaxD>(qs, q + q_off, q0, s.t, s.hq * s.d, s.d);
-      load_tile<kMaxD>(dos, dout + q_off, q0, s.t, s.hq * s.d, s.d);
+      load_tile<kMaxD>(qs, q + q_off, q0, s.tq, s.hq * s.d, s.d);
+      load_tile<kMaxD>(dos, dout + q_off, q0, s.tq, s.hq * s.d, s.d);
       rows.load(s, bi, row_base, q0, lse, delta);
       __syncthreads();
       float sc[kPer][kPer] = {}, dp[kPer][kPer] = {};
@@ -317,13 +366,16 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
 #pragma unroll
       for (int r = 0; r < kPer; ++r) {
         const int jj = ty + r * kSide;
+        const int64_t j = k0 + jj;
 #pragma unroll
         for (int c = 0; c < kPer; ++c) {
           const int ii = tx + c * kSide;
+          const int64_t i = q0 + ii;
           float pz = 0.0f, ds = 0.0f;
-          if (s.visible(q0 + ii, k0 + jj, rows.doc[ii], kdoc[jj])) {
-            const float p = expf(s.scale * sc[r][c] - rows.lse[ii]);
-            const float z = s.mask((mask_base + q0 + ii) * s.t + k0 + jj);
+          if (rows.counts(s, i, j, length, ii, kdoc[jj])) {
+            const float p =
+                expf(fmaf(s.scale, sc[r][c], s.bias_at(bias_rows, i, j) - rows.lse[ii]));
+            const float z = s.mask((mask_base + i) * s.tk + j);
             pz = p * z;
             ds = s.scale * p * (z * dp[r][c] - rows.delta[ii]);
           }
@@ -336,8 +388,22 @@ __global__ void __launch_bounds__(kThreads, kMaxD <= 64 ? 2 : 1)
       tile_accumulate<kMaxD>(dss, qs, dk_acc);
     }
   }
-  store_rows<kMaxD>(dk + kv_off, k0, s.t, s.hkv * s.d, s.d, dk_acc);
-  store_rows<kMaxD>(dv + kv_off, k0, s.t, s.hkv * s.d, s.d, dv_acc);
+  store_rows<kMaxD>(dk + kv_off, k0, s.tk, s.hkv * s.d, s.d, dk_acc);
+  store_rows<kMaxD>(dv + kv_off, k0, s.tk, s.hkv * s.d, s.d, dv_acc);
+}
+
+// dbias (Bb, Hq, Tq, Tk) from the per-sample score gradients (B, Hq, Tq, Tk): each element sums
+// its B / Bb samples in order (a cast when Bb = B).
+template <typename T>
+__global__ void attention_dbias_kernel(const float* dscores, T* dbias, int64_t per_sample,
+                                       int64_t bias_batch, int64_t samples_per_bias) {
+  for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+       e < bias_batch * per_sample; e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t first = e / per_sample * samples_per_bias, x = e % per_sample;
+    float acc = 0.0f;
+    for (int64_t n = 0; n < samples_per_bias; ++n) acc += dscores[(first + n) * per_sample + x];
+    dbias[e] = store_as<T>(acc);
+  }
 }
 
 Dims dims_of(const Tensor& q, const Tensor& k, const AttentionParams& params) {
@@ -345,20 +411,28 @@ Dims dims_of(const Tensor& q, const Tensor& k, const AttentionParams& params) {
     throw Error(fmt::format("attention: head dim {} exceeds the CUDA kernel's limit {}", q.dim(3),
                             kMaxHeadDim));
   }
-  return {q.dim(0),
-          q.dim(1),
-          q.dim(2),
+  const int64_t b = q.dim(0), tq = q.dim(1), tk = k.dim(1), hq = q.dim(2);
+  const auto ids = [](const Tensor& t) { return t.defined() ? t.data<int32_t>() : nullptr; };
+  const int32_t* q_docs = ids(params.document_ids);
+  const bool bias_per_sample = params.bias.defined() && params.bias.dim(0) != 1;
+  return {b,
+          tq,
+          tk,
+          hq,
           k.dim(2),
           static_cast<int>(q.dim(3)),
           static_cast<float>(params.scale),
-          params.causal,
+          attention_diagonal_shift(params, tq, tk),
           static_cast<float>(params.dropout_p),
           static_cast<float>(1.0 / (1.0 - params.dropout_p)),
           params.seed,
           params.stream,
-          params.total_heads == 0 ? q.dim(2) : params.total_heads,
+          params.total_heads == 0 ? hq : params.total_heads,
           params.head_offset,
-          params.document_ids.defined() ? params.document_ids.data<int32_t>() : nullptr};
+          ids(params.kv_lengths),
+          q_docs,
+          params.kv_document_ids.defined() ? ids(params.kv_document_ids) : q_docs,
+          bias_per_sample ? hq * tq * tk : 0};
 }
 
 // Dynamic shared memory of a kernel with `tiles` (kTile, kMaxD) tiles and `scores` score tiles
@@ -386,55 +460,97 @@ void with_max_head_dim(int d, Fn fn) {
   }
 }
 
+template <typename T>
+const T* bias_of(const AttentionParams& params) {
+  return params.bias.defined() ? data_as<T>(params.bias) : nullptr;
+}
+
+void zero(const Tensor& t, cudaStream_t stream) {
+  ME_CUDA_CHECK(cudaMemsetAsync(t.raw_data(), 0, t.nbytes(), stream));
+}
+
 }  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse,
                        const AttentionParams& params) {
-  const Dims s = dims_of(q, k, params);
-  if (s.b * s.hq * s.t == 0) return;
-  if (cudnn_attention_applies(q, params)) {
+  if (cudnn_attention_applies(q, k, params)) {
     cudnn_attention_forward(q, k, v, out, lse, params);
     return;
   }
+  attention_forward_tiled(q, k, v, out, lse, params);
+}
+
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                        const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
+                        const AttentionParams& params, Tensor* dbias) {
+  if (cudnn_attention_applies(q, k, params, dbias != nullptr)) {
+    cudnn_attention_backward(q, k, v, out, lse, dout, dq, dk, dv, params, dbias);
+    return;
+  }
+  attention_backward_tiled(q, k, v, out, lse, dout, dq, dk, dv, params, dbias);
+}
+
+void attention_forward_tiled(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out,
+                             Tensor& lse, const AttentionParams& params) {
+  const Dims s = dims_of(q, k, params);
+  if (s.b * s.hq * s.tq == 0) return;
   const Context& ctx = context(q.device());
-  const dim3 grid(ceil_div(s.t, kTile), static_cast<unsigned>(s.hq), static_cast<unsigned>(s.b));
+  const dim3 grid(ceil_div(s.tq, kTile), static_cast<unsigned>(s.hq), static_cast<unsigned>(s.b));
   with_storage(q.dtype(), "attention_forward", [&](auto tag) {
     using T = decltype(tag);
     with_max_head_dim(s.d, [&](auto max_d) {
       constexpr int kMaxD = decltype(max_d)::value;
       launch(attention_forward_kernel<kMaxD, T>, grid, smem_bytes<kMaxD>(2, 1), ctx.stream,
-             data_as<T>(q), data_as<T>(k), data_as<T>(v), data_as<T>(out), fptr(lse), s);
+             data_as<T>(q), data_as<T>(k), data_as<T>(v), bias_of<T>(params), data_as<T>(out),
+             fptr(lse), s);
     });
   });
 }
 
-void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
-                        const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
-                        const AttentionParams& params) {
+void attention_backward_tiled(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                              const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
+                              Tensor& dv, const AttentionParams& params, Tensor* dbias) {
   const Dims s = dims_of(q, k, params);
-  const int64_t rows = s.b * s.hq * s.t;
-  if (rows == 0) return;
-  if (cudnn_attention_applies(q, params)) {
-    cudnn_attention_backward(q, k, v, out, lse, dout, dq, dk, dv, params);
+  const Context& ctx = context(q.device());
+  const int64_t rows = s.b * s.hq * s.tq;
+  if (rows == 0 || s.tk == 0) {  // no score: every gradient is zero
+    for (Tensor* t : {&dq, &dk, &dv, dbias}) {
+      if (t != nullptr) zero(*t, ctx.stream);
+    }
     return;
   }
-  const Context& ctx = context(q.device());
   Tensor delta = Tensor::empty({rows}, DType::kF32, q.device());
-  const unsigned tiles = ceil_div(s.t, kTile), b = static_cast<unsigned>(s.b);
+  // The score gradients (B, Hq, Tq, Tk), zero where no score counts, before dbias sums them.
+  Tensor dscores;
+  if (dbias != nullptr) {
+    dscores = Tensor::empty({s.b, s.hq, s.tq, s.tk}, DType::kF32, q.device());
+    zero(dscores, ctx.stream);
+  }
+  const unsigned b = static_cast<unsigned>(s.b);
   with_storage(q.dtype(), "attention_backward", [&](auto tag) {
     using T = decltype(tag);
     attention_delta_kernel<T><<<ceil_div(rows, kThreads / 32), kThreads, 0, ctx.stream>>>(
         data_as<T>(out), data_as<T>(dout), fptr(delta), s);
     ME_CUDA_CHECK(cudaGetLastError());
+    const T* bias = bias_of<T>(params);
     with_max_head_dim(s.d, [&](auto max_d) {
       constexpr int kMaxD = decltype(max_d)::value;
-      launch(attention_dkdv_kernel<kMaxD, T>, dim3(tiles, static_cast<unsigned>(s.hkv), b),
-             smem_bytes<kMaxD>(4, 2), ctx.stream, data_as<T>(q), data_as<T>(k), data_as<T>(v),
-             fptr(lse), data_as<T>(dout), fptr(delta), data_as<T>(dk), data_as<T>(dv), s);
-      launch(attention_dq_kernel<kMaxD, T>, dim3(tiles, static_cast<unsigned>(s.hq), b),
-             smem_bytes<kMaxD>(4, 1), ctx.stream, data_as<T>(q), data_as<T>(k), data_as<T>(v),
-             fptr(lse), data_as<T>(dout), fptr(delta), data_as<T>(dq), s);
+      launch(attention_dkdv_kernel<kMaxD, T>,
+             dim3(ceil_div(s.tk, kTile), static_cast<unsigned>(s.hkv), b), smem_bytes<kMaxD>(4, 2),
+             ctx.stream, data_as<T>(q), data_as<T>(k), data_as<T>(v), bias, fptr(lse),
+             data_as<T>(dout), fptr(delta), data_as<T>(dk), data_as<T>(dv), s);
+      launch(attention_dq_kernel<kMaxD, T>,
+             dim3(ceil_div(s.tq, kTile), static_cast<unsigned>(s.hq), b), smem_bytes<kMaxD>(4, 1),
+             ctx.stream, data_as<T>(q), data_as<T>(k), data_as<T>(v), bias, fptr(lse),
+             data_as<T>(dout), fptr(delta), data_as<T>(dq),
+             dscores.defined() ? fptr(dscores) : nullptr, s);
     });
+    if (dbias != nullptr) {
+      const int64_t per_sample = s.hq * s.tq * s.tk, bias_batch = dbias->dim(0);
+      attention_dbias_kernel<T><<<grid_for(bias_batch * per_sample), kThreads, 0, ctx.stream>>>(
+          fptr(dscores), data_as<T>(*dbias), per_sample, bias_batch, s.b / bias_batch);
+      ME_CUDA_CHECK(cudaGetLastError());
+    }
   });
 }
 

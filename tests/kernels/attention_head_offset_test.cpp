@@ -52,7 +52,7 @@ Tensor lse_heads(const Tensor& lse, int64_t h0, int64_t n) {
 AttentionParams dropout_params() {
   AttentionParams p;
   p.scale = 0.4;
-  p.causal = true;
+  p.mask = AttentionMask::kCausal;
   p.dropout_p = 0.3;
   p.seed = 5;
   p.stream = rng_stream("head_offset", 2);

@@ -72,6 +72,23 @@ void expect_close(const Tensor& actual, const Tensor& expected, double abs_tol, 
   }
 }
 
+void expect_close_allowing_neg_inf(const Tensor& actual, const Tensor& expected, double abs_tol,
+                                   double rel_tol, std::string_view context) {
+  const std::string what = describe_pair(actual, expected, context);
+  REQUIRE_MESSAGE(actual.shape() == expected.shape(), what, ": shapes differ");
+  std::vector<double> a = actual.to(Device::cpu()).cast(DType::kF64).to_vector<double>();
+  std::vector<double> e = expected.to(Device::cpu()).cast(DType::kF64).to_vector<double>();
+  int64_t mismatched = 0;
+  for (size_t i = 0; i < e.size(); ++i) {
+    const bool want_inf = e[i] == -INFINITY;
+    if (want_inf != (a[i] == -INFINITY)) ++mismatched;
+    if (want_inf) a[i] = e[i] = 0.0;
+  }
+  CHECK_MESSAGE(mismatched == 0, what, ": ", mismatched, " elements are -inf in only one");
+  expect_close(Tensor::from_vector(a, actual.shape()), Tensor::from_vector(e, expected.shape()),
+               abs_tol, rel_tol, context);
+}
+
 void expect_bitwise_equal(const Tensor& a, const Tensor& b, std::string_view context) {
   const std::string what = describe_pair(a, b, context);
   REQUIRE_MESSAGE((a.shape() == b.shape() && a.dtype() == b.dtype()), what, ": differ in type");

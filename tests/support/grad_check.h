@@ -22,6 +22,10 @@ Tensor random_ids(const Shape& shape, int64_t vocab, uint64_t seed);
 // the op and the seed there), the shape and dtypes, how many elements failed, and the worst one.
 void expect_close(const Tensor& actual, const Tensor& expected, double abs_tol, double rel_tol,
                   std::string_view context = "");
+// expect_close for results that may hold -inf (the log-sum-exp of an attention row that saw no
+// key): where `expected` is -inf, `actual` must be -inf too; the rest is compared as above.
+void expect_close_allowing_neg_inf(const Tensor& actual, const Tensor& expected, double abs_tol,
+                                   double rel_tol, std::string_view context = "");
 // Same shape, dtype and bytes; reports the first differing element.
 void expect_bitwise_equal(const Tensor& a, const Tensor& b, std::string_view context = "");
 
