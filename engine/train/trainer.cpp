@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "datasets/blend.h"
+#include "datasets/make_dataset.h"
 #include "datasets/same_tokenizer.h"
 #include "datasets/token_store.h"
 #include "engine/core/allocator.h"
@@ -137,13 +138,12 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
   loss_scaler_ = make_loss_scaler(recipe_);
   const int64_t gbs = recipe_.derived.global_batch_size;
   with_exit_code(ExitCode::kData, [&] {
-    train_data_ = DatasetRegistry::instance().create(
-        gpt_dataset_type(recipe_.data, Split::kTrain),
-        DatasetRequest{recipe_, Split::kTrain, *recipe_.train.train_iters * gbs});
+    const std::string dataset_type = "gpt";  // the model's dataset type
+    train_data_ = make_dataset(
+        dataset_type, DatasetRequest{recipe_, Split::kTrain, *recipe_.train.train_iters * gbs});
     if (recipe_.train.eval_iters > 0) {
-      valid_data_ = DatasetRegistry::instance().create(
-          gpt_dataset_type(recipe_.data, Split::kValid),
-          DatasetRequest{recipe_, Split::kValid, valid_samples_needed(recipe_)});
+      valid_data_ = make_dataset(
+          dataset_type, DatasetRequest{recipe_, Split::kValid, valid_samples_needed(recipe_)});
     }
   });
   int64_t num_params = 0;
