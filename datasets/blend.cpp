@@ -1,4 +1,4 @@
-// Blend-list parsing and the choice between a plain GPTDataset and a BlendedDataset per split.
+// Blend-list parsing and the choice between a plain dataset and a BlendedDataset per split.
 #include "datasets/blend.h"
 
 #include <fmt/format.h>
@@ -81,10 +81,10 @@ Blend split_blend(const DataConfig& data, Split split) {
   return blend;
 }
 
-std::string gpt_dataset_type(const DataConfig& data, Split split) {
-  if (data.mock_data) return "gpt";
+bool split_is_blended(const DataConfig& data, Split split) {
+  if (data.mock_data) return false;
   const Blend blend = split_blend(data, split);
-  return blend.paths.size() > 1 || blend.weighted() ? "blended" : "gpt";
+  return blend.paths.size() > 1 || blend.weighted();
 }
 
 std::vector<std::string> data_files(const DataConfig& data) {

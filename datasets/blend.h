@@ -27,9 +27,9 @@ Blend parse_blend(const std::vector<std::string>& list, const std::string& field
 // Throws me::Error naming the field when that split has no list.
 Blend split_blend(const DataConfig& data, Split split);
 
-// The registered dataset for `split`: "gpt" for mock data and one unweighted file, "blended"
-// for a weighted list or several files.
-std::string gpt_dataset_type(const DataConfig& data, Split split);
+// Whether `split` reads a BlendedDataset: its list names several files or has weights (mock data
+// never does).
+bool split_is_blended(const DataConfig& data, Split split);
 
 // Every token-store file the data section names (data_path and the per-split lists), once each.
 std::vector<std::string> data_files(const DataConfig& data);

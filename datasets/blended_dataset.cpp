@@ -1,5 +1,6 @@
-// BlendedDataset: checks the members share a tokenizer, builds each member's GPTDataset for its
-// share, then builds or loads the blend indices and reads samples through them.
+// BlendedDataset: checks the files share a tokenizer, builds each member by registered name for its
+// share and checks they yield the same fields, then builds or loads the blend indices and copies
+// the members' rows through them.
 #include "datasets/blended_dataset.h"
 
 #include <fmt/format.h>
@@ -9,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "datasets/blended_index_cache.h"
-#include "datasets/document_source.h"
 #include "datasets/same_tokenizer.h"
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
@@ -17,9 +17,17 @@
 
 namespace me {
 
-BlendedDataset::BlendedDataset(const DatasetRequest& request) {
-  seq_length_ = request.recipe.model.seq_length;
-  reset_attention_mask_ = request.recipe.data.reset_attention_mask;
+namespace {
+
+std::string describe_fields(const std::vector<TensorSpec>& fields) {
+  std::vector<std::string> parts;
+  for (const TensorSpec& f : fields) parts.push_back(f.name + " " + describe_spec(f));
+  return fmt::format("{{{}}}", fmt::join(parts, ", "));
+}
+
+}  // namespace
+
+BlendedDataset::BlendedDataset(const std::string& member_type, const DatasetRequest& request) {
   const Blend blend = split_blend(request.recipe.data, request.split);
   if (blend.paths.empty()) {
     throw Error("no dataset given: the blend names no token dataset", blend.field);
@@ -28,7 +36,7 @@ BlendedDataset::BlendedDataset(const DatasetRequest& request) {
     throw Error(fmt::format("{} datasets in one blend; at most 32766", blend.paths.size()),
                 blend.field);
   }
-  open_members(request, blend);
+  open_members(member_type, request, blend);
   int64_t size = 0;
   if (blend.weighted()) {
     weights_ = blend.weights;
@@ -45,7 +53,8 @@ BlendedDataset::BlendedDataset(const DatasetRequest& request) {
   load_or_build_indices(request, blend, size);
 }
 
-void BlendedDataset::open_members(const DatasetRequest& request, const Blend& blend) {
+void BlendedDataset::open_members(const std::string& member_type, const DatasetRequest& request,
+                                  const Blend& blend) {
   std::vector<int64_t> requests(blend.paths.size(), 0);  // 0: one epoch (unweighted blends)
   if (blend.weighted()) {
     if (request.num_samples <= 0) {
@@ -54,18 +63,26 @@ void BlendedDataset::open_members(const DatasetRequest& request, const Blend& bl
     }
     requests = blend_member_requests(blend.weights, request.num_samples, kMidLevelDatasetSurplus);
   }
-  std::shared_ptr<TokenStore> first;
+  // Every blend is over token stores, whatever its members make of them: one tokenizer for all.
+  const TokenStoreMeta first = TokenStore::open(blend.paths[0])->meta();
+  for (size_t i = 1; i < blend.paths.size(); ++i) {
+    require_same_tokenizer(blend.paths[0], first, blend.paths[i],
+                           TokenStore::open(blend.paths[i])->meta(), blend.field);
+  }
   for (size_t i = 0; i < blend.paths.size(); ++i) {
-    auto store = TokenStore::open(blend.paths[i]);
-    if (first) {
-      require_same_tokenizer(first->path(), first->meta(), store->path(), store->meta(),
-                             blend.field);
-    } else {
-      first = store;
+    const DatasetRequest member{request.recipe, request.split, requests[i],
+                                BlendMemberFile{blend.paths[i], blend.per_split, blend.field}};
+    members_.push_back(DatasetRegistry::instance().create(member_type, member));
+    const std::vector<TensorSpec> fields = members_.back()->fields();
+    if (i == 0) {
+      fields_ = fields;
+    } else if (fields != fields_) {
+      throw Error(fmt::format("{} yields {} but {} yields {}: the members of a blend must yield "
+                              "the same fields",
+                              blend.paths[i], describe_fields(fields), blend.paths[0],
+                              describe_fields(fields_)),
+                  blend.field);
     }
-    const DatasetRequest member{request.recipe, request.split, requests[i]};
-    members_.push_back(std::make_unique<GPTDataset>(member, token_store_source(std::move(store)),
-                                                    blend.per_split, blend.field));
   }
 }
 
@@ -80,6 +97,7 @@ void BlendedDataset::load_or_build_indices(const DatasetRequest& request, const 
     description += fmt::format("\nmember:\n{}", m->description());
     member_sizes.push_back(m->size());
   }
+  description_ = description;
   const std::string path =
       blended_index_cache_path(blend.paths[0], request.recipe.data.data_cache_path, description);
   if (auto cached = load_blended_index_cache(path, description, member_sizes, size)) {
@@ -102,20 +120,24 @@ void BlendedDataset::load_or_build_indices(const DatasetRequest& request, const 
 }
 
 Batch BlendedDataset::batch(const std::vector<int64_t>& indices) const {
-  // Members share a tokenizer, so they share the EOD id.
-  const auto eod = reset_attention_mask_ ? std::optional<int32_t>(members_[0]->source().eod_id())
-                                         : std::nullopt;
-  return assemble_gpt_batch(
-      indices, seq_length_,
-      [this](int64_t i, int32_t* tokens, int32_t* labels, float* mask, int32_t* positions) {
-        ME_CHECK(i >= 0 && i < size(), "blended sample {} outside [0, {})", i, size());
-        const auto t = static_cast<size_t>(i);
-        members_[static_cast<size_t>(indices_.dataset_index[t])]->fill_sample(
-            indices_.dataset_sample_index[t], tokens, labels, mask, positions);
-      },
-      eod);
+  std::vector<std::vector<int64_t>> samples(members_.size()), rows(members_.size());
+  for (size_t row = 0; row < indices.size(); ++row) {
+    const int64_t i = indices[row];
+    ME_CHECK(i >= 0 && i < size(), "blended sample {} outside [0, {})", i, size());
+    const auto j = static_cast<size_t>(indices_.dataset_index[static_cast<size_t>(i)]);
+    samples[j].push_back(indices_.dataset_sample_index[static_cast<size_t>(i)]);
+    rows[j].push_back(static_cast<int64_t>(row));
+  }
+  Batch out = allocate_batch(fields_, static_cast<int64_t>(indices.size()));
+  for (size_t j = 0; j < members_.size(); ++j) {
+    if (samples[j].empty()) continue;
+    const Batch part = members_[j]->batch(samples[j]);
+    ME_CHECK(part.tensors.size() == fields_.size(),
+             "member {} yields {} tensors, not its {} fields", j, part.tensors.size(),
+             fields_.size());
+    copy_batch_rows(part, rows[j], out);
+  }
+  return out;
 }
-
-ME_REGISTER(DatasetRegistry, "blended", BlendedDataset);
 
 }  // namespace me

@@ -83,10 +83,6 @@ std::shared_ptr<DocumentSource> open_token_store_source(const std::string& path)
   return std::make_shared<TokenStoreSource>(TokenStore::open(resolve_token_store_path(path)));
 }
 
-std::shared_ptr<DocumentSource> token_store_source(std::shared_ptr<TokenStore> store) {
-  return std::make_shared<TokenStoreSource>(std::move(store));
-}
-
 std::shared_ptr<DocumentSource> make_mock_source(int64_t vocab_size) {
   ME_CHECK(vocab_size >= 2, "mock vocab_size {}", vocab_size);
   return std::make_shared<MockSource>(vocab_size);

@@ -9,8 +9,6 @@
 
 namespace me {
 
-class TokenStore;
-
 class DocumentSource {
  public:
   virtual ~DocumentSource() = default;
@@ -30,8 +28,6 @@ std::string resolve_token_store_path(const std::string& path);
 
 // The token store at resolve_token_store_path(path); throws me::Error.
 std::shared_ptr<DocumentSource> open_token_store_source(const std::string& path);
-// A source over an already opened store.
-std::shared_ptr<DocumentSource> token_store_source(std::shared_ptr<TokenStore> store);
 
 // 100,000 documents with lengths uniform in [1, 4096) drawn from mt19937_64(0); document d is
 // 1, 2, ..., len - 1 (mod vocab_size) followed by EOD = vocab_size - 1 (NullTokenizer's eod).

@@ -41,6 +41,12 @@ std::shared_ptr<DocumentSource> open_mock_source(const Recipe& recipe) {
 
 GPTDataset::GPTDataset(const DatasetRequest& request) {
   const Recipe& recipe = request.recipe;
+  if (const auto& file = request.member_file) {
+    init(request, open_token_store_source(file->path),
+         file->whole_file ? whole_file_split(request.split) : recipe.data.split,
+         file->whole_file ? file->field : "data.split");
+    return;
+  }
   if (recipe.data.mock_data) {
     // Megatron's mock mode forces an equal three-way split.
     init(request, open_mock_source(recipe), "1,1,1", "data.split");
@@ -64,13 +70,6 @@ GPTDataset::GPTDataset(const DatasetRequest& request) {
   } else {
     init(request, open_token_store_source(path), recipe.data.split, "data.split");
   }
-}
-
-GPTDataset::GPTDataset(const DatasetRequest& request, std::shared_ptr<DocumentSource> source,
-                       bool whole_file, const std::string& field) {
-  init(request, std::move(source),
-       whole_file ? whole_file_split(request.split) : request.recipe.data.split,
-       whole_file ? field : "data.split");
 }
 
 void GPTDataset::init(const DatasetRequest& request, std::shared_ptr<DocumentSource> source,
@@ -170,36 +169,30 @@ void GPTDataset::fill_sample(int64_t i, int32_t* tokens, int32_t* labels, float*
   }
 }
 
-Batch assemble_gpt_batch(const std::vector<int64_t>& samples, int64_t seq_length,
-                         const SampleFiller& fill, std::optional<int32_t> document_eod) {
-  const auto b = static_cast<int64_t>(samples.size());
-  const auto n = static_cast<size_t>(b * seq_length);
-  std::vector<int32_t> tokens(n), labels(n), position_ids(n);
-  std::vector<float> loss_mask(n);
-  for (size_t row = 0; row < samples.size(); ++row) {
-    const size_t at = row * static_cast<size_t>(seq_length);
-    fill(samples[row], tokens.data() + at, labels.data() + at, loss_mask.data() + at,
-         position_ids.data() + at);
-  }
-  Batch out;
-  const Shape shape{b, seq_length};
-  out.tensors["tokens"] = Tensor::from_vector(tokens, shape);
-  out.tensors["labels"] = Tensor::from_vector(labels, shape);
-  out.tensors["loss_mask"] = Tensor::from_vector(loss_mask, shape);
-  out.tensors["position_ids"] = Tensor::from_vector(position_ids, shape);
-  if (document_eod) {
-    out.tensors["document_ids"] = document_ids_after_eod(out.tensors["tokens"], *document_eod);
-  }
+std::vector<TensorSpec> GPTDataset::fields() const {
+  const Shape row{seq_length_};
+  std::vector<TensorSpec> out{{"tokens", DType::kI32, row},
+                              {"labels", DType::kI32, row},
+                              {"loss_mask", DType::kF32, row},
+                              {"position_ids", DType::kI32, row}};
+  if (reset_attention_mask_) out.push_back({"document_ids", DType::kI32, row});
   return out;
 }
 
 Batch GPTDataset::batch(const std::vector<int64_t>& indices) const {
-  return assemble_gpt_batch(
-      indices, seq_length_,
-      [this](int64_t i, int32_t* tokens, int32_t* labels, float* mask, int32_t* positions) {
-        fill_sample(i, tokens, labels, mask, positions);
-      },
-      reset_attention_mask_ ? std::optional<int32_t>(source_->eod_id()) : std::nullopt);
+  Batch out = allocate_batch(fields(), static_cast<int64_t>(indices.size()));
+  auto* tokens = out.tensors["tokens"].data<int32_t>();
+  auto* labels = out.tensors["labels"].data<int32_t>();
+  auto* loss_mask = out.tensors["loss_mask"].data<float>();
+  auto* position_ids = out.tensors["position_ids"].data<int32_t>();
+  for (size_t row = 0; row < indices.size(); ++row) {
+    const size_t at = row * static_cast<size_t>(seq_length_);
+    fill_sample(indices[row], tokens + at, labels + at, loss_mask + at, position_ids + at);
+  }
+  if (reset_attention_mask_) {
+    out.tensors["document_ids"] = document_ids_after_eod(out.tensors["tokens"], source_->eod_id());
+  }
+  return out;
 }
 
 Tensor document_ids_after_eod(const Tensor& tokens, int32_t eod) {

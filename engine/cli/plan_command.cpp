@@ -1,27 +1,24 @@
 // `megatron-engine plan --recipe FILE [--set k=v ...] [--world-size N] [--vocab-size N] [--json]`:
 // prints what the recipe costs per rank (engine/plan) without allocating or training.
+#include <algorithm>
 #include <iostream>
 
-#include "datasets/blend.h"
-#include "datasets/token_store.h"
+#include "datasets/vocabulary.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/flags.h"
 #include "engine/core/error.h"
 #include "engine/plan/plan.h"
+#include "engine/recipe/raw_recipe.h"
+#include "engine/recipe/validate.h"
 
 namespace me {
 namespace po = boost::program_options;
 namespace {
 
-// --vocab-size, else tokenizer.vocab_size, else the first data file's recorded vocabulary.
+// --vocab-size, else the recipe's tokenizer (planning_vocab_size: no data file is opened).
 int64_t plan_vocab_size(const Recipe& recipe, const po::variables_map& vm) {
   if (vm.count("vocab-size")) return vm["vocab-size"].as<int64_t>();
-  if (recipe.tokenizer.vocab_size) return *recipe.tokenizer.vocab_size;
-  const auto files = data_files(recipe.data);
-  if (!files.empty()) return TokenStore::open(files.front())->meta().vocab_size;
-  throw Error(
-      "the vocabulary size is unknown: give --vocab-size, tokenizer.vocab_size or a "
-      "data.data_path that exists");
+  return planning_vocab_size(recipe);
 }
 
 }  // namespace
@@ -37,7 +34,8 @@ int plan_command(const std::vector<std::string>& args) {
       ("world-size", po::value<int64_t>(),
        "ranks to plan for (default: tensor x context x pipeline parallel size, i.e. dp 1)")
       ("vocab-size", po::value<int64_t>(),
-       "tokenizer vocabulary (default: tokenizer.vocab_size, else read from the data file)")
+       "tokenizer vocabulary (default: the recipe's tokenizer file when it exists, else "
+       "tokenizer.vocab_size)")
       ("json", "print the report as one JSON object (bytes, FLOPs, parameters; memory per "
        "pipeline rank)");
   // clang-format on
@@ -56,11 +54,14 @@ int plan_command(const std::vector<std::string>& args) {
     world_size = vm["world-size"].as<int64_t>();
     if (world_size < 1) throw Error("must be >= 1", "--world-size");
   } else {
-    // The recipe's own model-parallel product: load once at world 1 only to read it.
-    const Recipe layout = load_recipe(path, overrides, 1, RecipePurpose::kPlan);
-    const auto& p = layout.parallel;
-    world_size =
-        p.tensor_model_parallel_size * p.context_parallel_size * p.pipeline_model_parallel_size;
+    // The recipe's own model-parallel product, read from its fields alone: the world-size rules
+    // cannot pass before it is known (tp 8 x pp 16 does not divide a world of 1). Field errors
+    // are reported by the full load below.
+    RawRecipe raw = load_raw_recipe(path);
+    apply_overrides(raw, overrides);
+    const ParallelConfig& p = check_fields(raw).recipe.parallel;
+    world_size = std::max<int64_t>(
+        1, p.tensor_model_parallel_size * p.context_parallel_size * p.pipeline_model_parallel_size);
   }
   const Recipe recipe = load_recipe(path, overrides, world_size, RecipePurpose::kPlan);
   const PlanReport report = plan_recipe(recipe, plan_vocab_size(recipe, vm));

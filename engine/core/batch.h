@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "engine/core/tensor.h"
 
@@ -28,13 +29,32 @@ struct NamedTensors {
 
 using Batch = NamedTensors;
 
-// A named tensor's dtype and shape (one sample's for a batch column, the whole tensor's for a
-// stage boundary). Optional batch columns are read when a dataset yields them.
+// A named tensor's dtype and shape. As a batch column: one sample's shape (a batch of B holds it
+// as (B, shape...)), and a consumer's spec with required = false is read only when provided. At a
+// pipeline stage boundary: the whole tensor's shape.
 struct TensorSpec {
   std::string name;
   DType dtype = DType::kF32;
-  Shape shape;
+  Shape shape;  // a batch column's: of one sample, without the batch dimension (tokens {T})
   bool required = true;
+  bool operator==(const TensorSpec&) const = default;
 };
+
+// "i32 [2048]"
+std::string describe_spec(const TensorSpec& spec);
+
+// Every consumed tensor must be provided with the same dtype and shape (optional ones only when
+// provided). Throws one me::ErrorList with a line per mismatch, e.g. "model 'gpt' reads
+// 'document_ids' (i32 [2048]) but dataset 'gpt' (data.data_path) does not yield it".
+void check_batch_contract(const std::vector<TensorSpec>& consumed,
+                          const std::vector<TensorSpec>& provided, const std::string& consumer,
+                          const std::string& provider);
+
+// A batch of `batch_size` samples laid out as `fields` (uninitialised, on the CPU).
+Batch allocate_batch(const std::vector<TensorSpec>& fields, int64_t batch_size);
+
+// Copies sample row k of every tensor in `from` into row rows[k] of the same tensor in `into`
+// (same names, dtypes and per-sample shapes): how a blend assembles its members' rows.
+void copy_batch_rows(const Batch& from, const std::vector<int64_t>& rows, Batch& into);
 
 }  // namespace me

@@ -5,11 +5,8 @@
 
 #include <cmath>
 
-#include "datasets/blend.h"
-#include "datasets/same_tokenizer.h"
-#include "datasets/token_store.h"
+#include "datasets/make_dataset.h"
 #include "engine/core/allocator.h"
-#include "engine/models/padded_vocab.h"
 #include "engine/models/transformer_config.h"
 #include "engine/optim/distributed_optimizer.h"
 #include "engine/optim/grad_clip.h"
@@ -60,50 +57,13 @@ int64_t valid_samples_needed(const Recipe& r) {
   return evals * r.train.eval_iters * r.derived.global_batch_size;
 }
 
-}  // namespace
-
-Vocabulary resolve_vocabulary(const Recipe& recipe) {
-  Vocabulary v;
-  if (recipe.data.mock_data) {
-    if (!recipe.tokenizer.vocab_size) {
-      throw Error("mock data needs tokenizer.vocab_size", "tokenizer.vocab_size");
-    }
-    v.tokenizer_type = recipe.tokenizer.tokenizer_type.value_or("NullTokenizer");
-    v.vocab_size = *recipe.tokenizer.vocab_size;
-  } else {
-    std::string first_path;
-    TokenStoreMeta first;
-    for (const auto& path : data_files(recipe.data)) {
-      const TokenStoreMeta meta = TokenStore::open(path)->meta();
-      if (first_path.empty()) {
-        first_path = path;
-        first = meta;
-        v.tokenizer_type = meta.tokenizer_type;
-        v.tokenizer_sha256 = meta.tokenizer_sha256;
-        v.vocab_size = meta.vocab_size;
-      } else {
-        require_same_tokenizer(first_path, first, path, meta, "data.data_path");
-      }
-    }
-    if (v.tokenizer_type.empty()) {
-      throw Error("data.data_path names no .h5 token dataset", "data.data_path");
-    }
-    if (recipe.tokenizer.tokenizer_type && *recipe.tokenizer.tokenizer_type != v.tokenizer_type) {
-      throw Error(fmt::format("tokenizer_type is {} but the data was tokenized with {}",
-                              *recipe.tokenizer.tokenizer_type, v.tokenizer_type),
-                  "tokenizer.tokenizer_type");
-    }
-  }
-  v.padded_vocab_size = recipe.model.padded_vocab_size.value_or(
-      padded_vocab_size(v.vocab_size, recipe.model.make_vocab_size_divisible_by,
-                        recipe.parallel.tensor_model_parallel_size));
-  if (v.padded_vocab_size < v.vocab_size) {
-    throw Error(fmt::format("padded_vocab_size {} is below the tokenizer's vocabulary {}",
-                            v.padded_vocab_size, v.vocab_size),
-                "model.padded_vocab_size");
-  }
-  return v;
+// The model's vocabulary padding: a multiple of make_vocab_size_divisible_by per tensor-parallel
+// rank (megatron-facts 2.1).
+int64_t vocab_pad_multiple(const Recipe& r) {
+  return r.model.make_vocab_size_divisible_by * r.parallel.tensor_model_parallel_size;
 }
+
+}  // namespace
 
 Trainer::Trainer(Recipe recipe, Communicator& comm)
     : recipe_(std::move(recipe)),
@@ -116,7 +76,9 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
                                         recipe_.parallel.distributed_timeout_minutes * 60)),
       tp_{topology_.tp_rank, topology_.tp, groups_.tensor.get(), device_groups_.tensor.get(),
           sequence_parallel_enabled(recipe_, topology_.rank == 0)},
-      vocabulary_(with_exit_code(ExitCode::kData, [&] { return resolve_vocabulary(recipe_); })),
+      vocabulary_(with_exit_code(
+          ExitCode::kData,
+          [&] { return training_vocabulary(recipe_, vocab_pad_multiple(recipe_)); })),
       metrics_(recipe_, topology_.is_last_rank()),
       timers_(device_),
       spike_guard_(recipe_.train),
@@ -144,16 +106,19 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
   scheduler_ = std::make_unique<OptimizerParamScheduler>(recipe_);
   loss_scaler_ = make_loss_scaler(recipe_);
   const int64_t gbs = recipe_.derived.global_batch_size;
+  const std::string dataset_type = model_->dataset_type();
   with_exit_code(ExitCode::kData, [&] {
-    train_data_ = DatasetRegistry::instance().create(
-        gpt_dataset_type(recipe_.data, Split::kTrain),
-        DatasetRequest{recipe_, Split::kTrain, *recipe_.train.train_iters * gbs});
+    train_data_ = make_dataset(
+        dataset_type, DatasetRequest{recipe_, Split::kTrain, *recipe_.train.train_iters * gbs});
     if (recipe_.train.eval_iters > 0) {
-      valid_data_ = DatasetRegistry::instance().create(
-          gpt_dataset_type(recipe_.data, Split::kValid),
-          DatasetRequest{recipe_, Split::kValid, valid_samples_needed(recipe_)});
+      valid_data_ = make_dataset(
+          dataset_type, DatasetRequest{recipe_, Split::kValid, valid_samples_needed(recipe_)});
     }
   });
+  // The batch contract: every tensor the model reads, as the dataset yields it.
+  check_batch_contract(model_->inputs(), train_data_->fields(),
+                       fmt::format("model '{}'", recipe_.model.type),
+                       fmt::format("dataset '{}' (data)", dataset_type));
   int64_t num_params = 0;
   for (const Parameter* p : buffers_->parameters()) num_params += p->numel();
   spdlog::info("{}: model '{}' with {} parameters ({:.2f} M), vocabulary {} padded to {}, {}",

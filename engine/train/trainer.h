@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "datasets/dataset.h"
+#include "datasets/vocabulary.h"
 #include "engine/checkpoint/checkpoint.h"
 #include "engine/checkpoint/checkpoint_writer.h"
 #include "engine/models/model.h"
@@ -28,15 +29,6 @@
 #include "engine/train/timers.h"
 
 namespace me {
-
-// What the datasets say about their tokenizer (all data files must agree).
-struct Vocabulary {
-  std::string tokenizer_type;
-  std::string tokenizer_sha256;
-  int64_t vocab_size = 0;
-  int64_t padded_vocab_size = 0;
-};
-Vocabulary resolve_vocabulary(const Recipe& recipe);
 
 class Trainer {
  public:

@@ -8,9 +8,12 @@
 #include <string>
 
 #include "datasets/blend.h"
+#include "datasets/gpt_dataset.h"
+#include "datasets/make_dataset.h"
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
 #include "engine/recipe/recipe.h"
+#include "tests/datasets/batch_fields.h"
 #include "tests/support/process.h"
 
 namespace me {
@@ -59,6 +62,10 @@ int dataset_of(const std::vector<int32_t>& tokens, size_t row, size_t width) {
   return found;
 }
 
+const GPTDataset& gpt_member(const BlendedDataset& blend, size_t i) {
+  return dynamic_cast<const GPTDataset&>(blend.member(i));
+}
+
 template <typename F>
 Error error_of(F&& f) {
   try {
@@ -74,8 +81,8 @@ TEST_CASE("weighted blend draws each dataset in its proportion") {
   const std::string a = write_store(dir, 0, 40), b = write_store(dir, 1, 30),
                     c = write_store(dir, 2, 20);
   const Recipe recipe = blend_recipe({"5", a, "3", b, "2", c});
-  CHECK(gpt_dataset_type(recipe.data, Split::kTrain) == "blended");
-  const BlendedDataset ds({recipe, Split::kTrain, 1000});
+  CHECK(dynamic_cast<BlendedDataset*>(make_dataset("gpt", {recipe, Split::kTrain, 1000}).get()));
+  const BlendedDataset ds("gpt", {recipe, Split::kTrain, 1000});
   CHECK(ds.size() == 1000);
   CHECK(ds.weights() == std::vector<double>{0.5, 0.3, 0.2});
   CHECK(ds.member(0).size() >= 503);
@@ -99,7 +106,7 @@ TEST_CASE("weighted blend draws each dataset in its proportion") {
   CHECK(ds.batch({0}).tensors.count("document_ids") == 0);
   Recipe masked = recipe;
   masked.data.reset_attention_mask = true;
-  const BlendedDataset with_ids({masked, Split::kTrain, 1000});
+  const BlendedDataset with_ids("gpt", {masked, Split::kTrain, 1000});
   CHECK(with_ids.batch({0, 1}).at("document_ids").shape() == Shape{2, 4});
 }
 
@@ -107,11 +114,11 @@ TEST_CASE("unweighted blend weighs datasets by their sizes") {
   testing::TempDir dir;
   const std::string a = write_store(dir, 0, 60), b = write_store(dir, 1, 20);
   const Recipe recipe = blend_recipe({a, b});
-  const BlendedDataset ds({recipe, Split::kTrain, 50});
+  const BlendedDataset ds("gpt", {recipe, Split::kTrain, 50});
   const double total = static_cast<double>(ds.member(0).size() + ds.member(1).size());
   CHECK(ds.weights()[0] == doctest::Approx(ds.member(0).size() / total));
   CHECK(ds.size() == 50);
-  const BlendedDataset everything({recipe, Split::kTrain, 0});
+  const BlendedDataset everything("gpt", {recipe, Split::kTrain, 0});
   CHECK(everything.size() == ds.member(0).size() + ds.member(1).size());
 }
 
@@ -122,14 +129,14 @@ TEST_CASE("per-split blends give each split whole files") {
   recipe.data.split = "1,0,0";  // ignored by per-split blends
   recipe.data.train_data_path = {a};
   recipe.data.valid_data_path = {"0.7", a, "0.3", b};
-  CHECK(gpt_dataset_type(recipe.data, Split::kTrain) == "gpt");
-  CHECK(gpt_dataset_type(recipe.data, Split::kValid) == "blended");
-  const BlendedDataset valid({recipe, Split::kValid, 100});
-  CHECK(valid.member(0).documents().size() == 40);
-  CHECK(valid.member(1).documents().size() == 30);
+  CHECK(dynamic_cast<GPTDataset*>(make_dataset("gpt", {recipe, Split::kTrain, 10}).get()));
+  CHECK(dynamic_cast<BlendedDataset*>(make_dataset("gpt", {recipe, Split::kValid, 100}).get()));
+  const BlendedDataset valid("gpt", {recipe, Split::kValid, 100});
+  CHECK(gpt_member(valid, 0).documents().size() == 40);
+  CHECK(gpt_member(valid, 1).documents().size() == 30);
   const GPTDataset train({recipe, Split::kTrain, 10});
   CHECK(train.documents().size() == 40);
-  const Error missing = error_of([&] { BlendedDataset({recipe, Split::kTest, 10}); });
+  const Error missing = error_of([&] { BlendedDataset("gpt", {recipe, Split::kTest, 10}); });
   CHECK(missing.where() == "data.test_data_path");
   const auto files = data_files(recipe.data);
   CHECK(files == std::vector<std::string>{a, b});
@@ -139,19 +146,19 @@ TEST_CASE("blend indices are cached and reused and rebuilt when a member changes
   testing::TempDir dir;
   const std::string a = write_store(dir, 0, 40), b = write_store(dir, 1, 30);
   const Recipe recipe = blend_recipe({"0.6", a, "0.4", b});
-  const BlendedDataset first({recipe, Split::kTrain, 200});
+  const BlendedDataset first("gpt", {recipe, Split::kTrain, 200});
   REQUIRE_FALSE(first.cache_path().empty());
   CHECK(std::filesystem::exists(first.cache_path()));
   const auto marked = std::filesystem::last_write_time(first.cache_path());
-  const BlendedDataset second({recipe, Split::kTrain, 200});
+  const BlendedDataset second("gpt", {recipe, Split::kTrain, 200});
   CHECK(second.cache_path() == first.cache_path());
   CHECK(std::filesystem::last_write_time(second.cache_path()) == marked);
   CHECK(second.indices().dataset_index == first.indices().dataset_index);
   // Other weights or a rewritten member give another description, so another cache file.
-  const BlendedDataset reweighted({blend_recipe({"0.5", a, "0.5", b}), Split::kTrain, 200});
+  const BlendedDataset reweighted("gpt", {blend_recipe({"0.5", a, "0.5", b}), Split::kTrain, 200});
   CHECK(reweighted.cache_path() != first.cache_path());
   write_store(dir, 1, 31);
-  const BlendedDataset rewritten({recipe, Split::kTrain, 200});
+  const BlendedDataset rewritten("gpt", {recipe, Split::kTrain, 200});
   CHECK(rewritten.cache_path() != first.cache_path());
   // A damaged cache is rebuilt, not read.
   {
@@ -159,14 +166,16 @@ TEST_CASE("blend indices are cached and reused and rebuilt when a member changes
     std::fputs("garbage", f);
     std::fclose(f);
   }
-  const BlendedDataset repaired({recipe, Split::kTrain, 200});
+  const BlendedDataset repaired("gpt", {recipe, Split::kTrain, 200});
   CHECK(repaired.indices().dataset_index == rewritten.indices().dataset_index);
 }
 
 TEST_CASE("blend errors: mixed tokenizers and bad weights and several files in gpt") {
   testing::TempDir dir;
   const std::string a = write_store(dir, 0, 40), b = write_store(dir, 1, 30, "GPT2BPETokenizer");
-  const Error mixed = error_of([&] { BlendedDataset({blend_recipe({a, b}), Split::kTrain, 10}); });
+  const Error mixed = error_of([&] {
+    BlendedDataset("gpt", {blend_recipe({a, b}), Split::kTrain, 10});
+  });
   CHECK(mixed.where() == "data.data_path");
   CHECK(std::string(mixed.what()).find(a) != std::string::npos);
   CHECK(std::string(mixed.what()).find(b) != std::string::npos);
@@ -178,6 +187,35 @@ TEST_CASE("blend errors: mixed tokenizers and bad weights and several files in g
   CHECK_FALSE(paths.weighted());
   const Error several = error_of([&] { GPTDataset({blend_recipe({a, a}), Split::kTrain, 10}); });
   CHECK(several.where() == "data.data_path");
+}
+
+TEST_CASE("a blend yields its members' fields, every row equal to the member's row") {
+  testing::TempDir dir;
+  const std::string a = write_store(dir, 0, 40), b = write_store(dir, 1, 30);
+  Recipe recipe = blend_recipe({"0.6", a, "0.4", b});
+  recipe.data.reset_attention_mask = true;
+  recipe.data.eod_mask_loss = true;
+  recipe.data.reset_position_ids = true;
+  const BlendedDataset ds("gpt", {recipe, Split::kTrain, 100});
+  CHECK(ds.fields() == ds.member(0).fields());
+  REQUIRE(ds.fields().size() == 5);
+  const std::vector<int64_t> rows{7, 0, 99, 42, 7, 13};
+  testing::check_batch_yields_fields(ds, rows);
+  const Batch batch = ds.batch(rows);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const auto t = static_cast<size_t>(rows[r]);
+    const Batch one = ds.member(static_cast<size_t>(ds.indices().dataset_index[t]))
+                          .batch({ds.indices().dataset_sample_index[t]});
+    for (const auto& [name, tensor] : one.tensors) {
+      INFO("row " << r << " '" << name << "'");
+      const Tensor row = batch.at(name).view(static_cast<int64_t>(r) * 4, {1, 4});
+      if (tensor.dtype() == DType::kF32) {
+        CHECK(row.to_vector<float>() == tensor.to_vector<float>());
+      } else {
+        CHECK(row.to_vector<int32_t>() == tensor.to_vector<int32_t>());
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
 #include "engine/recipe/recipe.h"
+#include "tests/datasets/batch_fields.h"
 #include "tests/support/process.h"
 
 namespace me {
@@ -327,6 +328,38 @@ TEST_CASE("gpt batch carries document ids with reset_attention_mask") {
   CHECK(batch.at("document_ids").to_vector<int32_t>() == std::vector<int32_t>{0, 0, 1, 1});
   recipe.data.reset_attention_mask = false;
   CHECK(GPTDataset({recipe, Split::kTrain, 7}).batch({target}).tensors.count("document_ids") == 0);
+}
+
+TEST_CASE("gpt fields: Megatron's four (B, seq_length) tensors, document_ids with the mask") {
+  testing::TempDir dir;
+  Recipe recipe = recipe_for(write_documents(dir, hand_documents()), "1,0,0");
+  const std::vector<TensorSpec> plain{{"tokens", DType::kI32, {4}},
+                                      {"labels", DType::kI32, {4}},
+                                      {"loss_mask", DType::kF32, {4}},
+                                      {"position_ids", DType::kI32, {4}}};
+  const GPTDataset ds({recipe, Split::kTrain, 7});
+  CHECK(ds.fields() == plain);
+  testing::check_batch_yields_fields(ds, {0, 6, 3});
+  recipe.data.reset_attention_mask = true;
+  std::vector<TensorSpec> masked = plain;
+  masked.push_back({"document_ids", DType::kI32, {4}});
+  const GPTDataset with_ids({recipe, Split::kTrain, 7});
+  CHECK(with_ids.fields() == masked);
+  testing::check_batch_yields_fields(with_ids, {1, 2});
+}
+
+TEST_CASE("mock data yields the gpt fields") {
+  Recipe recipe{};
+  recipe.model.seq_length = 16;
+  recipe.data.mock_data = true;
+  recipe.data.reset_attention_mask = true;
+  recipe.tokenizer.vocab_size = 300;
+  recipe.train.seed = 5;
+  const GPTDataset ds({recipe, Split::kValid, 10});
+  REQUIRE(ds.fields().size() == 5);
+  CHECK(ds.fields()[0] == TensorSpec{"tokens", DType::kI32, {16}});
+  CHECK(ds.fields()[4] == TensorSpec{"document_ids", DType::kI32, {16}});
+  testing::check_batch_yields_fields(ds, {9, 0, 4});
 }
 
 }  // namespace
