@@ -10,6 +10,7 @@
 
 #include "datasets/blended_index_cache.h"
 #include "datasets/document_source.h"
+#include "datasets/gpt_dataset_schema.h"
 #include "datasets/same_tokenizer.h"
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
@@ -19,7 +20,7 @@ namespace me {
 
 BlendedDataset::BlendedDataset(const DatasetRequest& request) {
   seq_length_ = request.recipe.model.seq_length;
-  reset_attention_mask_ = request.recipe.data.reset_attention_mask;
+  reset_attention_mask_ = request.recipe.family<GptDataConfig>().reset_attention_mask;
   const Blend blend = split_blend(request.recipe.data, request.split);
   if (blend.paths.empty()) {
     throw Error("no dataset given: the blend names no token dataset", blend.field);

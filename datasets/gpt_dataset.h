@@ -33,7 +33,7 @@ Batch assemble_gpt_batch(const std::vector<int64_t>& samples, int64_t seq_length
 class GPTDataset final : public Dataset {
  public:
   // Reads recipe.data (one file from data_path or the split's <split>_data_path, split,
-  // data_cache_path, mock_data, eod_mask_loss, reset_position_ids), model.seq_length and
+  // data_cache_path, mock_data), its gpt family (GptDataConfig), model.seq_length and
   // train.seed. Throws me::Error naming the field and file for an empty split, a split too small
   // for one sample, or several files (those go through BlendedDataset).
   explicit GPTDataset(const DatasetRequest& request);

@@ -3,6 +3,7 @@
 // pipeline stage runs the same pieces chunk by chunk (forward_chunk / backward_chunk).
 #include "engine/models/gpt.h"
 
+#include "datasets/gpt_dataset_schema.h"
 #include "engine/nn/layer_norm.h"
 #include "engine/recipe/recipe.h"
 
@@ -28,7 +29,7 @@ PipelineStage stage_of(const Recipe& recipe) {
 GptModel::GptModel(const Recipe& recipe, int64_t padded_vocab_size)
     : Model(""),
       max_position_embeddings_(checked(recipe).model.max_position_embeddings),
-      reset_attention_mask_(recipe.data.reset_attention_mask),
+      reset_attention_mask_(recipe.family<GptDataConfig>().reset_attention_mask),
       stage_(stage_of(recipe)) {
   const bool tied = !recipe.model.untie_embeddings_and_output_weights;
   if (stage_.first()) {

@@ -1,13 +1,18 @@
-// The typed, validated recipe: one struct per section, fields named as Megatron-LM's arguments.
-// Values come only from the schema table (engine/recipe/schema.cpp): defaults, types, ranges and
-// docs live there, once; these structs carry no defaults of their own.
+// The typed, validated recipe: one struct per section, fields named as Megatron-LM's arguments,
+// plus the family sections higher rooms declare. Values come only from the schema (the files of
+// engine/recipe/sections/ and every registered family): defaults, types, ranges and docs live
+// there, once; these structs carry no defaults of their own.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <typeindex>
+#include <typeinfo>
+#include <utility>
 #include <vector>
 
 namespace me {
@@ -30,7 +35,7 @@ struct ModelConfig {
   bool use_rope_scaling;  // Llama-3.1 frequency scaling
   double rope_scaling_factor;
   int64_t rope_scaling_original_max_position_embeddings;  // engine-only; Megatron fixes 8192
-  std::string normalization;  // LayerNorm or RMSNorm
+  std::string normalization;                              // LayerNorm or RMSNorm
   double layernorm_epsilon;
   bool swiglu;
   bool untie_embeddings_and_output_weights;
@@ -60,8 +65,9 @@ struct ParallelConfig {
   bool use_distributed_optimizer;
   bool overlap_grad_reduce;
   bool overlap_param_gather;  // needs use_distributed_optimizer and overlap_grad_reduce
-  std::optional<int64_t> ddp_bucket_size;  // None -> one bucket, or Megatron's size when overlapping
-  double distributed_timeout_minutes;      // fractions allowed (tests stall for seconds)
+  std::optional<int64_t>
+      ddp_bucket_size;                 // None -> one bucket, or Megatron's size when overlapping
+  double distributed_timeout_minutes;  // fractions allowed (tests stall for seconds)
 
   bool operator==(const ParallelConfig&) const;
 };
@@ -72,12 +78,9 @@ struct DataConfig {
   std::vector<std::string> train_data_path;
   std::vector<std::string> valid_data_path;
   std::vector<std::string> test_data_path;
-  std::string split;                   // "969, 30, 1"
+  std::string split;  // "969, 30, 1"
   std::optional<std::string> data_cache_path;
   bool mock_data;
-  bool eod_mask_loss;
-  bool reset_position_ids;
-  bool reset_attention_mask;
 
   bool operator==(const DataConfig&) const;
 };
@@ -93,7 +96,7 @@ struct TokenizerConfig {
 };
 
 struct TrainConfig {
-  std::string device;  // cpu or cuda
+  std::string device;        // cpu or cuda
   int64_t ranks_per_device;  // >1: ranks share a GPU (debugging a layout on one GPU)
   int64_t micro_batch_size;
   std::optional<int64_t> global_batch_size;  // None -> micro_batch_size * data_parallel_size
@@ -110,7 +113,7 @@ struct TrainConfig {
   std::optional<std::string> recompute_granularity;  // full or selective (engine/nn/recompute.h)
   std::optional<std::string> recompute_method;       // uniform or block; full only
   std::optional<int64_t> recompute_num_layers;       // layers per chunk (uniform) / count (block)
-  std::optional<int64_t> inject_nan_at_iteration;  // test-only
+  std::optional<int64_t> inject_nan_at_iteration;    // test-only
   std::optional<int64_t> loss_spike_window;  // skip updates k sigma above this window's mean
   double loss_spike_sigma;
   std::optional<int64_t> inject_loss_spike_at_iteration;  // test-only
@@ -202,6 +205,65 @@ struct DerivedConfig {
   bool operator==(const DerivedConfig&) const;
 };
 
+// The family sections of a recipe (engine/recipe/family.h: e.g. GptDataConfig, declared beside
+// GPTDataset), held type-erased so this room never includes the rooms that declare them. A copy
+// clones every section; equality goes through the schema (Recipe::operator==).
+class FamilyConfigs {
+ public:
+  FamilyConfigs() = default;
+  FamilyConfigs(const FamilyConfigs& other) { *this = other; }
+  FamilyConfigs& operator=(const FamilyConfigs& other) {
+    if (this == &other) return *this;
+    configs_.clear();
+    for (const auto& [type, config] : other.configs_) configs_.emplace_back(type, config->clone());
+    return *this;
+  }
+  FamilyConfigs(FamilyConfigs&&) = default;
+  FamilyConfigs& operator=(FamilyConfigs&&) = default;
+
+  // A section nothing has set reads value-initialized, as Recipe{} leaves the core sections.
+  template <class Config>
+  const Config& get() const {
+    if (const Holder* held = find(typeid(Config))) {
+      return static_cast<const HolderOf<Config>*>(held)->config;
+    }
+    static const Config kUnset{};
+    return kUnset;
+  }
+  // Creates the section (value-initialized) on first use; Config must be a registered family.
+  template <class Config>
+  Config& get() {
+    Holder* held = find(typeid(Config));
+    if (!held) held = &insert(typeid(Config), std::make_unique<HolderOf<Config>>());
+    return static_cast<HolderOf<Config>*>(held)->config;
+  }
+
+ private:
+  struct Holder {
+    virtual ~Holder() = default;
+    virtual std::unique_ptr<Holder> clone() const = 0;
+  };
+  template <class Config>
+  struct HolderOf final : Holder {
+    Config config{};
+    std::unique_ptr<Holder> clone() const override { return std::make_unique<HolderOf>(*this); }
+  };
+
+  const Holder* find(std::type_index type) const {
+    for (const auto& [t, config] : configs_) {
+      if (t == type) return config.get();
+    }
+    return nullptr;
+  }
+  Holder* find(std::type_index type) {
+    return const_cast<Holder*>(static_cast<const FamilyConfigs*>(this)->find(type));
+  }
+  // Defined in engine/recipe/family.cpp, which knows the registered families.
+  Holder& insert(std::type_index type, std::unique_ptr<Holder> config);
+
+  std::vector<std::pair<std::type_index, std::unique_ptr<Holder>>> configs_;
+};
+
 struct Recipe {
   ModelConfig model;
   ParallelConfig parallel;
@@ -215,7 +277,19 @@ struct Recipe {
   LoggingConfig logging;
   DerivedConfig derived;
   std::string source;  // the top recipe file, or "<checkpoint>" / "<string>"
+  FamilyConfigs families;
 
+  // A family section, read typed: `recipe.family<GptDataConfig>().eod_mask_loss`.
+  template <class Config>
+  const Config& family() const {
+    return families.get<Config>();
+  }
+  template <class Config>
+  Config& family() {
+    return families.get<Config>();
+  }
+
+  // Core sections member-wise, family sections field by field through the schema.
   bool operator==(const Recipe&) const;
 };
 
@@ -236,10 +310,12 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
 Recipe parse_recipe(const std::string& yaml_text, const std::string& origin,
                     int64_t world_size = 1);
 
-// The fully resolved recipe (every field, defaults included) as YAML, parseable by parse_recipe.
+// The fully resolved recipe (every field, defaults included; a family's fields only where it
+// serves model.type) as YAML, parseable by parse_recipe.
 std::string recipe_to_yaml(const Recipe& recipe);
 
-// docs/recipes.md: every section and field with type, default, range and doc.
+// docs/recipes.md: every section and field with type, default, range and doc; per section the
+// common fields, then one table per family, each naming the file that declares it.
 std::string recipe_schema_markdown();
 
 }  // namespace me

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "datasets/blend.h"
+#include "datasets/gpt_dataset_schema.h"
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
 #include "engine/recipe/recipe.h"
@@ -98,7 +99,7 @@ TEST_CASE("weighted blend draws each dataset in its proportion") {
   CHECK(one == member);
   CHECK(ds.batch({0}).tensors.count("document_ids") == 0);
   Recipe masked = recipe;
-  masked.data.reset_attention_mask = true;
+  masked.family<GptDataConfig>().reset_attention_mask = true;
   const BlendedDataset with_ids({masked, Split::kTrain, 1000});
   CHECK(with_ids.batch({0, 1}).at("document_ids").shape() == Shape{2, 4});
 }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "datasets/gpt_dataset_schema.h"
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
 #include "engine/recipe/recipe.h"
@@ -120,8 +121,8 @@ TEST_CASE("gpt batch: labels shifted, eod loss mask and position reset by hand")
   testing::TempDir dir;
   const auto docs = hand_documents();
   Recipe recipe = recipe_for(write_documents(dir, docs), "1,0,0");
-  recipe.data.eod_mask_loss = true;
-  recipe.data.reset_position_ids = true;
+  recipe.family<GptDataConfig>().eod_mask_loss = true;
+  recipe.family<GptDataConfig>().reset_position_ids = true;
   GPTDataset ds({recipe, Split::kTrain, 7});
   // Find the sample whose stream window holds 8, EOD, then the next document.
   int64_t target = -1;
@@ -154,8 +155,8 @@ TEST_CASE("gpt batch: labels shifted, eod loss mask and position reset by hand")
     CHECK(loss_mask[4 + t] == (sample0[t] == kEod ? 0.0f : 1.0f));
   }
 
-  recipe.data.eod_mask_loss = false;
-  recipe.data.reset_position_ids = false;
+  recipe.family<GptDataConfig>().eod_mask_loss = false;
+  recipe.family<GptDataConfig>().reset_position_ids = false;
   const Batch plain = GPTDataset({recipe, Split::kTrain, 7}).batch({target});
   CHECK(plain.at("loss_mask").to_vector<float>() == std::vector<float>{1, 1, 1, 1});
   CHECK(plain.at("position_ids").to_vector<int32_t>() == std::vector<int32_t>{0, 1, 2, 3});
@@ -314,7 +315,7 @@ TEST_CASE("gpt batch carries document ids with reset_attention_mask") {
             .to_vector<int32_t>() == std::vector<int32_t>{0, 0, 1, 2, 0, 1, 2, 2});
   testing::TempDir dir;
   Recipe recipe = recipe_for(write_documents(dir, hand_documents()), "1,0,0");
-  recipe.data.reset_attention_mask = true;
+  recipe.family<GptDataConfig>().reset_attention_mask = true;
   GPTDataset ds({recipe, Split::kTrain, 7});
   int64_t target = -1;  // the sample whose window holds 8, EOD, then the next document
   for (int64_t i = 0; i < ds.size(); ++i) {
@@ -325,7 +326,7 @@ TEST_CASE("gpt batch carries document ids with reset_attention_mask") {
   const Batch batch = ds.batch({target});
   CHECK(batch.at("document_ids").dtype() == DType::kI32);
   CHECK(batch.at("document_ids").to_vector<int32_t>() == std::vector<int32_t>{0, 0, 1, 1});
-  recipe.data.reset_attention_mask = false;
+  recipe.family<GptDataConfig>().reset_attention_mask = false;
   CHECK(GPTDataset({recipe, Split::kTrain, 7}).batch({target}).tensors.count("document_ids") == 0);
 }
 
