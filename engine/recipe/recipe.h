@@ -35,7 +35,7 @@ struct ModelConfig {
   bool use_rope_scaling;  // Llama-3.1 frequency scaling
   double rope_scaling_factor;
   int64_t rope_scaling_original_max_position_embeddings;  // engine-only; Megatron fixes 8192
-  std::string normalization;                              // LayerNorm or RMSNorm
+  std::string normalization;  // LayerNorm or RMSNorm
   double layernorm_epsilon;
   bool swiglu;
   bool untie_embeddings_and_output_weights;
@@ -65,9 +65,8 @@ struct ParallelConfig {
   bool use_distributed_optimizer;
   bool overlap_grad_reduce;
   bool overlap_param_gather;  // needs use_distributed_optimizer and overlap_grad_reduce
-  std::optional<int64_t>
-      ddp_bucket_size;                 // None -> one bucket, or Megatron's size when overlapping
-  double distributed_timeout_minutes;  // fractions allowed (tests stall for seconds)
+  std::optional<int64_t> ddp_bucket_size;  // None -> one bucket, or Megatron's size when overlapping
+  double distributed_timeout_minutes;      // fractions allowed (tests stall for seconds)
 
   bool operator==(const ParallelConfig&) const;
 };
@@ -78,7 +77,7 @@ struct DataConfig {
   std::vector<std::string> train_data_path;
   std::vector<std::string> valid_data_path;
   std::vector<std::string> test_data_path;
-  std::string split;  // "969, 30, 1"
+  std::string split;                   // "969, 30, 1"
   std::optional<std::string> data_cache_path;
   bool mock_data;
 
@@ -96,7 +95,7 @@ struct TokenizerConfig {
 };
 
 struct TrainConfig {
-  std::string device;        // cpu or cuda
+  std::string device;  // cpu or cuda
   int64_t ranks_per_device;  // >1: ranks share a GPU (debugging a layout on one GPU)
   int64_t micro_batch_size;
   std::optional<int64_t> global_batch_size;  // None -> micro_batch_size * data_parallel_size
@@ -113,7 +112,7 @@ struct TrainConfig {
   std::optional<std::string> recompute_granularity;  // full or selective (engine/nn/recompute.h)
   std::optional<std::string> recompute_method;       // uniform or block; full only
   std::optional<int64_t> recompute_num_layers;       // layers per chunk (uniform) / count (block)
-  std::optional<int64_t> inject_nan_at_iteration;    // test-only
+  std::optional<int64_t> inject_nan_at_iteration;  // test-only
   std::optional<int64_t> loss_spike_window;  // skip updates k sigma above this window's mean
   double loss_spike_sigma;
   std::optional<int64_t> inject_loss_spike_at_iteration;  // test-only
@@ -256,7 +255,7 @@ class FamilyConfigs {
     return nullptr;
   }
   Holder* find(std::type_index type) {
-    return const_cast<Holder*>(static_cast<const FamilyConfigs*>(this)->find(type));
+    return const_cast<Holder*>(std::as_const(*this).find(type));
   }
   // Defined in engine/recipe/family.cpp, which knows the registered families.
   Holder& insert(std::type_index type, std::unique_ptr<Holder> config);

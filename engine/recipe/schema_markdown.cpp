@@ -62,7 +62,7 @@ std::string allowed_cell(const Field& field) {
     for (const auto& name : registered_names(field.registry_kind)) {
       out += (out.empty() ? "" : ", ") + ("`" + name + "`");
     }
-    out += " (registered " + field.registry_kind + "s)";
+    out += " (registered " + field.registry_kind + " names)";
   }
   return out.empty() ? cell(field.range.text()) : out;
 }
