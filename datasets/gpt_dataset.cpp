@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "datasets/blend.h"
+#include "datasets/gpt_dataset_schema.h"
 #include "datasets/gpt_index_cache.h"
 #include "engine/recipe/recipe.h"
 
@@ -79,9 +80,10 @@ void GPTDataset::init(const DatasetRequest& request, std::shared_ptr<DocumentSou
   if (seq_length_ <= 0) {
     throw Error(fmt::format("seq_length {} must be positive", seq_length_), "model.seq_length");
   }
-  eod_mask_loss_ = recipe.data.eod_mask_loss;
-  reset_position_ids_ = recipe.data.reset_position_ids;
-  reset_attention_mask_ = recipe.data.reset_attention_mask;
+  const GptDataConfig& gpt = recipe.family<GptDataConfig>();
+  eod_mask_loss_ = gpt.eod_mask_loss;
+  reset_position_ids_ = gpt.reset_position_ids;
+  reset_attention_mask_ = gpt.reset_attention_mask;
   source_ = std::move(source);
   documents_ = split_document_range(split_string, request.split, source_->num_documents());
   const char* name = split_name(request.split);

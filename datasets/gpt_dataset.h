@@ -22,10 +22,9 @@ Tensor document_ids_after_eod(const Tensor& tokens, int32_t eod);
 class GPTDataset final : public Dataset {
  public:
   // Reads recipe.data (one file from data_path or the split's <split>_data_path, or the blend
-  // member's file; split, data_cache_path, mock_data, eod_mask_loss, reset_position_ids,
-  // reset_attention_mask), model.seq_length and train.seed. Throws me::Error naming the field and
-  // file for an empty split, a split too small for one sample, or several files (those go through
-  // BlendedDataset).
+  // member's file; split, data_cache_path, mock_data), its gpt family (GptDataConfig),
+  // model.seq_length and train.seed. Throws me::Error naming the field and file for an empty
+  // split, a split too small for one sample, or several files (those go through BlendedDataset).
   explicit GPTDataset(const DatasetRequest& request);
 
   int64_t size() const override { return indices_.num_samples(); }

@@ -3,6 +3,7 @@
 // context's SequenceInfo.
 #include "engine/models/gpt.h"
 
+#include "datasets/gpt_dataset_schema.h"
 #include "engine/models/transformer_config.h"
 #include "engine/recipe/recipe.h"
 
@@ -28,7 +29,7 @@ PipelineStage stage_of(const Recipe& recipe) {
 GptModel::GptModel(const Recipe& recipe, int64_t padded_vocab_size)
     : Model(""),
       max_position_embeddings_(checked(recipe).model.max_position_embeddings),
-      reset_attention_mask_(recipe.data.reset_attention_mask),
+      reset_attention_mask_(recipe.family<GptDataConfig>().reset_attention_mask),
       seq_length_(recipe.model.seq_length),
       micro_batch_size_(recipe.train.micro_batch_size),
       hidden_size_(recipe.model.hidden_size),

@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 #include "engine/core/error.h"
 #include "engine/recipe/raw_recipe.h"
 #include "engine/recipe/rules.h"
+#include "engine/recipe/schema.h"
 #include "engine/recipe/validate.h"
 
 namespace me {
@@ -41,7 +44,19 @@ bool MixedPrecisionConfig::operator==(const MixedPrecisionConfig&) const = defau
 bool CheckpointConfig::operator==(const CheckpointConfig&) const = default;
 bool LoggingConfig::operator==(const LoggingConfig&) const = default;
 bool DerivedConfig::operator==(const DerivedConfig&) const = default;
-bool Recipe::operator==(const Recipe&) const = default;
+
+bool Recipe::operator==(const Recipe& other) const {
+  const auto core = [](const Recipe& r) {
+    return std::tie(r.model, r.parallel, r.data, r.tokenizer, r.train, r.optimizer, r.scheduler,
+                    r.mixed_precision, r.checkpoint, r.logging, r.derived, r.source);
+  };
+  if (core(*this) != core(other)) return false;
+  // This room cannot see the family structs' types, but their fields read them.
+  for (const auto& field : recipe_schema()) {
+    if (!field.family.empty() && field.get(*this) != field.get(other)) return false;
+  }
+  return true;
+}
 
 DerivedConfig resolve(const Recipe& recipe, int64_t world_size) {
   const auto& p = recipe.parallel;

@@ -1,13 +1,18 @@
-// The typed, validated recipe: one struct per section, fields named as Megatron-LM's arguments.
-// Values come only from the schema table (engine/recipe/schema.cpp): defaults, types, ranges and
-// docs live there, once; these structs carry no defaults of their own.
+// The typed, validated recipe: one struct per section, fields named as Megatron-LM's arguments,
+// plus the family sections higher rooms declare. Values come only from the schema (the files of
+// engine/recipe/sections/ and every registered family): defaults, types, ranges and docs live
+// there, once; these structs carry no defaults of their own.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <typeindex>
+#include <typeinfo>
+#include <utility>
 #include <vector>
 
 namespace me {
@@ -79,9 +84,6 @@ struct DataConfig {
   std::string split;  // "969, 30, 1"
   std::optional<std::string> data_cache_path;
   bool mock_data;
-  bool eod_mask_loss;
-  bool reset_position_ids;
-  bool reset_attention_mask;
 
   bool operator==(const DataConfig&) const;
 };
@@ -206,6 +208,65 @@ struct DerivedConfig {
   bool operator==(const DerivedConfig&) const;
 };
 
+// The family sections of a recipe (engine/recipe/family.h: e.g. GptDataConfig, declared beside
+// GPTDataset), held type-erased so this room never includes the rooms that declare them. A copy
+// clones every section; equality goes through the schema (Recipe::operator==).
+class FamilyConfigs {
+ public:
+  FamilyConfigs() = default;
+  FamilyConfigs(const FamilyConfigs& other) { *this = other; }
+  FamilyConfigs& operator=(const FamilyConfigs& other) {
+    if (this == &other) return *this;
+    configs_.clear();
+    for (const auto& [type, config] : other.configs_) configs_.emplace_back(type, config->clone());
+    return *this;
+  }
+  FamilyConfigs(FamilyConfigs&&) = default;
+  FamilyConfigs& operator=(FamilyConfigs&&) = default;
+
+  // A section nothing has set reads value-initialized, as Recipe{} leaves the core sections.
+  template <class Config>
+  const Config& get() const {
+    if (const Holder* held = find(typeid(Config))) {
+      return static_cast<const HolderOf<Config>*>(held)->config;
+    }
+    static const Config kUnset{};
+    return kUnset;
+  }
+  // Creates the section (value-initialized) on first use; Config must be a registered family.
+  template <class Config>
+  Config& get() {
+    Holder* held = find(typeid(Config));
+    if (!held) held = &insert(typeid(Config), std::make_unique<HolderOf<Config>>());
+    return static_cast<HolderOf<Config>*>(held)->config;
+  }
+
+ private:
+  struct Holder {
+    virtual ~Holder() = default;
+    virtual std::unique_ptr<Holder> clone() const = 0;
+  };
+  template <class Config>
+  struct HolderOf final : Holder {
+    Config config{};
+    std::unique_ptr<Holder> clone() const override { return std::make_unique<HolderOf>(*this); }
+  };
+
+  const Holder* find(std::type_index type) const {
+    for (const auto& [t, config] : configs_) {
+      if (t == type) return config.get();
+    }
+    return nullptr;
+  }
+  Holder* find(std::type_index type) {
+    return const_cast<Holder*>(std::as_const(*this).find(type));
+  }
+  // Defined in engine/recipe/family.cpp, which knows the registered families.
+  Holder& insert(std::type_index type, std::unique_ptr<Holder> config);
+
+  std::vector<std::pair<std::type_index, std::unique_ptr<Holder>>> configs_;
+};
+
 struct Recipe {
   ModelConfig model;
   ParallelConfig parallel;
@@ -219,7 +280,19 @@ struct Recipe {
   LoggingConfig logging;
   DerivedConfig derived;
   std::string source;  // the top recipe file, or "<checkpoint>" / "<string>"
+  FamilyConfigs families;
 
+  // A family section, read typed: `recipe.family<GptDataConfig>().eod_mask_loss`.
+  template <class Config>
+  const Config& family() const {
+    return families.get<Config>();
+  }
+  template <class Config>
+  Config& family() {
+    return families.get<Config>();
+  }
+
+  // Core sections member-wise, family sections field by field through the schema.
   bool operator==(const Recipe&) const;
 };
 
@@ -240,10 +313,12 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
 Recipe parse_recipe(const std::string& yaml_text, const std::string& origin,
                     int64_t world_size = 1);
 
-// The fully resolved recipe (every field, defaults included) as YAML, parseable by parse_recipe.
+// The fully resolved recipe (every field, defaults included; a family's fields only where it
+// serves model.type) as YAML, parseable by parse_recipe.
 std::string recipe_to_yaml(const Recipe& recipe);
 
-// docs/recipes.md: every section and field with type, default, range and doc.
+// docs/recipes.md: every section and field with type, default, range and doc; per section the
+// common fields, then one table per family, each naming the file that declares it.
 std::string recipe_schema_markdown();
 
 }  // namespace me

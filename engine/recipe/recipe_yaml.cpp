@@ -1,5 +1,6 @@
-// recipe_to_yaml: every field of every section (defaults included, unset optionals as null) plus
-// the derived values, in schema order; parse_recipe reads it back to an equal Recipe.
+// recipe_to_yaml: every field of every section (defaults included, unset optionals as null; family
+// fields where the family serves the model.type) plus the derived values, in schema order;
+// parse_recipe reads it back to an equal Recipe.
 #include <fmt/format.h>
 
 #include "engine/recipe/recipe.h"
@@ -32,7 +33,9 @@ std::string recipe_to_yaml(const Recipe& recipe) {
   for (const auto& section : recipe_sections()) {
     out << YAML::Key << section.name << YAML::Value << YAML::BeginMap;
     for (const auto& field : recipe_schema()) {
-      if (field.section != section.name) continue;
+      // A family that does not serve this model.type holds its defaults and could not be read
+      // back: leave it out.
+      if (field.section != section.name || !field.applies_to_model(recipe.model.type)) continue;
       out << YAML::Key << field.key << YAML::Value;
       emit_value(out, field.get(recipe));
     }

@@ -69,6 +69,28 @@ void check_entry(const Field& field, const RawEntry& entry, FieldCheck& out,
   out.origins[field.path()] = entry.origin;
 }
 
+// A family key set for a model.type the family does not serve. Checked after every section is
+// read, since model: may come after the family's section; skipped when model.type is rejected.
+void check_applies_to_model(const RawRecipe& raw, FieldCheck& out, std::vector<Located>& found) {
+  if (out.invalid.count("model.type")) return;
+  const std::string& model_type = out.recipe.model.type;
+  for (const auto& section : raw.sections) {
+    for (const auto& entry : section.entries) {
+      const Field* field = find_field(section.name, entry.key);
+      if (!field || field->applies_to_model(model_type) || out.invalid.count(field->path())) {
+        continue;
+      }
+      found.push_back(
+          {entry.origin, Error(fmt::format("'{}' (family {} of '{}') applies to model.type {}, not "
+                                           "'{}'",
+                                           field->path(), field->family, field->section,
+                                           fmt::join(field->applies_to, ", "), model_type),
+                               entry.origin.where())});
+      out.invalid.insert(field->path());
+    }
+  }
+}
+
 void check_section(const RawSection& section, FieldCheck& out, std::vector<Located>& found) {
   const Origin& at = section.origin;
   if (section_keys(section.name).empty()) {
@@ -108,6 +130,7 @@ FieldCheck check_fields(const RawRecipe& raw) {
   }
   std::vector<Located> found;
   for (const auto& section : raw.sections) check_section(section, out, found);
+  check_applies_to_model(raw, out, found);
   std::stable_sort(found.begin(), found.end(), [](const Located& a, const Located& b) {
     return std::tie(a.origin.file, a.origin.line, a.origin.column) <
            std::tie(b.origin.file, b.origin.line, b.origin.column);

@@ -1,5 +1,6 @@
 // Field-level validation: every key of a RawRecipe checked against the schema (unknown section or
-// key, wrong type, out of range, not in choices, missing required), collecting every error.
+// key, wrong type, out of range, not in choices or not registered, missing required, a family's
+// key under a model.type it does not serve), collecting every error.
 #pragma once
 
 #include <map>

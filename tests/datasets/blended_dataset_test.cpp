@@ -10,6 +10,7 @@
 #include "datasets/blend.h"
 #include "datasets/gpt_dataset.h"
 #include "datasets/make_dataset.h"
+#include "datasets/gpt_dataset_schema.h"
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
 #include "engine/recipe/recipe.h"
@@ -105,7 +106,7 @@ TEST_CASE("weighted blend draws each dataset in its proportion") {
   CHECK(one == member);
   CHECK(ds.batch({0}).tensors.count("document_ids") == 0);
   Recipe masked = recipe;
-  masked.data.reset_attention_mask = true;
+  masked.family<GptDataConfig>().reset_attention_mask = true;
   const BlendedDataset with_ids("gpt", {masked, Split::kTrain, 1000});
   CHECK(with_ids.batch({0, 1}).at("document_ids").shape() == Shape{2, 4});
 }
@@ -193,9 +194,9 @@ TEST_CASE("a blend yields its members' fields, every row equal to the member's r
   testing::TempDir dir;
   const std::string a = write_store(dir, 0, 40), b = write_store(dir, 1, 30);
   Recipe recipe = blend_recipe({"0.6", a, "0.4", b});
-  recipe.data.reset_attention_mask = true;
-  recipe.data.eod_mask_loss = true;
-  recipe.data.reset_position_ids = true;
+  recipe.family<GptDataConfig>().reset_attention_mask = true;
+  recipe.family<GptDataConfig>().eod_mask_loss = true;
+  recipe.family<GptDataConfig>().reset_position_ids = true;
   const BlendedDataset ds("gpt", {recipe, Split::kTrain, 100});
   CHECK(ds.fields() == ds.member(0).fields());
   REQUIRE(ds.fields().size() == 5);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "datasets/gpt_dataset_schema.h"
 #include "datasets/token_store.h"
 #include "engine/core/error.h"
 #include "engine/recipe/recipe.h"
@@ -121,8 +122,8 @@ TEST_CASE("gpt batch: labels shifted, eod loss mask and position reset by hand")
   testing::TempDir dir;
   const auto docs = hand_documents();
   Recipe recipe = recipe_for(write_documents(dir, docs), "1,0,0");
-  recipe.data.eod_mask_loss = true;
-  recipe.data.reset_position_ids = true;
+  recipe.family<GptDataConfig>().eod_mask_loss = true;
+  recipe.family<GptDataConfig>().reset_position_ids = true;
   GPTDataset ds({recipe, Split::kTrain, 7});
   // Find the sample whose stream window holds 8, EOD, then the next document.
   int64_t target = -1;
@@ -155,8 +156,8 @@ TEST_CASE("gpt batch: labels shifted, eod loss mask and position reset by hand")
     CHECK(loss_mask[4 + t] == (sample0[t] == kEod ? 0.0f : 1.0f));
   }
 
-  recipe.data.eod_mask_loss = false;
-  recipe.data.reset_position_ids = false;
+  recipe.family<GptDataConfig>().eod_mask_loss = false;
+  recipe.family<GptDataConfig>().reset_position_ids = false;
   const Batch plain = GPTDataset({recipe, Split::kTrain, 7}).batch({target});
   CHECK(plain.at("loss_mask").to_vector<float>() == std::vector<float>{1, 1, 1, 1});
   CHECK(plain.at("position_ids").to_vector<int32_t>() == std::vector<int32_t>{0, 1, 2, 3});
@@ -315,7 +316,7 @@ TEST_CASE("gpt batch carries document ids with reset_attention_mask") {
             .to_vector<int32_t>() == std::vector<int32_t>{0, 0, 1, 2, 0, 1, 2, 2});
   testing::TempDir dir;
   Recipe recipe = recipe_for(write_documents(dir, hand_documents()), "1,0,0");
-  recipe.data.reset_attention_mask = true;
+  recipe.family<GptDataConfig>().reset_attention_mask = true;
   GPTDataset ds({recipe, Split::kTrain, 7});
   int64_t target = -1;  // the sample whose window holds 8, EOD, then the next document
   for (int64_t i = 0; i < ds.size(); ++i) {
@@ -326,7 +327,7 @@ TEST_CASE("gpt batch carries document ids with reset_attention_mask") {
   const Batch batch = ds.batch({target});
   CHECK(batch.at("document_ids").dtype() == DType::kI32);
   CHECK(batch.at("document_ids").to_vector<int32_t>() == std::vector<int32_t>{0, 0, 1, 1});
-  recipe.data.reset_attention_mask = false;
+  recipe.family<GptDataConfig>().reset_attention_mask = false;
   CHECK(GPTDataset({recipe, Split::kTrain, 7}).batch({target}).tensors.count("document_ids") == 0);
 }
 
@@ -340,7 +341,7 @@ TEST_CASE("gpt fields: Megatron's four (B, seq_length) tensors, document_ids wit
   const GPTDataset ds({recipe, Split::kTrain, 7});
   CHECK(ds.fields() == plain);
   testing::check_batch_yields_fields(ds, {0, 6, 3});
-  recipe.data.reset_attention_mask = true;
+  recipe.family<GptDataConfig>().reset_attention_mask = true;
   std::vector<TensorSpec> masked = plain;
   masked.push_back({"document_ids", DType::kI32, {4}});
   const GPTDataset with_ids({recipe, Split::kTrain, 7});
@@ -352,7 +353,7 @@ TEST_CASE("mock data yields the gpt fields") {
   Recipe recipe{};
   recipe.model.seq_length = 16;
   recipe.data.mock_data = true;
-  recipe.data.reset_attention_mask = true;
+  recipe.family<GptDataConfig>().reset_attention_mask = true;
   recipe.tokenizer.vocab_size = 300;
   recipe.train.seed = 5;
   const GPTDataset ds({recipe, Split::kValid, 10});

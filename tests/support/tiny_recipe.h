@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "datasets/gpt_dataset_schema.h"
 #include "engine/recipe/recipe.h"
 
 namespace me::test {
@@ -60,7 +61,7 @@ inline Recipe tiny_gpt_recipe(const TinyGpt& t = {}) {
   m.swiglu = t.swiglu;
   m.add_qkv_bias = t.add_qkv_bias;
   m.qk_layernorm = t.qk_layernorm;
-  r.data.reset_attention_mask = t.reset_attention_mask;
+  r.family<GptDataConfig>().reset_attention_mask = t.reset_attention_mask;
   m.untie_embeddings_and_output_weights = t.untie;
   m.add_bias_linear = t.add_bias_linear;
   m.hidden_dropout = t.hidden_dropout;

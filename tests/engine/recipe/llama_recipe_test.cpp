@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/gpt_dataset_schema.h"
 #include "engine/recipe/recipe.h"
 #include "tests/engine/recipe/recipe_fixture.h"
 
@@ -31,7 +32,7 @@ TEST_CASE("llama options default to Megatron's values") {
   CHECK_FALSE(r.model.swiglu);
   CHECK_FALSE(r.model.add_qkv_bias);
   CHECK_FALSE(r.model.qk_layernorm);
-  CHECK_FALSE(r.data.reset_attention_mask);
+  CHECK_FALSE(r.family<GptDataConfig>().reset_attention_mask);
   // Megatron's swiglu default: int((4h * 2/3) / 64) * 64, e.g. h = 4096 -> 10880, h = 64 -> 128.
   CHECK(load_recipe(dir.write("s.yaml", kMinimalRecipe), {"model.swiglu=true"})
             .derived.ffn_hidden_size == 128);
@@ -51,7 +52,7 @@ TEST_CASE("llama_tiny validates and is the CPU Llama it advertises") {
   CHECK_FALSE(r.model.add_bias_linear);
   CHECK(r.derived.num_query_groups == 2);
   CHECK(r.derived.ffn_hidden_size == 320);  // int((4 * 128 * 2/3) / 64) * 64
-  CHECK(r.data.reset_attention_mask);
+  CHECK(r.family<GptDataConfig>().reset_attention_mask);
   CHECK(r.tokenizer.tokenizer_type == std::optional<std::string>("byte"));
   CHECK(parse_recipe(recipe_to_yaml(r), r.source) == r);
 }

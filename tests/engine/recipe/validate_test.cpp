@@ -152,6 +152,27 @@ TEST_CASE("values out of range or not among the choices list what is allowed") {
       });
 }
 
+TEST_CASE("model.type must name a registered model, checked where it is written") {
+  RecipeDir dir;
+  const std::string child = dir.path("child.yaml");
+  CHECK(child_errors(dir, "model:\n  type: gtp\n") ==
+        Lines{fmt::format("{}:3:3: error: 'model.type' = 'gtp' is not a registered model (known: "
+                          "gpt); did you mean 'gpt'?",
+                          child)});
+  CHECK(child_errors(dir, "", {"model.type=mamba"}) ==
+        Lines{"<command line>: error: 'model.type' = 'mamba' is not a registered model (known: "
+              "gpt)"});
+  // The same check for a stored recipe (a checkpoint's) and for `megatron-engine plan`.
+  std::string stored = kMinimalRecipe;
+  stored.replace(0, 7, "model:\n  type: bert\n");
+  const std::string expected = "'model.type' = 'bert' is not a registered model (known: gpt)";
+  CHECK_THROWS_WITH_AS(parse_recipe(stored, "<checkpoint>"),
+                       ("<checkpoint>:2:3: error: " + expected).c_str(), ErrorList);
+  const std::string path = dir.write("bert.yaml", stored);
+  CHECK_THROWS_WITH_AS(load_recipe(path, {}, 1, RecipePurpose::kPlan),
+                       fmt::format("{}:2:3: error: {}", path, expected).c_str(), ErrorList);
+}
+
 TEST_CASE("missing required keys point at their section, or at the file without one") {
   RecipeDir dir;
   const std::string path = dir.write("r.yaml",
