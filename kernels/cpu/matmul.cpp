@@ -1,6 +1,11 @@
-// Host GEMM: row-major cblas_sgemm / cblas_dgemm, transposes by CblasTrans, batches in a loop.
-// OpenBLAS threads a GEMM over blocks of M and N (each c element keeps one K order), so results
-// do not depend on the thread count; tests/kernels/matmul_test.cpp checks that.
+// Host GEMM: row-major cblas_sgemm / cblas_dgemm, transposes by CblasTrans. OpenBLAS's own
+// threading changes results with the thread count on some CPUs (0.3.21 on AMD EPYC: 1299 of the
+// 6912 elements of a 96 x 72 x 80 sgemm differ between 1 and 2 threads), so we thread instead:
+// each batch entry's rows of c go in blocks of kRowBlock, one OpenBLAS call per block inside an
+// OpenMP region, where OpenBLAS runs single-threaded. Row blocks that are a multiple of every x86
+// kernel's row unroll keep each element's arithmetic that of one single-threaded call, whatever
+// the thread count (column blocks would not: the column edge kernels differ);
+// tests/kernels/matmul_test.cpp checks it.
 #include "kernels/cpu/matmul.h"
 
 #include <cblas.h>
@@ -11,6 +16,9 @@
 
 namespace me::cpu {
 namespace {
+
+// A multiple of the row unroll of every x86 OpenBLAS GEMM kernel (4, 8, 12, 16, 24, 32).
+constexpr int64_t kRowBlock = 96;
 
 struct GemmShape {
   blasint m, n, k, lda, ldb, ldc;
@@ -44,13 +52,21 @@ void matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor
                     ld(n),
                     trans_a ? CblasTrans : CblasNoTrans,
                     trans_b ? CblasTrans : CblasNoTrans};
+  const int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
   dispatch_float(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* pc = c.data<T>();
-    for (int64_t i = 0; i < batch; ++i) {
-      gemm(s, alpha, pa + i * m * k, pb + i * k * n, beta, pc + i * m * n);
+#pragma omp parallel for schedule(static)
+    for (int64_t job = 0; job < batch * blocks; ++job) {
+      const int64_t i = job / blocks;
+      const int64_t row = (job % blocks) * kRowBlock;
+      GemmShape block = s;
+      block.m = static_cast<blasint>(std::min(kRowBlock, m - row));
+      // Row `row` of op(a): row `row` of a, or column `row` of a transposed.
+      const T* a_rows = pa + i * m * k + (trans_a ? row : row * k);
+      gemm(block, alpha, a_rows, pb + i * k * n, beta, pc + i * m * n + row * n);
     }
   });
 }

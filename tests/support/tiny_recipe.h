@@ -35,6 +35,7 @@ struct TinyGpt {
   int64_t rope_scaling_original_max_position_embeddings = 8192;
   double layernorm_epsilon = 1e-5;
   bool reset_attention_mask = false;
+  int64_t micro_batch_size = 1;  // what pipeline stages exchange per micro-batch
 };
 
 inline Recipe tiny_gpt_recipe(const TinyGpt& t = {}) {
@@ -48,6 +49,7 @@ inline Recipe tiny_gpt_recipe(const TinyGpt& t = {}) {
   m.group_query_attention = t.num_query_groups != t.num_attention_heads;
   m.num_query_groups = t.num_query_groups;
   m.seq_length = t.max_position_embeddings;
+  r.train.micro_batch_size = t.micro_batch_size;
   m.max_position_embeddings = t.max_position_embeddings;
   m.position_embedding_type = t.position_embedding_type;
   m.rotary_base = t.rotary_base;

@@ -48,6 +48,7 @@ Recipe recipe_of(const Layout& l, bool whole) {
     t.untie = true;
   }
   Recipe recipe = test::tiny_gpt_recipe(t);
+  recipe.model.seq_length = kT;  // the rows the test feeds: what the stages exchange
   recipe.model.init_method_std = 0.3;
   recipe.parallel.tensor_model_parallel_size = whole ? 1 : l.tp;
   recipe.parallel.pipeline_model_parallel_size = whole ? 1 : l.pp;
