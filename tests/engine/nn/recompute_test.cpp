@@ -209,3 +209,58 @@ TEST_CASE("saved activation bytes drop by the per-layer figures of engine/plan")
 }
 
 }  // namespace me
+
+namespace me {
+namespace {
+
+// A layer that adds a loss of its own, as an MoE router adds its balancing loss: y = x, loss
+// "aux" = sum(x^2) added once per forward, d(aux)/dx = 2 x scaled by the loss's gradient.
+class AuxLoss final : public Layer {
+ public:
+  explicit AuxLoss(const std::string& name) : Layer(name) {}
+  Tensor forward(const Tensor& x, MicroBatchContext& ctx) override {
+    double sum = 0;
+    for (double v : x.to_vector<double>()) sum += v * v;
+    ctx.add_loss("aux", sum, 1);
+    ctx.save(this, Saved{x});
+    return x.clone();
+  }
+  Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override {
+    const Tensor x = ctx.take<Saved>(this).x;
+    const double grad = ctx.loss_grad("aux");
+    Tensor dx = dy.clone();
+    double* d = dx.data<double>();
+    const double* v = x.data<double>();
+    for (int64_t i = 0; i < x.numel(); ++i) d[i] += 2.0 * v[i] * grad;
+    return dx;
+  }
+
+ private:
+  struct Saved {
+    Tensor x;
+  };
+};
+
+TEST_CASE("a layer's loss counts once under full recompute and its backward reads its gradient") {
+  AuxLoss first("a0"), second("a1");
+  Recipe recipe = test::tiny_gpt_recipe();
+  recipe.train.recompute_granularity = "full";
+  recipe.train.recompute_method = "uniform";
+  recipe.train.recompute_num_layers = 2;
+  RecomputedLayers layers(full_recompute(recipe), {&first, &second});
+  const Tensor x = Tensor::from_vector<double>({1.0, -2.0, 0.5}, {1, 1, 3});
+  MicroBatchContext ctx(true, 1, 0, 0);
+  layers.forward(x, ctx);
+  REQUIRE(ctx.losses().terms().size() == 1);
+  CHECK(ctx.losses().terms()[0].sum == 2 * 5.25);  // both layers, each once
+  CHECK(ctx.losses().terms()[0].count == 2.0);
+  ctx.set_loss_grad("aux", 0.5);
+  const auto dx = layers.backward(Tensor::zeros({1, 1, 3}, DType::kF64), ctx).to_vector<double>();
+  // The recomputed forward added nothing, and each layer's 2 x * 0.5 reaches the input.
+  CHECK(ctx.losses().terms()[0].sum == 2 * 5.25);
+  CHECK(dx == std::vector<double>{2.0, -4.0, 1.0});
+  CHECK(ctx.empty());
+}
+
+}  // namespace
+}  // namespace me

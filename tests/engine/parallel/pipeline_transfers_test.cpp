@@ -3,7 +3,8 @@
 // ranks match in the order posted whatever their tag. Simulating every rank of every layout with
 // those rules proves the schedule cannot deadlock on NCCL and that FIFO matching hands each
 // receive the message MPI's tag matching would (same tag, same micro-batch, the right model
-// stage); hand-derived exchanges for pp 2 pin the grouping. Simpler groupings fail this check:
+// stage, the same tensor of a boundary that several tensors cross); hand-derived exchanges for
+// pp 2 pin the grouping. Simpler groupings fail this check:
 // pairing a send only with the next action's receive deadlocks every interleaved layout with
 // backward passes.
 #include <doctest/doctest.h>
@@ -26,18 +27,38 @@ struct Half {
   int tag = 0;
   int64_t microbatch = 0;
   int64_t model_stage = 0;
+  int64_t tensor = 0;
   bool done = false;
 };
+
+// Tensors crossing the boundary after model stage s: boundary[s] (all 1 when empty).
+using Boundaries = std::vector<int64_t>;
+
+int64_t crossing(const Boundaries& boundary, int64_t s) {
+  return boundary.empty() ? 1 : boundary.at(static_cast<std::size_t>(s));
+}
+
+// Rank r's chunk tensors: chunk c is model stage c * pp + r.
+ChunkTensors chunk_tensors(const Boundaries& boundary, int64_t pp, int64_t r, int64_t vpp) {
+  ChunkTensors t;
+  for (int64_t c = 0; c < vpp; ++c) {
+    const int64_t stage = c * pp + r;
+    t.inputs.push_back(stage > 0 ? crossing(boundary, stage - 1) : 0);
+    t.outputs.push_back(stage < vpp * pp - 1 ? crossing(boundary, stage) : 0);
+  }
+  return t;
+}
 
 using Op = std::vector<Half>;  // posted together; complete when every half is
 
 // The blocking operations rank `r` issues, in order: one per exchange.
-std::vector<Op> rank_ops(int64_t pp, int64_t r, int64_t vpp, int64_t m, bool forward_only) {
+std::vector<Op> rank_ops(int64_t pp, int64_t r, int64_t vpp, int64_t m, bool forward_only,
+                         const Boundaries& boundary) {
   const auto order = pipeline_order(pp, r, vpp, m, forward_only);
   std::vector<Op> ops;
   std::size_t previous = 0;
-  for (const PipelineExchange& x :
-       pipeline_exchanges(order, pp, r, vpp, m, forward_only, ChunkTensors::uniform(vpp, 1))) {
+  for (const PipelineExchange& x : pipeline_exchanges(order, pp, r, vpp, m, forward_only,
+                                                      chunk_tensors(boundary, pp, r, vpp))) {
     CHECK(x.before_action >= previous);  // posted in order
     previous = x.before_action;
     Op op;
@@ -45,12 +66,13 @@ std::vector<Op> rank_ops(int64_t pp, int64_t r, int64_t vpp, int64_t m, bool for
       const PipelineAction& a = order.at(s.action);
       CHECK(s.action < x.before_action);  // the output exists
       const int64_t stage = a.chunk * pp + r;
-      op.push_back({true, s.peer, s.tag, a.microbatch, a.forward() ? stage + 1 : stage - 1});
+      op.push_back(
+          {true, s.peer, s.tag, a.microbatch, a.forward() ? stage + 1 : stage - 1, s.tensor});
     }
     for (const PipelineMessage& in : x.receives) {
       const PipelineAction& a = order.at(in.action);
       CHECK(in.action >= x.before_action);  // the input arrives before it is needed
-      op.push_back({false, in.peer, in.tag, a.microbatch, a.chunk * pp + r});
+      op.push_back({false, in.peer, in.tag, a.microbatch, a.chunk * pp + r, in.tensor});
     }
     ops.push_back(op);
   }
@@ -58,9 +80,10 @@ std::vector<Op> rank_ops(int64_t pp, int64_t r, int64_t vpp, int64_t m, bool for
 }
 
 // True when every rank finishes; every matched pair must agree on tag and destination action.
-bool runs_to_completion(int64_t pp, int64_t vpp, int64_t m, bool forward_only) {
+bool runs_to_completion(int64_t pp, int64_t vpp, int64_t m, bool forward_only,
+                        const Boundaries& boundary = {}) {
   std::vector<std::vector<Op>> ops;
-  for (int64_t r = 0; r < pp; ++r) ops.push_back(rank_ops(pp, r, vpp, m, forward_only));
+  for (int64_t r = 0; r < pp; ++r) ops.push_back(rank_ops(pp, r, vpp, m, forward_only, boundary));
   std::vector<std::size_t> at(static_cast<std::size_t>(pp), 0);
   auto current = [&](int64_t r) -> Op* {
     auto& list = ops[static_cast<std::size_t>(r)];
@@ -81,6 +104,7 @@ bool runs_to_completion(int64_t pp, int64_t vpp, int64_t m, bool forward_only) {
           CHECK(in.tag == out.tag);
           CHECK(in.microbatch == out.microbatch);
           CHECK(in.model_stage == out.model_stage);
+          CHECK(in.tensor == out.tensor);
           in.done = out.done = true;
           progress = true;
           break;
@@ -153,4 +177,36 @@ TEST_CASE("every pipeline layout runs to completion with unbuffered sends matche
       }
     }
   }
+}
+
+TEST_CASE("several tensors per boundary run to completion, each met by its own receive") {
+  // 1 to 3 tensors cross each boundary (T5's decoder stages send the encoder output beside the
+  // hidden state), differently at each boundary.
+  for (int64_t pp : {2, 3, 4}) {
+    for (int64_t vpp : {1, 2, 3}) {
+      Boundaries boundary;
+      for (int64_t s = 0; s + 1 < pp * vpp; ++s) boundary.push_back(1 + (s * 7 + pp) % 3);
+      for (int64_t m = 1; m <= 8; ++m) {
+        if (vpp > 1 && m % pp != 0) continue;
+        for (bool forward_only : {false, true}) {
+          CAPTURE(pp);
+          CAPTURE(vpp);
+          CAPTURE(m);
+          CAPTURE(forward_only);
+          CHECK(runs_to_completion(pp, vpp, m, forward_only, boundary));
+        }
+      }
+    }
+  }
+  // Each of a boundary's tensors travels as its own message. Rank 0 of pp 2 with one
+  // micro-batch, F0 then B0: one exchange sends F0's two outputs (tags 0 and 2) and receives
+  // their gradients for B0 (tags 1 and 3).
+  const auto order = pipeline_order(2, 0, 1, 1, false);
+  const auto x = pipeline_exchanges(order, 2, 0, 1, 1, false, ChunkTensors::uniform(1, 2));
+  REQUIRE(x.size() == 1);
+  REQUIRE(x[0].sends.size() == 2);
+  CHECK((x[0].sends[0].tag == 0 && x[0].sends[1].tag == 2));
+  CHECK((x[0].sends[0].tensor == 0 && x[0].sends[1].tensor == 1));
+  REQUIRE(x[0].receives.size() == 2);
+  CHECK((x[0].receives[0].tag == 1 && x[0].receives[1].tag == 3));
 }
