@@ -67,8 +67,6 @@ class InferenceState {
     ME_CHECK(state != nullptr, "a layer asked for a state of another type than it holds");
     return *state;
   }
-  // Layers holding a state.
-  size_t num_layer_states() const { return layers_.size(); }
 
  private:
   int64_t batch_;

@@ -75,7 +75,6 @@ TEST_CASE("an inference state keeps one state per layer and advances rows by the
   CHECK(&state.layer<KvCache>(first, make) == &a);
   CHECK(&state.layer<KvCache>(second, make) != &a);
   CHECK(made == 2);
-  CHECK(state.num_layer_states() == 2);
   auto recurrent = [] { return RecurrentState(2, {4, 3, 1, 4, 2}, DType::kF32, Device::cpu()); };
   CHECK_THROWS_WITH_AS(state.layer<RecurrentState>(first, recurrent),
                        doctest::Contains("another type"), InternalError);
