@@ -12,13 +12,18 @@ namespace me {
 
 namespace {
 
-void check_start(const char* op, std::span<const int64_t> start, int64_t batch, int64_t tn,
-                 int64_t capacity) {
-  ME_CHECK(static_cast<int64_t>(start.size()) == batch, "{}: {} start positions for batch {}", op,
-           start.size(), batch);
-  for (const int64_t p : start) {
-    ME_CHECK(p >= 0 && p + tn <= capacity, "{}: positions [{}, {}) outside the cache of {}", op, p,
-             p + tn, capacity);
+// Each row's real tokens [start, start + count) of a step of tn inside the cache of `capacity`.
+void check_rows(const char* op, std::span<const int64_t> start, std::span<const int64_t> counts,
+                int64_t batch, int64_t tn, int64_t capacity) {
+  ME_CHECK(
+      static_cast<int64_t>(start.size()) == batch && static_cast<int64_t>(counts.size()) == batch,
+      "{}: {} start positions and {} counts for batch {}", op, start.size(), counts.size(), batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    ME_CHECK(counts[b] >= 0 && counts[b] <= tn, "{}: row {} has {} of a step's {} tokens", op, b,
+             counts[b], tn);
+    ME_CHECK(start[b] >= 0 && start[b] + counts[b] <= capacity,
+             "{}: positions [{}, {}) outside the cache of {}", op, start[b], start[b] + counts[b],
+             capacity);
   }
 }
 
@@ -33,7 +38,7 @@ void check_caches(const char* op, const Tensor& x, const Tensor& k_cache, const 
 }  // namespace
 
 void kv_cache_write(const Tensor& k, const Tensor& v, Tensor& k_cache, Tensor& v_cache,
-                    std::span<const int64_t> start) {
+                    std::span<const int64_t> start, std::span<const int64_t> counts) {
   constexpr const char* op = "kv_cache_write";
   ME_CHECK(k.ndim() == 4, "{}: k is {}, expected (B, Tn, G, D)", op, k.describe());
   check_like(op, "v", v, k);
@@ -42,10 +47,11 @@ void kv_cache_write(const Tensor& k, const Tensor& v, Tensor& k_cache, Tensor& v
            k.describe());
   on_cpu(op, k, v, k_cache, v_cache);
   const int64_t b = k.dim(0), tn = k.dim(1), s = k_cache.dim(1);
-  check_start(op, start, b, tn, s);
+  check_rows(op, start, counts, b, tn, s);
   const int64_t row = k.dim(2) * k.dim(3);  // elements per position
-  const Shape chunk = {tn, k.dim(2), k.dim(3)};
   for (int64_t bi = 0; bi < b; ++bi) {
+    if (counts[bi] == 0) continue;
+    const Shape chunk = {counts[bi], k.dim(2), k.dim(3)};
     const int64_t to = (bi * s + start[bi]) * row;
     const int64_t from = bi * tn * row;
     k_cache.view(to, chunk).copy_from(k.view(from, chunk));
@@ -54,7 +60,8 @@ void kv_cache_write(const Tensor& k, const Tensor& v, Tensor& k_cache, Tensor& v
 }
 
 void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                      std::span<const int64_t> start, Tensor& out, double scale) {
+                      std::span<const int64_t> start, std::span<const int64_t> counts, Tensor& out,
+                      double scale) {
   constexpr const char* op = "decode_attention";
   check_float(op, "q", q);
   ME_CHECK(q.ndim() == 4, "{}: q is {}, expected (B, Tn, Hq, D)", op, q.describe());
@@ -62,12 +69,13 @@ void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_ca
   ME_CHECK(k_cache.dim(2) > 0 && q.dim(2) % k_cache.dim(2) == 0,
            "{}: {} query heads for {} key/value groups", op, q.dim(2), k_cache.dim(2));
   check_like(op, "out", out, q);
-  check_start(op, start, q.dim(0), q.dim(1), k_cache.dim(1));
+  check_rows(op, start, counts, q.dim(0), q.dim(1), k_cache.dim(1));
   if (!on_cpu(op, q, k_cache, v_cache, out)) {
-    ME_CUDA_OP(op, cuda::decode_attention(q, k_cache, v_cache, start.data(), out, scale));
+    ME_CUDA_OP(
+        op, cuda::decode_attention(q, k_cache, v_cache, start.data(), counts.data(), out, scale));
     return;
   }
-  cpu::decode_attention(q, k_cache, v_cache, start, out, scale);
+  cpu::decode_attention(q, k_cache, v_cache, start, counts, out, scale);
 }
 
 }  // namespace me

@@ -1,14 +1,14 @@
-// The generation loops. Cached: one prefill step over the right-padded prompts (padding sits after
-// each prompt, so causal attention never lets a real token see it and decode steps overwrite it),
-// then steps of one token per row. Finished rows keep a slot in the batch but rewrite their last
-// cache position, so the cache never grows past a row's own length.
+// The generation loops. Cached: one prefill step over every prompt with per-row lengths (the
+// positions past a prompt are padding that no layer writes into its state or attends to, so
+// recurrent and bidirectional layers see only their row's tokens), then steps of one token per
+// row, each row from its own length. Finished rows keep a slot in the batch with steps of zero
+// tokens, so their state stays as it was.
 #include "engine/inference/generator.h"
 
 #include <algorithm>
 #include <chrono>
 #include <numeric>
 
-#include "engine/inference/kv_cache.h"
 #include "engine/inference/sequence_state.h"
 
 namespace me {
@@ -51,7 +51,7 @@ std::vector<GenerationResult> generate(CausalLm& model, const GenerationSetup& s
     capacity = std::max(capacity, p + requests[b].tokens_to_generate);
     rows.emplace_back(requests[b], setup, b);
   }
-  KvCache cache(batch, capacity);
+  InferenceState state = model.make_inference_state(batch, capacity);
   std::vector<int32_t> tokens(static_cast<size_t>(batch * padded), 0);
   std::vector<int64_t> lengths(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) {
@@ -59,7 +59,7 @@ std::vector<GenerationResult> generate(CausalLm& model, const GenerationSetup& s
     lengths[b] = static_cast<int64_t>(requests[b].prompt.size());
   }
   const Tensor prefill =
-      model.logits(Tensor::from_vector(tokens, {batch, padded}), cache).to(Device::cpu());
+      model.logits(Tensor::from_vector(tokens, {batch, padded}), lengths, state).to(Device::cpu());
   const int64_t vocab = prefill.dim(-1);
   for (int64_t b = 0; b < batch; ++b) {
     const float* row = prefill.data<float>() + b * padded * vocab;
@@ -74,19 +74,17 @@ std::vector<GenerationResult> generate(CausalLm& model, const GenerationSetup& s
   };
   while (active()) {
     std::vector<int32_t> next(static_cast<size_t>(batch), 0);
-    std::vector<int64_t> start(static_cast<size_t>(batch));
-    for (int64_t b = 0; b < batch; ++b) {
-      next[b] = rows[b].done() ? 0 : rows[b].last_token();
-      start[b] = rows[b].done() ? std::min(lengths[b], capacity - 1) : lengths[b];
-    }
-    cache.set_lengths(start);
-    ++steps;
-    const Tensor step =
-        model.logits(Tensor::from_vector(next, {batch, 1}), cache).to(Device::cpu());
+    std::vector<int64_t> step_lengths(static_cast<size_t>(batch), 0);
     for (int64_t b = 0; b < batch; ++b) {
       if (rows[b].done()) continue;
-      ++lengths[b];
-      rows[b].advance(step.data<float>() + b * vocab);
+      next[b] = rows[b].last_token();
+      step_lengths[b] = 1;
+    }
+    ++steps;
+    const Tensor step =
+        model.logits(Tensor::from_vector(next, {batch, 1}), step_lengths, state).to(Device::cpu());
+    for (int64_t b = 0; b < batch; ++b) {
+      if (!rows[b].done()) rows[b].advance(step.data<float>() + b * vocab);
     }
   }
   if (setup.timings) {

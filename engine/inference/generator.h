@@ -1,6 +1,6 @@
-// Batched autoregressive generation: prefill every prompt through the KV cache, then one token per
-// row per step. generate_recompute is the same loop by full re-computation, one prompt at a time:
-// the reference the cached path is tested against, and the path for models without a cache.
+// Batched autoregressive generation: prefill every prompt into the model's inference state in one
+// step with per-row lengths, then one token per row per step. generate_recompute is the same loop
+// by full re-computation, one prompt at a time: the reference the cached path is tested against.
 #pragma once
 
 #include <cstdint>
@@ -60,7 +60,7 @@ struct GenerationSetup {
 // prompt + tokens_to_generate beyond max_positions).
 void check_request(const GenerationRequest& request, const GenerationSetup& setup);
 
-// With a KV cache, all requests in one batch.
+// Over the model's inference state, all requests in one batch.
 std::vector<GenerationResult> generate(CausalLm& model, const GenerationSetup& setup,
                                        const std::vector<GenerationRequest>& requests);
 // Full re-computation each step, one request at a time.

@@ -69,8 +69,11 @@ class GptModel final : public Model, public CausalLm {
   CausalLm* causal_lm() override { return this; }
 
   int64_t max_sequence_length() const override { return max_position_embeddings_; }
-  Tensor logits(const Tensor& tokens) override;                  // (B, T) -> (B, T, V) f32
-  Tensor logits(const Tensor& tokens, KvCache& cache) override;  // gpt_decode.cpp
+  Tensor logits(const Tensor& tokens) override;  // (B, T) -> (B, T, V) f32
+  // Every attention layer keeps a KV cache in it (gpt_decode.cpp).
+  InferenceState make_inference_state(int64_t batch, int64_t capacity) const override;
+  Tensor logits(const Tensor& tokens, std::span<const int64_t> step_lengths,
+                InferenceState& state) override;
 
  private:
   // Embedding, the whole stack and the final norm, for inference.

@@ -21,7 +21,7 @@
 
 namespace me {
 
-class KvCache;
+class InferenceState;
 class Module;
 
 // Per-token facts of a micro-batch that layers past the embedding need; the model sets them
@@ -34,8 +34,8 @@ struct SequenceInfo {
   // Optional (B, Tm, C): the other stream cross-attention layers read (an encoder's output);
   // their gradients with respect to it add up in the context (add_memory_grad).
   Tensor memory;
-  // Incremental decoding (engine/inference/kv_cache.h): attention reads and extends this cache.
-  KvCache* kv_cache = nullptr;
+  // Incremental inference (engine/nn/inference_state.h): layers read and extend their state in it.
+  InferenceState* inference_state = nullptr;
 };
 
 // Told as each module of a model's training micro-batch starts its forward and ends its backward
@@ -98,7 +98,7 @@ class MicroBatchContext {
   MicroBatchContext scratch(bool keep_saved) const {
     MicroBatchContext out(*this, keep_saved);
     out.replay_ = replay_ || keep_saved;
-    out.sequence_.kv_cache = nullptr;  // recompute is a training-time forward
+    out.sequence_.inference_state = nullptr;  // recompute is a training-time forward
     return out;
   }
 

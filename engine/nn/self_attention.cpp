@@ -102,7 +102,7 @@ SelfAttention::Heads SelfAttention::split_heads(const Tensor& qkv, MicroBatchCon
 
 Tensor SelfAttention::forward(const Tensor& x, MicroBatchContext& ctx) {
   ME_CHECK(x.ndim() == 3, "{}: input {} is not (B, T, C)", name(), x.describe());
-  if (ctx.sequence().kv_cache) return forward_cached(x, ctx);
+  if (ctx.sequence().inference_state) return forward_cached(x, ctx);
   const Tensor qkv = linear_qkv_.forward(x, ctx);
   const int64_t b = qkv.dim(0), t = qkv.dim(1);  // every token, also under sequence parallelism
   Tensor out = Tensor::empty({b, t, num_heads_, kv_channels_}, x.dtype(), x.device());

@@ -37,7 +37,8 @@ class SelfAttention final : public Layer {
   };
   // The projection qkv split into heads, through the q/k norms and RoPE where the model has them.
   Heads split_heads(const Tensor& qkv, MicroBatchContext& ctx);
-  // Incremental decoding against ctx.sequence().kv_cache (self_attention_decode.cpp).
+  // Incremental inference over this layer's KV cache in ctx.sequence().inference_state
+  // (self_attention_decode.cpp).
   Tensor forward_cached(const Tensor& x, MicroBatchContext& ctx);
 
   // The core attention's parameters for this micro-batch (mask, documents, dropout stream).

@@ -1,6 +1,6 @@
 // Host cached attention: for query row (b, i, h) at position p, scores s_j = scale q.k_j for
 // j <= p, then out = sum_j softmax(s)_j v_j, accumulated in the element type like the training
-// kernel so the cached and recomputed paths agree to rounding.
+// kernel so the cached and recomputed paths agree to rounding; padding queries give zeros.
 #include "kernels/cpu/decode_attention.h"
 
 #include <algorithm>
@@ -13,7 +13,8 @@
 namespace me::cpu {
 
 void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                      std::span<const int64_t> start, Tensor& out, double scale) {
+                      std::span<const int64_t> start, std::span<const int64_t> counts, Tensor& out,
+                      double scale) {
   const int64_t b = q.dim(0), tn = q.dim(1), hq = q.dim(2), d = q.dim(3);
   const int64_t s = k_cache.dim(1), g = k_cache.dim(2), per_group = hq / g;
   const int64_t rows = b * tn * hq;
@@ -30,6 +31,9 @@ void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_ca
 #pragma omp for schedule(static)
       for (int64_t row = 0; row < rows; ++row) {
         const int64_t h = row % hq, i = (row / hq) % tn, bi = row / (hq * tn);
+        T* oi = po + row * d;
+        std::fill(oi, oi + d, T(0));
+        if (i >= counts[bi]) continue;
         const int64_t keys = start[bi] + i + 1;
         const T* qi = pq + row * d;
         const int64_t kv_head = h / per_group;
@@ -46,8 +50,6 @@ void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_ca
           scores[j] = std::exp(scores[j] - max_score);
           total += scores[j];
         }
-        T* oi = po + row * d;
-        std::fill(oi, oi + d, T(0));
         for (int64_t j = 0; j < keys; ++j) {
           const T p = scores[j] / total;
           const T* vj = pv + ((bi * s + j) * g + kv_head) * d;

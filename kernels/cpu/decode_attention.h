@@ -10,6 +10,7 @@ namespace me::cpu {
 
 // Arguments already checked by the me:: entry point.
 void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                      std::span<const int64_t> start, Tensor& out, double scale);
+                      std::span<const int64_t> start, std::span<const int64_t> counts, Tensor& out,
+                      double scale);
 
 }  // namespace me::cpu

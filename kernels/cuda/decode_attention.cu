@@ -1,6 +1,7 @@
 // CUDA cached attention: one block per query row (b, i, h). Its threads score the row's keys into
 // shared memory (f32), reduce max and sum over the block, then each thread owns output channels
-// and sums p_j v_j over the keys. Loads in f32, one rounding on store, as the other kernels.
+// and sums p_j v_j over the keys; a padding query writes zeros. Loads in f32, one rounding on
+// store, as the other kernels.
 #include <vector>
 
 #include "kernels/cuda/cuda_check.h"
@@ -30,8 +31,9 @@ __device__ float block_reduce(float value, float* scratch) {
   return result;
 }
 
+// rows: (start, count) of each batch row, 2 B values.
 template <typename T>
-__global__ void decode_attention_kernel(const T* q, const T* k, const T* v, const int32_t* start,
+__global__ void decode_attention_kernel(const T* q, const T* k, const T* v, const int32_t* rows,
                                         T* out, int64_t tn, int64_t hq, int64_t d, int64_t s,
                                         int64_t g, float scale) {
   extern __shared__ float shared[];  // kBlock reduction slots, then s scores
@@ -39,7 +41,11 @@ __global__ void decode_attention_kernel(const T* q, const T* k, const T* v, cons
   float* scores = shared + kBlock;
   const int64_t row = blockIdx.x;
   const int64_t h = row % hq, i = (row / hq) % tn, b = row / (hq * tn);
-  const int64_t keys = start[b] + i + 1;
+  if (i >= rows[2 * b + 1]) {  // padding: the whole block leaves together
+    for (int64_t x = threadIdx.x; x < d; x += kBlock) out[row * d + x] = store_as<T>(0.0f);
+    return;
+  }
+  const int64_t keys = rows[2 * b] + i + 1;
   const int64_t kv_head = h / (hq / g);
   const T* qi = q + row * d;
   float local_max = -INFINITY;
@@ -68,7 +74,7 @@ __global__ void decode_attention_kernel(const T* q, const T* k, const T* v, cons
 }  // namespace
 
 void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                      const int64_t* start, Tensor& out, double scale) {
+                      const int64_t* start, const int64_t* counts, Tensor& out, double scale) {
   const int64_t b = q.dim(0), tn = q.dim(1), hq = q.dim(2), d = q.dim(3);
   const int64_t s = k_cache.dim(1), g = k_cache.dim(2);
   const int64_t rows = b * tn * hq;
@@ -83,8 +89,12 @@ void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_ca
                     "memory per block; this GPU allows {}",
                     s, shared_bytes, device_limit));
   }
-  const std::vector<int32_t> host_start(start, start + b);
-  const Tensor start_t = Tensor::from_vector(host_start, {b}, q.device());
+  std::vector<int32_t> host_rows(static_cast<size_t>(2 * b));
+  for (int64_t bi = 0; bi < b; ++bi) {
+    host_rows[2 * bi] = static_cast<int32_t>(start[bi]);
+    host_rows[2 * bi + 1] = static_cast<int32_t>(counts[bi]);
+  }
+  const Tensor rows_t = Tensor::from_vector(host_rows, {b, 2}, q.device());
   const Context& ctx = context(q.device());
   with_storage(q.dtype(), "decode_attention", [&](auto tag) {
     using T = decltype(tag);
@@ -92,7 +102,7 @@ void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_ca
     ME_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                        static_cast<int>(shared_bytes)));
     kernel<<<static_cast<unsigned>(rows), kBlock, shared_bytes, ctx.stream>>>(
-        data_as<T>(q), data_as<T>(k_cache), data_as<T>(v_cache), start_t.data<int32_t>(),
+        data_as<T>(q), data_as<T>(k_cache), data_as<T>(v_cache), rows_t.data<int32_t>(),
         data_as<T>(out), tn, hq, d, s, g, static_cast<float>(scale));
   });
   ME_CUDA_CHECK(cudaGetLastError());

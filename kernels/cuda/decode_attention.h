@@ -8,8 +8,8 @@
 namespace me::cuda {
 
 // Arguments already checked by the me:: entry point; q, caches and out f32/bf16/f16 on one device,
-// start: B host values (a pointer: the .cu files are C++17, without std::span).
+// start, counts: B host values each (pointers: the .cu files are C++17, without std::span).
 void decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
-                      const int64_t* start, Tensor& out, double scale);
+                      const int64_t* start, const int64_t* counts, Tensor& out, double scale);
 
 }  // namespace me::cuda

@@ -1,6 +1,9 @@
 // KV-cache generation against full re-computation on random gpt_tiny-shaped and Llama-shaped
 // (RoPE, RMSNorm, SwiGLU, GQA) models: same tokens, log-probs within 1e-5, batched equal to one by
-// one; then stop tokens, stop strings, zero new tokens, streaming and request checks.
+// one; prompts of different lengths prefilled together with per-row lengths against each fed
+// alone token by token (logits within 1e-5 + 1e-4 relative: summation order only; same greedy
+// tokens; padding never read); then
+// stop tokens, stop strings, zero new tokens, streaming and request checks.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,6 +13,9 @@
 
 #include "engine/inference/generator.h"
 #include "engine/models/gpt.h"
+#include "tests/support/gpu_parity.h"
+#include "tests/support/grad_check.h"
+#include "tests/support/incremental_runs.h"
 #include "tests/support/standalone_parameters.h"
 #include "tests/support/tiny_recipe.h"
 
@@ -125,6 +131,52 @@ TEST_CASE("cached generation equals full recompute on a gpt_tiny-shaped model") 
 
 TEST_CASE("cached generation equals full recompute on a llama-shaped model with GQA and RoPE") {
   check_cached_equals_recompute(tiny_llama(), 6);
+}
+
+// Prompts of lengths 1, 4, 7 and 2; the last row stops after 2 greedy steps (then takes steps of
+// zero tokens), the others go on for 5.
+void check_prefill_with_row_lengths(const test::TinyGpt& tiny, uint64_t seed) {
+  auto model = random_model(tiny, seed);
+  const std::vector<std::vector<int32_t>> prompts = {
+      {5}, {1, 2, 3, 4}, {30, 31, 8, 9, 10, 11, 12}, {59, 7}};
+  const std::vector<int64_t> steps = {5, 5, 5, 2};
+  const auto together = test::prefill_together(*model, prompts, steps, kVocab, 0);
+  const auto alone = test::token_by_token(*model, prompts, steps, kVocab);
+  CHECK(together.lengths == std::vector<int64_t>{6, 9, 12, 4});
+  CHECK(alone.lengths == together.lengths);
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    INFO("row " << r);
+    CHECK(together.tokens[r] == alone.tokens[r]);
+    const int64_t n = together.lengths[r] * kPaddedVocab;
+    REQUIRE(together.logits[r].size() == static_cast<size_t>(n));
+    test::expect_close(Tensor::from_vector(together.logits[r], {n}),
+                       Tensor::from_vector(alone.logits[r], {n}), test::kAbsTol, test::kRelTol,
+                       "prefilled together vs token by token");
+  }
+  // Padding is never attended to or written: other padding tokens change no real logit.
+  const auto other_padding = test::prefill_together(*model, prompts, steps, kVocab, 41);
+  CHECK(other_padding.logits == together.logits);
+}
+
+TEST_CASE("prompts of lengths 1, 4, 7, 2 prefilled together equal each alone, token by token") {
+  check_prefill_with_row_lengths(tiny_gpt(), 12);
+  check_prefill_with_row_lengths(tiny_llama(), 13);
+}
+
+TEST_CASE("the inference state refuses steps past its capacity or of the wrong shape") {
+  auto model = random_model(tiny_gpt(), 14);
+  CHECK_THROWS_WITH_AS(model->make_inference_state(2, 33),
+                       doctest::Contains("max_position_embeddings"), Error);
+  InferenceState state = model->make_inference_state(2, 4);
+  const Tensor three = Tensor::from_vector<int32_t>({1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK_THROWS_WITH_AS(model->logits(three, std::vector<int64_t>{4, 1}, state),
+                       doctest::Contains("step_lengths"), Error);
+  CHECK_THROWS_WITH_AS(model->logits(three, std::vector<int64_t>{1}, state),
+                       doctest::Contains("step_lengths"), Error);
+  model->logits(three, std::vector<int64_t>{3, 1}, state);
+  CHECK(state.lengths() == std::vector<int64_t>{3, 1});
+  CHECK_THROWS_WITH_AS(model->logits(three, std::vector<int64_t>{2, 0}, state),
+                       doctest::Contains("row 0 would hold 5 tokens; the state holds 4"), Error);
 }
 
 TEST_CASE("a seed reproduces a sample and another seed changes it") {
