@@ -3,6 +3,7 @@
 // and the total.
 #include "engine/parallel/grad_norm.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/elementwise.h"
@@ -23,9 +24,10 @@ NormWeight norm_weight(const Parameter& param, const TensorParallel& tp) {
 }
 
 double local_sum_of_squares(const GradNormGroup& group, const TensorParallel& tp) {
-  bool all_once = group.flat_grads != nullptr;
-  for (const Parameter* p : group.params)
-    all_once = all_once && norm_weight(*p, tp) == NormWeight::kOnce;
+  const bool all_once =
+      group.flat_grads &&
+      std::all_of(group.params.begin(), group.params.end(),
+                  [&](const Parameter* p) { return norm_weight(*p, tp) == NormWeight::kOnce; });
   if (all_once) return sum_of_squares(*group.flat_grads);
   double sum = 0.0;
   for (const Parameter* p : group.params) {
