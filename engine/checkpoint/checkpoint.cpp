@@ -22,7 +22,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFormat = "megatron-engine-checkpoint";
-constexpr int kFormatVersion = 2;  // 2: tensors carry their placement; 1 still loads
+// 2: tensors carry their placement; 3: a partition may list unequal blocks (partition_blocks).
+// 1 and 2 still load.
+constexpr int kFormatVersion = 3;
 
 std::string iteration_dir_name(int64_t iteration) { return fmt::format("iter_{:07d}", iteration); }
 
@@ -101,9 +103,9 @@ CheckpointManifest parse_manifest(const std::string& iteration_dir, const YAML::
         path.string());
   }
   const int version = manifest["format_version"].as<int>();
-  if (version != 1 && version != kFormatVersion) {
+  if (version < 1 || version > kFormatVersion) {
     throw Error(fmt::format("checkpoint format version {} is not supported (this engine reads 1 "
-                            "and {})",
+                            "to {})",
                             version, kFormatVersion),
                 path.string());
   }
@@ -141,7 +143,8 @@ std::string checkpoint_temporary_dir(const std::string& root, int64_t iteration)
 }
 
 std::string checkpoint_shard_name(const Topology& t) {
-  return fmt::format("shard_tp{:02d}_pp{:03d}.h5", t.tp_rank, t.pp_rank);
+  if (t.dp_rank == 0) return fmt::format("shard_tp{:02d}_pp{:03d}.h5", t.tp_rank, t.pp_rank);
+  return fmt::format("shard_tp{:02d}_pp{:03d}_dp{:03d}.h5", t.tp_rank, t.pp_rank, t.dp_rank);
 }
 
 std::string checkpoint_manifest_yaml(const Recipe& recipe, const TrainingState& state,
@@ -165,36 +168,46 @@ std::string checkpoint_manifest_yaml(const Recipe& recipe, const TrainingState& 
 }
 
 CheckpointSnapshot snapshot_checkpoint(const std::string& root, const Recipe& recipe,
-                                       const TrainingState& state, ParamBuffers& buffers,
-                                       Optimizer* optimizer, const Topology& topology, bool copy) {
+                                       const TrainingState& state,
+                                       const std::vector<CheckpointGroup>& groups,
+                                       const Topology& topology, bool copy) {
   CheckpointSnapshot snap;
   snap.root = root;
   snap.iteration = state.iteration;
-  const bool sharded_optimizer = optimizer && optimizer->shard().size > 1;
-  if (topology.dp_rank == 0 && topology.cp_rank == 0) {
+  bool any_optimizer = false, sharded_optimizer = false;
+  for (const CheckpointGroup& group : groups) {
+    const ParamBuffers& buffers = *group.buffers;
+    Optimizer* optimizer = group.optimizer;
+    const bool sharded = optimizer && optimizer->shard().size > 1;
+    any_optimizer = any_optimizer || optimizer;
+    sharded_optimizer = sharded_optimizer || sharded;
+    if (topology.cp_rank != 0) continue;
+    if (sharded) {  // every data-parallel rank of the group writes its pieces
+      snap.optimizer_shard = optimizer_shard_file_name(topology, topology.dp_rank);
+      for (StoredTensor& t : optimizer_piece_tensors(*group.buffers, *optimizer, copy)) {
+        snap.optimizer_tensors.push_back(std::move(t));
+      }
+    }
+    if (group.data_parallel_rank != 0) continue;  // another rank writes this group's weights
     snap.shard = checkpoint_shard_name(topology);
     for (Parameter* p : buffers.parameters()) {
       snap.tensors.push_back({"model/" + p->name, host_tensor(p->main, copy),
                               Placement::whole(p->full_shape(), p->partition)});
     }
-    if (optimizer && !sharded_optimizer) {  // sharded state: optimizer_shard below
-      for (const auto& [state_name, flat] : optimizer->state_buffers()) {
-        for (const ParamSlot& slot : buffers.layout().slots) {
-          const Parameter& p = *slot.param;
-          snap.tensors.push_back({optimizer_dataset_name(state_name, p.name),
-                                  host_tensor(flat->view(slot.offset, p.shape), copy),
-                                  Placement::whole(p.full_shape(), p.partition)});
-        }
+    if (!optimizer || sharded) continue;
+    for (const auto& [state_name, flat] : optimizer->state_buffers()) {
+      for (const ParamSlot& slot : buffers.layout().slots) {
+        const Parameter& p = *slot.param;
+        snap.tensors.push_back({optimizer_dataset_name(state_name, p.name),
+                                host_tensor(flat->view(slot.offset, p.shape), copy),
+                                Placement::whole(p.full_shape(), p.partition)});
       }
     }
   }
-  if (sharded_optimizer && topology.cp_rank == 0) {
-    snap.optimizer_shard = optimizer_shard_file_name(topology, topology.dp_rank);
-    snap.optimizer_tensors = optimizer_piece_tensors(buffers, *optimizer, copy);
-  }
   if (topology.rank == 0) {
-    snap.manifest_yaml = checkpoint_manifest_yaml(
-        recipe, state, optimizer ? recipe.optimizer.optimizer : "", topology, sharded_optimizer);
+    snap.manifest_yaml =
+        checkpoint_manifest_yaml(recipe, state, any_optimizer ? recipe.optimizer.optimizer : "",
+                                 topology, sharded_optimizer);
   }
   return snap;
 }
@@ -259,13 +272,18 @@ void publish_checkpoint(const CheckpointSnapshot& snap, Communicator& comm) {
 }
 
 void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
-                     ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
+                     const std::vector<CheckpointGroup>& groups, const Topology& topology,
                      Communicator& comm) {
-  const CheckpointSnapshot snap =
-      snapshot_checkpoint(root, recipe, state, buffers, optimizer, topology, false);
+  const CheckpointSnapshot snap = snapshot_checkpoint(root, recipe, state, groups, topology, false);
   start_checkpoint(snap, comm);
   write_checkpoint_shard(snap);
   publish_checkpoint(snap, comm);
+}
+
+void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
+                     ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
+                     Communicator& comm) {
+  save_checkpoint(root, recipe, state, {{&buffers, optimizer, topology.dp_rank}}, topology, comm);
 }
 
 std::optional<std::string> find_checkpoint(const std::string& root) {

@@ -40,7 +40,7 @@ struct TrainingState {
 
 struct CheckpointManifest {
   std::string directory;  // the iter_NNNNNNN directory
-  int format_version = 2;
+  int format_version = 3;
   std::string recipe_yaml;
   TrainingState state;
   bool has_optimizer = false;
@@ -50,12 +50,26 @@ struct CheckpointManifest {
   int64_t pipeline_model_parallel_size = 1;
   int64_t data_parallel_size = 1;
   std::vector<std::string> shards;  // file names, each verified against its sha256
-  // Version 1 only: its distributed-optimizer state files (version 2 files describe themselves).
+  // Version 1 only: its distributed-optimizer state files (later versions describe themselves).
   std::vector<OptimizerShardFile> optimizer_shards;
 };
 
-// Saves into root/iter_<iteration>; every rank writes its shard, rank 0 the manifest and latest.
+// One parameter group (Parameter::group) as checkpoints see it: its flat buffers, its optimizer
+// (null: no optimizer state is saved or loaded) and this rank's place in the group's data-parallel
+// group, whose rank 0 writes the group's weights (and whole optimizer state). With a sharded
+// optimizer every rank of the group writes its pieces.
+struct CheckpointGroup {
+  ParamBuffers* buffers = nullptr;
+  Optimizer* optimizer = nullptr;
+  int64_t data_parallel_rank = 0;
+};
+
+// Saves into root/iter_<iteration>; every rank writes its shards, rank 0 the manifest and latest.
 // Collective: snapshot, start, write and publish below, in one go.
+void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
+                     const std::vector<CheckpointGroup>& groups, const Topology& topology,
+                     Communicator& comm);
+// The same for one group reduced over the topology's data-parallel group.
 void save_checkpoint(const std::string& root, const Recipe& recipe, const TrainingState& state,
                      ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
                      Communicator& comm);
@@ -66,7 +80,9 @@ void save_checkpoint(const std::string& root, const Recipe& recipe, const Traini
 struct CheckpointSnapshot {
   std::string root;
   int64_t iteration = 0;
-  std::string shard;  // this rank's shard file; empty when another data-parallel rank writes it
+  // This rank's shard file; empty when it writes no group's weights (other data-parallel ranks
+  // do).
+  std::string shard;
   std::vector<StoredTensor> tensors;
   // With the distributed optimizer every data-parallel rank also writes its state pieces.
   std::string optimizer_shard;
@@ -84,13 +100,16 @@ std::string checkpoint_manifest_yaml(const Recipe& recipe, const TrainingState& 
 // them (root/.iter_NNNNNNN.tmp).
 std::string checkpoint_temporary_dir(const std::string& root, int64_t iteration);
 
-// "shard_tpXX_ppYYY.h5": the weights (and whole optimizer state) of one (tp, pp) rank.
+// "shard_tpXX_ppYYY.h5": the weights (and whole optimizer state) a (tp, pp) rank writes at
+// data-parallel rank 0; "shard_tpXX_ppYYY_dpZZZ.h5" at another data-parallel rank, which writes
+// the groups whose own data-parallel rank 0 it is.
 std::string checkpoint_shard_name(const Topology& topology);
 
 // `copy`: host tensors are cloned too, so later training steps cannot change the snapshot.
 CheckpointSnapshot snapshot_checkpoint(const std::string& root, const Recipe& recipe,
-                                       const TrainingState& state, ParamBuffers& buffers,
-                                       Optimizer* optimizer, const Topology& topology, bool copy);
+                                       const TrainingState& state,
+                                       const std::vector<CheckpointGroup>& groups,
+                                       const Topology& topology, bool copy);
 // Collective: rank 0 creates the temporary directory (clearing a crashed save's leftovers).
 void start_checkpoint(const CheckpointSnapshot& snapshot, Communicator& comm);
 // Writes and fsyncs this rank's shard; no communication, so any thread may call it.
@@ -114,17 +133,24 @@ CheckpointManifest read_manifest(const std::string& iteration_dir);
 Recipe checkpoint_recipe_for_layout(const CheckpointManifest& manifest, const Topology& layout,
                                     bool distributed_optimizer, const std::string& origin);
 
-// Refuses (me::Error naming every differing field with both values) a checkpoint whose model
-// shape differs from `recipe`'s.
+// Refuses a checkpoint whose parameters differ from those the model built for `recipe` declares
+// (names and full shapes; vocabulary tables may differ by another tensor-parallel size's padding):
+// a me::Error naming the first parameters missing, extra or of another shape and, where the
+// checkpoint's own recipe builds a model that matches, the model fields (and padded vocabulary)
+// it differs in, with both values.
 void check_model_compatible(const CheckpointManifest& manifest, const Recipe& recipe,
                             int64_t padded_vocab_size);
 
 // The full paths of the manifest's shard files.
 std::vector<std::string> checkpoint_shard_paths(const CheckpointManifest& manifest);
 
-// Loads parameters (and optimizer state when optimizer is non-null) by name into the buffers:
-// version 2 into any layout (each rank reads the slices it holds from the shards that overlap
-// them), version 1 at the tensor- and pipeline-parallel sizes it was saved at.
+// Loads every group's parameters (and optimizer state where its optimizer is non-null) by name
+// into its buffers: versions 2 and 3 into any layout (each rank reads the slices it holds from
+// the shards that overlap them), version 1 at the tensor- and pipeline-parallel sizes it was saved
+// at.
+void load_checkpoint(const CheckpointManifest& manifest, const std::vector<CheckpointGroup>& groups,
+                     const Topology& topology);
+// The same for one group.
 void load_checkpoint(const CheckpointManifest& manifest, ParamBuffers& buffers,
                      Optimizer* optimizer, const Topology& topology);
 

@@ -34,6 +34,14 @@ CheckpointIndex::CheckpointIndex(const std::vector<std::string>& files) : files_
   }
 }
 
+std::map<std::string, Shape> CheckpointIndex::shapes(const std::string& prefix) const {
+  std::map<std::string, Shape> out;
+  for (const auto& [name, entries] : entries_) {
+    if (name.rfind(prefix, 0) == 0) out.emplace(name, entries.front().placement.global_shape);
+  }
+  return out;
+}
+
 std::set<std::string> CheckpointIndex::optimizer_states() const {
   std::set<std::string> states;
   for (const auto& [name, entries] : entries_) {

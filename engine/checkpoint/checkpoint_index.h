@@ -1,5 +1,5 @@
-// Every tensor of a version-2 checkpoint by name, across all of its shard files, so a rank of any
-// layout reads exactly the slices it holds from whichever stored pieces overlap them.
+// Every tensor of a version-2 (or later) checkpoint by name, across all of its shard files, so a
+// rank of any layout reads exactly the slices it holds from whichever stored pieces overlap them.
 #pragma once
 
 #include <map>
@@ -19,6 +19,8 @@ class CheckpointIndex {
   explicit CheckpointIndex(const std::vector<std::string>& files);
 
   bool contains(const std::string& name) const { return entries_.count(name) > 0; }
+  // Every stored tensor whose name starts with `prefix` ("model/"), with its full shape.
+  std::map<std::string, Shape> shapes(const std::string& prefix) const;
   // The optimizer state names stored ("exp_avg", "exp_avg_sq", "momentum_buffer", ...).
   std::set<std::string> optimizer_states() const;
   // Fills `out` with the elements `want` holds of tensor `name` ("model/<param>" or

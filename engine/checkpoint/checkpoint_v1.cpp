@@ -123,7 +123,8 @@ void load_checkpoint_v1(const CheckpointManifest& manifest, ParamBuffers& buffer
     throw Error(fmt::format("checkpoint {} is format version 1, saved at "
                             "tensor_model_parallel_size {} and pipeline_model_parallel_size {}; "
                             "version 1 loads only at that layout (this run has {} and {}): resume "
-                            "it there and save again to get version 2, which loads at any layout",
+                            "it there and save again to get the current version, which loads at "
+                            "any layout",
                             manifest.directory, manifest.tensor_model_parallel_size,
                             manifest.pipeline_model_parallel_size, topology.tp, topology.pp),
                 "parallel.tensor_model_parallel_size");

@@ -24,13 +24,18 @@ CheckpointWriter::~CheckpointWriter() {
 void CheckpointWriter::save(const std::string& root, const Recipe& recipe,
                             const TrainingState& state, ParamBuffers& buffers, Optimizer* optimizer,
                             const Topology& topology, Communicator& comm) {
+  save(root, recipe, state, {{&buffers, optimizer, topology.dp_rank}}, topology, comm);
+}
+
+void CheckpointWriter::save(const std::string& root, const Recipe& recipe,
+                            const TrainingState& state, const std::vector<CheckpointGroup>& groups,
+                            const Topology& topology, Communicator& comm) {
   if (!async_) {
-    save_checkpoint(root, recipe, state, buffers, optimizer, topology, comm);
+    save_checkpoint(root, recipe, state, groups, topology, comm);
     return;
   }
   wait(comm);
-  CheckpointSnapshot snapshot =
-      snapshot_checkpoint(root, recipe, state, buffers, optimizer, topology, true);
+  CheckpointSnapshot snapshot = snapshot_checkpoint(root, recipe, state, groups, topology, true);
   start_checkpoint(snapshot, comm);
   const bool publish_here = comm.size() == 1;
   if (!publish_here) pending_publish_ = snapshot;

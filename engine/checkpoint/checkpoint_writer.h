@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/checkpoint/checkpoint.h"
 
@@ -25,6 +26,10 @@ class CheckpointWriter {
   // are copied to host memory. With one rank the background thread also publishes the
   // checkpoint; with several, publishing needs every rank, so it happens at the next save() or
   // wait() on the main thread.
+  void save(const std::string& root, const Recipe& recipe, const TrainingState& state,
+            const std::vector<CheckpointGroup>& groups, const Topology& topology,
+            Communicator& comm);
+  // The same for one group reduced over the topology's data-parallel group.
   void save(const std::string& root, const Recipe& recipe, const TrainingState& state,
             ParamBuffers& buffers, Optimizer* optimizer, const Topology& topology,
             Communicator& comm);

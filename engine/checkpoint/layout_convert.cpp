@@ -72,6 +72,16 @@ void write_rank(CheckpointIndex& index, const Recipe& recipe, const CheckpointMa
                 const Topology& topology, const std::string& dir) {
   const std::unique_ptr<Model> model = rank_model(recipe, source.state.padded_vocab_size, topology);
   const std::vector<Parameter*> params = model->parameters();
+  // The optimizer pieces below follow the dense group's buffer layout; another group's would
+  // follow its own data-parallel group, which this conversion does not know.
+  for (const Parameter* p : params) {
+    if (p->group != kDenseGroup) {
+      throw Error(fmt::format("parameter '{}' is in group '{}'; convert --to-layout lays out the "
+                              "'{}' group only",
+                              p->name, p->group, kDenseGroup),
+                  recipe.model.type);
+    }
+  }
   const std::set<std::string> states =
       source.has_optimizer ? index.optimizer_states() : std::set<std::string>{};
   const bool distributed = recipe.parallel.use_distributed_optimizer && topology.dp > 1;
@@ -114,7 +124,7 @@ std::string convert_checkpoint_layout(const std::string& from, const std::string
   if (source.format_version == 1) {
     throw Error(
         "format-version-1 checkpoints hold no tensor placements and cannot be converted; "
-        "resume it at its own layout and save again to get version 2",
+        "resume it at its own layout and save again to get the current version",
         *found);
   }
   Topology layout;

@@ -17,7 +17,7 @@ struct LayoutTarget {
   std::optional<bool> use_distributed_optimizer;
 };
 
-// Reads the checkpoint at `from` (a root or an iter_* directory; format version 2) and writes
+// Reads the checkpoint at `from` (a root or an iter_* directory; format version 2 or 3) and writes
 // `to`/iter_<same iteration> laid out for `target`, with the manifest's layout and recipe
 // (parallel sizes, use_distributed_optimizer) updated, under a temporary name renamed when
 // complete; `to`/latest then names it. Refuses (me::Error) a target the recipe rules reject and an

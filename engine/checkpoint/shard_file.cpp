@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 
 #include "engine/core/error.h"
@@ -63,9 +65,10 @@ void write_attr(hid_t dataset, const char* name, const std::vector<int64_t>& val
 std::vector<int64_t> read_attr(hid_t dataset, const char* name, const std::string& file,
                                const std::string& dataset_name) {
   if (H5Aexists(dataset, name) <= 0) {
-    throw Error(fmt::format("dataset '{}' has no '{}' attribute (not a format-version-2 shard)",
-                            dataset_name, name),
-                file);
+    throw Error(
+        fmt::format("dataset '{}' has no '{}' attribute (not a format-version-2 or later shard)",
+                    dataset_name, name),
+        file);
   }
   const H5Id attr(checked(H5Aopen(dataset, name, H5P_DEFAULT), file, "open an attribute"),
                   H5Aclose);
@@ -85,6 +88,28 @@ herr_t collect_dataset(hid_t group, const char* name, const H5L_info_t*, void* o
   }
   H5Oclose(object);
   return 0;
+}
+
+// `partition` = [dim, block count, rank, size] and, for unequal blocks, their full lengths: a
+// dimension of the global shape, which the blocks (equal ones when none are listed) fill exactly,
+// each splitting into `size` parts.
+bool valid_partition(const std::vector<int64_t>& part, const std::vector<int64_t>& blocks,
+                     const Shape& global_shape) {
+  const auto rank = static_cast<int64_t>(global_shape.size());
+  if (part.size() != 4 || part[0] < -1 || part[0] >= rank || part[1] < 1 || part[3] < 1 ||
+      part[2] < 0 || part[2] >= part[3]) {
+    return false;
+  }
+  if (part[0] < 0) return blocks.empty();
+  const int64_t length = global_shape[static_cast<size_t>(part[0])];
+  if (blocks.empty()) return length % (part[1] * part[3]) == 0;
+  if (static_cast<int64_t>(blocks.size()) != part[1]) return false;
+  int64_t total = 0;
+  for (int64_t block : blocks) {
+    if (block < 0 || block % part[3] != 0) return false;
+    total += block;
+  }
+  return total == length;
 }
 
 H5Id open_file(const std::string& path) {
@@ -124,9 +149,15 @@ void ShardWriter::write(const StoredTensor& t) {
           path_, "write " + t.name);
   }
   const Partition& p = t.placement.partition;
+  const auto count = static_cast<int64_t>(std::max<size_t>(p.blocks.size(), 1));
   write_attr(dataset.get(), "global_shape", t.placement.global_shape, path_);
-  write_attr(dataset.get(), "partition", {p.dim, p.chunks, p.rank, p.size}, path_);
+  write_attr(dataset.get(), "partition", {p.dim, count, p.rank, p.size}, path_);
   write_attr(dataset.get(), "elements", {t.placement.begin, t.placement.end}, path_);
+  // Equal blocks follow from their count and the global shape; unequal ones are listed.
+  if (std::adjacent_find(p.blocks.begin(), p.blocks.end(), std::not_equal_to<>()) !=
+      p.blocks.end()) {
+    write_attr(dataset.get(), "partition_blocks", p.blocks, path_);
+  }
 }
 
 void ShardWriter::close() {
@@ -167,17 +198,19 @@ std::vector<ShardEntry> list_shard_file(const std::string& path) {
     e.placement.global_shape = read_attr(dataset.get(), "global_shape", path, name);
     const std::vector<int64_t> part = read_attr(dataset.get(), "partition", path, name);
     const std::vector<int64_t> elements = read_attr(dataset.get(), "elements", path, name);
-    const auto rank = static_cast<int64_t>(e.placement.global_shape.size());
-    const bool valid_partition =
-        part.size() == 4 && part[0] >= -1 && part[0] < rank && part[1] >= 1 && part[3] >= 1 &&
-        part[2] >= 0 && part[2] < part[3] &&
-        (part[0] < 0 ||
-         e.placement.global_shape[static_cast<size_t>(part[0])] % (part[1] * part[3]) == 0);
-    if (!valid_partition || elements.size() != 2) {
+    const std::vector<int64_t> blocks =
+        H5Aexists(dataset.get(), "partition_blocks") > 0
+            ? read_attr(dataset.get(), "partition_blocks", path, name)
+            : std::vector<int64_t>{};
+    if (!valid_partition(part, blocks, e.placement.global_shape) || elements.size() != 2) {
       throw Error(fmt::format("dataset '{}' has a malformed partition or elements attribute", name),
                   path);
     }
-    e.placement.partition = Partition{static_cast<int>(part[0]), part[2], part[3], part[1]};
+    e.placement.partition = Partition{static_cast<int>(part[0]), part[2], part[3], blocks};
+    if (blocks.empty() && part[1] > 1) {
+      e.placement.partition.blocks =
+          equal_blocks(part[1], e.placement.global_shape[static_cast<size_t>(part[0])]);
+    }
     e.placement.begin = elements[0];
     e.placement.end = elements[1];
     const int64_t shard_numel = shape_numel(e.placement.local_shape());

@@ -1,4 +1,4 @@
-// One checkpoint shard file (format version 2): float32 datasets named "model/<param>" or
+// One checkpoint shard file (format version 2 or 3): float32 datasets named "model/<param>" or
 // "optimizer/<state>/<param>", each with HDF5 attributes saying where its elements sit in the full
 // tensor (global_shape, partition, elements), read back by hyperslab rather than whole.
 #pragma once
@@ -40,7 +40,7 @@ struct ShardEntry {
   Placement placement;
 };
 
-// Every dataset of a version-2 shard file; a dataset without valid placement attributes is a
+// Every dataset of a version-2 or -3 shard file; a dataset without valid placement attributes is a
 // me::Error naming the file and the dataset.
 std::vector<ShardEntry> list_shard_file(const std::string& path);
 

@@ -66,15 +66,19 @@ std::vector<Run> placement_runs(const Placement& p) {
   int64_t outer = 1, inner = 1;
   for (size_t i = 0; i < d; ++i) outer *= g[i];
   for (size_t i = d + 1; i < g.size(); ++i) inner *= g[i];
-  const int64_t size = p.partition.size, chunks = p.partition.chunks;
-  ME_CHECK(g[d] % (size * chunks) == 0, "dimension {} of {} does not split into {} x {} parts", d,
-           shape_str(g), size, chunks);
+  const int64_t size = p.partition.size;
+  ME_CHECK(g[d] % size == 0, "dimension {} of {} does not split into {} parts", d, shape_str(g),
+           size);
+  const std::vector<int64_t> blocks = p.partition.block_lengths(g[d]);
   const int64_t along = g[d] / size;  // the shard's length along the dimension
-  const int64_t part = along / chunks;
   for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t c = 0; c < chunks; ++c) {
-      add((o * along + c * part) * inner,
-          (o * g[d] + c * part * size + p.partition.rank * part) * inner, part * inner);
+    int64_t local_begin = 0, full_begin = 0;  // the block's start in the shard and the full tensor
+    for (int64_t length : blocks) {
+      const int64_t part = length / size;
+      add((o * along + local_begin) * inner,
+          (o * g[d] + full_begin + p.partition.rank * part) * inner, part * inner);
+      local_begin += part;
+      full_begin += length;
     }
   }
   return runs;

@@ -40,7 +40,7 @@ struct Run {
   int64_t length = 0;
 };
 
-// The placement's elements as runs in increasing held order (one per (outer index, chunk) block of
+// The placement's elements as runs in increasing held order (one per (outer index, block) part of
 // a sharded dimension, merged where they continue each other in the full tensor).
 std::vector<Run> placement_runs(const Placement& placement);
 

@@ -38,7 +38,9 @@ GptModel::GptModel(const Recipe& recipe, int64_t padded_vocab_size)
       compute_dtype_(compute_dtype(recipe)),
       stage_(stage_of(recipe)) {
   const bool tied = !recipe.model.untie_embeddings_and_output_weights;
-  const EmbeddingConfig embedding = embedding_config(recipe, padded_vocab_size);
+  EmbeddingConfig embedding = embedding_config(recipe, padded_vocab_size);
+  // Split over stages, the tied head reads the last stage's own copy of the word table.
+  if (tied && stage_.size > 1) embedding.tied_copy_key = "word_embeddings";
   if (stage_.first()) {
     embedding_.emplace("embedding", embedding);
     add_child(*embedding_);

@@ -28,7 +28,9 @@
 // rows, linear_proj and linear_fc2 by columns, the word table and output_layer by vocabulary rows.
 // Under pipeline parallelism (built in a PipelineStageScope) a rank holds its chunks' layers under
 // their global names; the embedding on the first stage; the final norm and the LM head on the
-// last, which with tied embeddings holds its own copy of embedding.word_embeddings.weight.
+// last, which with tied embeddings holds its own copy of embedding.word_embeddings.weight; both
+// tables are then declared tied copies under the key "word_embeddings", the first stage's owning
+// it for the gradient norm.
 // Stages exchange "hidden", (micro_batch_size, seq_length, C), this rank's seq_length / tp token
 // rows under sequence parallelism.
 // RoPE is non-interleaved by default (rotate halves), which is Hugging Face Llama's rotate_half

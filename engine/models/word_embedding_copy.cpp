@@ -13,7 +13,9 @@ WordEmbeddingCopy::WordEmbeddingCopy(const EmbeddingConfig& config)
                         {VocabShard::of(TensorParallel::current(), config.vocab_size).vocab_size,
                          config.hidden_size},
                         ParamInit::normal(config.init_std), true)) {
-  weight_.partition = TensorParallel::current().partition(0);
+  ME_CHECK(config.tied_copy_key, "the word-embedding copy without the key it is tied under");
+  TensorParallel::current().set_sharded(weight_, 0);
+  weight_.tied = {*config.tied_copy_key, false};
 }
 
 }  // namespace me

@@ -1,7 +1,8 @@
 // The last pipeline stage's copy of the tied word embeddings (Megatron's shared embedding weight
 // on the last stage): `embedding.word_embeddings.weight` with the first stage's shape, vocabulary
 // shard and init, so both copies start equal (init derives from name and seed) and stay equal
-// because the trainer all-reduces their gradients over the embedding group.
+// because the trainer all-reduces the gradients of tied copies over the embedding group; the
+// first stage's table is the copy the gradient norm counts.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@ namespace me {
 
 class WordEmbeddingCopy final : public Module {
  public:
+  // config.tied_copy_key: the key the first stage's table declares.
   explicit WordEmbeddingCopy(const EmbeddingConfig& config);
 
   Parameter& weight() { return weight_; }
@@ -20,8 +22,5 @@ class WordEmbeddingCopy final : public Module {
  private:
   Parameter& weight_;
 };
-
-// The name both copies share.
-inline constexpr const char* kWordEmbeddingsName = "embedding.word_embeddings.weight";
 
 }  // namespace me

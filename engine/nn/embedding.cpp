@@ -25,7 +25,9 @@ LanguageModelEmbedding::LanguageModelEmbedding(const std::string& name,
                                {config.max_position_embeddings, config.hidden_size},
                                ParamInit::normal(config.init_std), true)),
       embedding_dropout_(child_name("embedding_dropout"), config.dropout) {
-  word_embeddings_.partition = shard_.tp.partition(0);
+  shard_.tp.set_sharded(word_embeddings_, 0);
+  if (position_embeddings_) shard_.tp.set_outside_blocks(*position_embeddings_);
+  if (config.tied_copy_key) word_embeddings_.tied = {*config.tied_copy_key, true};
 }
 
 Tensor as_int32(const Tensor& ids) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "engine/nn/dropout.h"
@@ -23,6 +24,9 @@ struct EmbeddingConfig {
   int64_t max_position_embeddings = 0;  // rows of the learned position table; 0: no table
   double init_std = 0.02;
   double dropout = 0.0;
+  // Another pipeline stage holds a copy of the word table under this key (the tied LM head's
+  // copy on the last stage); this table is the copy the gradient norm counts.
+  std::optional<std::string> tied_copy_key;
 };
 
 class LanguageModelEmbedding final : public Module {

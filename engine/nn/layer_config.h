@@ -17,6 +17,10 @@ struct NormConfig {
   std::string type = "layer_norm";  // the registered layer: layer_norm or rms_norm
   int64_t size = 0;
   double epsilon = 1e-5;
+  // Normalises each of this tensor-parallel rank's attention heads (q/k norms), so at tp > 1 its
+  // gradient is a partial sum over the group; otherwise it sits between the tensor-parallel
+  // blocks, where sequence parallelism splits the tokens.
+  bool over_rank_heads = false;
 };
 
 // Rotary position embedding of the first `dim` channels of every head (Megatron's RotaryEmbedding).

@@ -5,12 +5,15 @@
 
 namespace me {
 
-LayerNorm::LayerNorm(const std::string& name, int64_t hidden_size, double epsilon)
+LayerNorm::LayerNorm(const std::string& name, int64_t hidden_size, double epsilon,
+                     bool over_rank_heads)
     : Layer(name),
       hidden_size_(hidden_size),
       epsilon_(epsilon),
       weight_(add_parameter("weight", {hidden_size}, ParamInit::ones(), false)),
-      bias_(add_parameter("bias", {hidden_size}, ParamInit::zeros(), false)) {}
+      bias_(add_parameter("bias", {hidden_size}, ParamInit::zeros(), false)) {
+  for (Parameter* p : {&weight_, &bias_}) declare_norm_parameter(*p, over_rank_heads);
+}
 
 Tensor LayerNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
   return normalize(x, Tensor(), nullptr, ctx);

@@ -17,10 +17,12 @@ class LayerNorm final : public Layer {
     Tensor rstd;   // (N)
   };
 
-  // weight (C) ones and bias (C) zeros, neither weight-decayed (Megatron's wd_mult = 0 for norms).
-  LayerNorm(const std::string& name, int64_t hidden_size, double epsilon);
+  // weight (C) ones and bias (C) zeros, neither weight-decayed (Megatron's wd_mult = 0 for norms);
+  // over_rank_heads: NormConfig's.
+  LayerNorm(const std::string& name, int64_t hidden_size, double epsilon,
+            bool over_rank_heads = false);
   LayerNorm(const std::string& name, const NormConfig& config)
-      : LayerNorm(name, config.size, config.epsilon) {}
+      : LayerNorm(name, config.size, config.epsilon, config.over_rank_heads) {}
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (..., C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)

@@ -11,10 +11,18 @@
 namespace me {
 
 namespace {
-int64_t local_size(const TensorParallel& tp, bool split, int64_t full, int64_t chunks,
-                   const std::string& what) {
+// This rank's length of `full` features: all of them, or under the split its share of each block.
+int64_t local_size(const TensorParallel& tp, bool split, int64_t full,
+                   const std::vector<int64_t>& blocks, const std::string& what) {
   if (!split) return full;
-  return tp.divide(full / chunks, what) * chunks;
+  if (blocks.empty()) return tp.divide(full, what);
+  int64_t local = 0, total = 0;
+  for (int64_t block : blocks) {
+    local += tp.divide(block, what);
+    total += block;
+  }
+  ME_CHECK(total == full, "{}: output blocks of {} in total for {} features", what, total, full);
+  return local;
 }
 
 // (..., from) -> (..., to): the same leading dimensions with a new last one, and under sequence
@@ -33,21 +41,22 @@ Shape with_last_dim(const Shape& shape, int64_t last, int64_t times = 1, int64_t
 }  // namespace
 
 Linear::Linear(const std::string& name, int64_t in_features, int64_t out_features, bool bias,
-               ParamInit weight_init, TensorSplit split, int64_t chunks)
+               ParamInit weight_init, TensorSplit split, std::vector<int64_t> output_blocks)
     : Module(name),
       tp_(TensorParallel::current()),
       split_(split),
       in_features_(
-          local_size(tp_, split == TensorSplit::kRow, in_features, 1, name + " input features")),
-      out_features_(local_size(tp_, split == TensorSplit::kColumn, out_features, chunks,
+          local_size(tp_, split == TensorSplit::kRow, in_features, {}, name + " input features")),
+      out_features_(local_size(tp_, split == TensorSplit::kColumn, out_features, output_blocks,
                                name + " output features")),
       weight_(add_parameter("weight", {out_features_, in_features_}, weight_init, true)),
       bias_(bias ? &add_parameter("bias", {out_features_}, ParamInit::zeros(), false) : nullptr) {
   if (split_ == TensorSplit::kColumn) {
-    weight_.partition = tp_.partition(0, chunks);
-    if (bias_) bias_->partition = tp_.partition(0, chunks);
+    tp_.set_sharded(weight_, 0, output_blocks);
+    if (bias_) tp_.set_sharded(*bias_, 0, output_blocks);
   } else {
-    weight_.partition = tp_.partition(1);
+    tp_.set_sharded(weight_, 1);
+    if (bias_) tp_.set_outside_blocks(*bias_);  // added after the reduce, to every token row
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/nn/module.h"
 #include "engine/nn/tensor_parallel.h"
@@ -30,10 +31,13 @@ class Linear final : public Module {
 
   // Declares `<name>.weight` (out, in) with `weight_init` and, when `bias`, `<name>.bias` (out)
   // zero-initialised and without weight decay; features are the full (unsharded) sizes. Under
-  // TensorParallel::current() of size > 1 `split` picks the sharded dimension; `chunks` > 1 splits
-  // each of that many output blocks separately (SwiGLU's [gate | up]: 2).
+  // TensorParallel::current() of size > 1 `split` picks the sharded dimension; `output_blocks`
+  // (full lengths adding up to out_features) splits each fused output block separately (SwiGLU's
+  // [gate | up]: two of F); empty: one block. A row-parallel bias sits outside the
+  // tensor-parallel blocks (tensor_parallel.h).
   Linear(const std::string& name, int64_t in_features, int64_t out_features, bool bias,
-         ParamInit weight_init, TensorSplit split = TensorSplit::kColumn, int64_t chunks = 1);
+         ParamInit weight_init, TensorSplit split = TensorSplit::kColumn,
+         std::vector<int64_t> output_blocks = {});
 
   // (..., in) -> (..., out). Sequence parallel: column (B, T / tp, in) -> (B, T, out / tp), row
   // (B, T, in / tp) -> (B, T / tp, out).

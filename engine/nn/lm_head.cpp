@@ -20,7 +20,7 @@ LanguageModelHead::LanguageModelHead(const std::string& name, const LmHeadConfig
       weight_(tied_weight ? *tied_weight
                           : add_parameter("weight", {vocab_size_, config.hidden_size},
                                           ParamInit::normal(config.init_std), true)) {
-  if (!tied_weight) weight_.partition = shard_.tp.partition(0);
+  if (!tied_weight) shard_.tp.set_sharded(weight_, 0);
   ME_CHECK(weight_.shape == Shape({vocab_size_, hidden_size_}), "{}: weight {} is not ({}, {})",
            name, shape_str(weight_.shape), vocab_size_, hidden_size_);
 }

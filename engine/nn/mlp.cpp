@@ -20,7 +20,8 @@ Mlp::Mlp(const std::string& name, const MlpConfig& config)
       swiglu_(config.activation == MlpConfig::Activation::kSwiglu),
       linear_fc1_(child_name("linear_fc1"), config.hidden_size,
                   (swiglu_ ? 2 : 1) * ffn_hidden_size(config), config.bias,
-                  ParamInit::normal(config.init_std), TensorSplit::kColumn, swiglu_ ? 2 : 1),
+                  ParamInit::normal(config.init_std), TensorSplit::kColumn,
+                  swiglu_ ? equal_blocks(2, 2 * config.ffn_hidden_size) : std::vector<int64_t>{}),
       linear_fc2_(child_name("linear_fc2"), config.ffn_hidden_size, config.hidden_size, config.bias,
                   ParamInit::normal(config.output_init_std), TensorSplit::kRow) {
   add_child(linear_fc1_);

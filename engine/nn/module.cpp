@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "engine/core/philox.h"
+#include "engine/nn/tensor_parallel.h"
 #include "kernels/elementwise.h"
 
 namespace me {
@@ -52,6 +53,15 @@ std::unique_ptr<Layer> make_norm(const std::string& name, const NormConfig& conf
   LayerConfig layer;
   layer.norm = config;
   return LayerRegistry::instance().create(config.type, name, layer);
+}
+
+void declare_norm_parameter(Parameter& param, bool over_rank_heads) {
+  const TensorParallel& tp = TensorParallel::current();
+  if (over_rank_heads) {
+    tp.set_per_rank_heads(param);
+  } else {
+    tp.set_outside_blocks(param);
+  }
 }
 
 void initialize_parameter(Parameter& param, uint64_t seed) {

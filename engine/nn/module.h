@@ -66,6 +66,11 @@ ME_DECLARE_REGISTRY(LayerRegistry, "layer", Layer, const std::string&, const Lay
 // A norm layer of the registered type config.type.
 std::unique_ptr<Layer> make_norm(const std::string& name, const NormConfig& config);
 
+// Declares how a norm's weight or bias relates across the tensor-parallel group: applied to this
+// rank's attention heads (over_rank_heads, the q/k norms) or, like every norm between the
+// tensor-parallel blocks, to every token row (tensor_parallel.h).
+void declare_norm_parameter(Parameter& param, bool over_rank_heads);
+
 }  // namespace me
 
 // ME_REGISTER_LAYER("mlp", Mlp, mlp): registers Class, built from (name, config.mlp).

@@ -6,11 +6,13 @@
 
 namespace me {
 
-RmsNorm::RmsNorm(const std::string& name, int64_t hidden_size, double epsilon)
+RmsNorm::RmsNorm(const std::string& name, int64_t hidden_size, double epsilon, bool over_rank_heads)
     : Layer(name),
       hidden_size_(hidden_size),
       epsilon_(epsilon),
-      weight_(add_parameter("weight", {hidden_size}, ParamInit::ones(), false)) {}
+      weight_(add_parameter("weight", {hidden_size}, ParamInit::ones(), false)) {
+  declare_norm_parameter(weight_, over_rank_heads);
+}
 
 Tensor RmsNorm::forward(const Tensor& x, MicroBatchContext& ctx) {
   return normalize(x, Tensor(), nullptr, ctx);

@@ -17,9 +17,11 @@ class RmsNorm final : public Layer {
   };
 
   // weight (C) ones, not weight-decayed (Megatron's wd_mult = 0 for norms); no bias.
-  RmsNorm(const std::string& name, int64_t hidden_size, double epsilon);
+  // over_rank_heads: NormConfig's.
+  RmsNorm(const std::string& name, int64_t hidden_size, double epsilon,
+          bool over_rank_heads = false);
   RmsNorm(const std::string& name, const NormConfig& config)
-      : RmsNorm(name, config.size, config.epsilon) {}
+      : RmsNorm(name, config.size, config.epsilon, config.over_rank_heads) {}
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (..., C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)

@@ -21,8 +21,12 @@ int64_t checked_query_groups(const AttentionConfig& config) {
   return config.num_query_groups;
 }
 
+// Per-head norms of this rank's heads only.
 std::unique_ptr<Layer> qk_norm(const std::string& name, const AttentionConfig& config) {
-  return config.qk_norm ? make_norm(name, *config.qk_norm) : nullptr;
+  if (!config.qk_norm) return nullptr;
+  NormConfig norm = *config.qk_norm;
+  norm.over_rank_heads = true;
+  return make_norm(name, norm);
 }
 
 std::optional<RotaryEmbedding> rotary(const AttentionConfig& config) {

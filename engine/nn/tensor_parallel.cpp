@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "engine/core/error.h"
 #include "engine/parallel/communicator.h"
 #include "engine/parallel/tensor_collectives.h"
@@ -38,9 +40,27 @@ int64_t TensorParallel::divide(int64_t n, const std::string& field) const {
   return n / size;
 }
 
-Partition TensorParallel::partition(int dim, int64_t chunks) const {
-  if (size == 1) return {};
-  return Partition{dim, rank, size, chunks};
+void TensorParallel::set_sharded(Parameter& param, int dim, std::vector<int64_t> blocks) const {
+  if (size == 1) {
+    param.partition = {};
+    param.tensor_parallel = TensorParallelRelation::kReplicated;
+    return;
+  }
+  param.partition = Partition{dim, rank, size, std::move(blocks)};
+  param.full_shape();  // checks the blocks against the shard's shape
+  param.tensor_parallel = TensorParallelRelation::kSharded;
+}
+
+void TensorParallel::set_outside_blocks(Parameter& param) const {
+  param.partition = {};
+  param.tensor_parallel =
+      sequence_split() ? TensorParallelRelation::kPartial : TensorParallelRelation::kReplicated;
+}
+
+void TensorParallel::set_per_rank_heads(Parameter& param) const {
+  param.partition = {};
+  param.tensor_parallel =
+      size > 1 ? TensorParallelRelation::kPartial : TensorParallelRelation::kReplicated;
 }
 
 const TensorParallel& TensorParallel::current() { return *current_group; }

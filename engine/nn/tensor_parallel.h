@@ -6,9 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/core/tensor.h"
-#include "engine/nn/partition.h"
+#include "engine/nn/parameter.h"
 #include "engine/parallel/tensor_collectives.h"
 
 namespace me {
@@ -43,8 +44,18 @@ struct TensorParallel {
   GroupCommunicators group() const;
   // n / size; an me::Error naming `field` when it does not divide.
   int64_t divide(int64_t n, const std::string& field) const;
-  // This rank's shard along `dim` in `chunks` blocks (replicated at size 1).
-  Partition partition(int dim, int64_t chunks = 1) const;
+  // How a parameter a module declares under this group relates across it
+  // (Parameter::tensor_parallel), set where the module declares it:
+  // this rank's shard along `dim` of the fused `blocks` (full lengths; empty: one block), or
+  // replicated at size 1;
+  void set_sharded(Parameter& param, int dim, std::vector<int64_t> blocks = {}) const;
+  // whole on every rank and applied to every token row outside the tensor-parallel blocks (norms,
+  // row-parallel biases, learned positions): partial under sequence parallelism, which leaves this
+  // rank only its rows, replicated otherwise;
+  void set_outside_blocks(Parameter& param) const;
+  // whole on every rank and applied to this rank's attention heads only (q/k norms): partial at
+  // size > 1.
+  void set_per_rank_heads(Parameter& param) const;
 
   // The group the modules constructed on this thread take: the innermost TensorParallelScope's,
   // else size 1. Models are built through registries keyed by (name, recipe), so the group

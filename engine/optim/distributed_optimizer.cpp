@@ -23,16 +23,14 @@ std::vector<std::pair<std::string, Tensor*>> DistributedOptimizer::state_buffers
 }
 
 std::unique_ptr<Optimizer> make_optimizer(ParamBuffers& buffers, const Recipe& recipe,
-                                          const Topology& topology, Communicator& comm) {
+                                          Communicator& data) {
   const std::string& name = recipe.optimizer.optimizer;
-  if (!recipe.parallel.use_distributed_optimizer || topology.dp == 1) {
+  if (!recipe.parallel.use_distributed_optimizer || data.size() == 1) {
     return OptimizerRegistry::instance().create(name, buffers, recipe, OptimizerShard{});
   }
-  ME_CHECK(topology.dp == comm.size(), "the distributed optimizer needs dp ({}) == world ({})",
-           topology.dp, comm.size());
-  const OptimizerShard shard{topology.dp_rank, topology.dp};
+  const OptimizerShard shard{data.rank(), data.size()};
   return std::make_unique<DistributedOptimizer>(
-      OptimizerRegistry::instance().create(name, buffers, recipe, shard), buffers, comm,
+      OptimizerRegistry::instance().create(name, buffers, recipe, shard), buffers, data,
       !recipe.parallel.overlap_param_gather);
 }
 

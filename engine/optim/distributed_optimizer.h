@@ -8,7 +8,6 @@
 
 #include "engine/optim/optimizer.h"
 #include "engine/parallel/communicator.h"
-#include "engine/parallel/topology.h"
 
 namespace me {
 
@@ -32,10 +31,11 @@ class DistributedOptimizer final : public Optimizer {
   bool gather_in_step_;
 };
 
-// The recipe's optimizer over `buffers`: sharded over the data-parallel ranks and wrapped in a
-// DistributedOptimizer with use_distributed_optimizer (and dp > 1), else over the whole buffer;
-// with overlap_param_gather its step leaves the gather to the caller.
+// The recipe's optimizer over `buffers`, a parameter group reduced over `data` (its data-parallel
+// group): sharded over those ranks and wrapped in a DistributedOptimizer with
+// use_distributed_optimizer (and more than one rank), else over the whole buffer; with
+// overlap_param_gather its step leaves the gather to the caller.
 std::unique_ptr<Optimizer> make_optimizer(ParamBuffers& buffers, const Recipe& recipe,
-                                          const Topology& topology, Communicator& comm);
+                                          Communicator& data);
 
 }  // namespace me

@@ -1,7 +1,6 @@
 // DataParallelOverlap: which hooks a run needs, and the gather after each step.
 #include "engine/parallel/data_parallel_overlap.h"
 
-#include "engine/models/word_embedding_copy.h"
 #include "engine/recipe/recipe.h"
 
 namespace me {
@@ -16,16 +15,15 @@ void OverlapHooks::after_backward(Module& module) {
 
 DataParallelOverlap::DataParallelOverlap(const Recipe& recipe, GradReducer& grads,
                                          ParamBuffers& buffers, Communicator& comm,
-                                         const OptimizerShard& shard, bool hold_word_embeddings)
+                                         const OptimizerShard& shard)
     : buffers_(buffers) {
   const auto& parallel = recipe.parallel;
   if (parallel.overlap_param_gather && shard.size > 1) {
     gatherer_ = std::make_unique<ParamGatherer>(buffers, comm, shard);
   }
   GradReducer* reducer = parallel.overlap_grad_reduce ? &grads : nullptr;
-  if (reducer && hold_word_embeddings) {
-    if (const Parameter* word = buffers.find(kWordEmbeddingsName))
-      reducer->hold_until_finish(*word);
+  for (const Parameter* p : buffers.parameters()) {
+    if (reducer && p->tied.tied()) reducer->hold_until_finish(*p);
   }
   if (reducer || gatherer_) last_ = std::make_unique<OverlapHooks>(reducer, gatherer_.get());
   if (gatherer_) earlier_ = std::make_unique<OverlapHooks>(nullptr, gatherer_.get());

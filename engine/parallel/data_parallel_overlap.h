@@ -38,11 +38,11 @@ class OverlapHooks final : public ModuleObserver {
 
 class DataParallelOverlap {
  public:
-  // `comm` and `shard` are those of `grads` (the flat buffers' data-parallel group).
-  // hold_word_embeddings: the tied word embedding's gradient is all-reduced over the pipeline's
-  // embedding group before the data-parallel reduce, so its bucket is left to finish().
+  // `comm` and `shard` are those of `grads` (the flat buffers' data-parallel group). The buckets
+  // of tied copies (TiedCopies) are left to finish(): their gradients are all-reduced over the
+  // pipeline's embedding group before the data-parallel reduce.
   DataParallelOverlap(const Recipe& recipe, GradReducer& grads, ParamBuffers& buffers,
-                      Communicator& comm, const OptimizerShard& shard, bool hold_word_embeddings);
+                      Communicator& comm, const OptimizerShard& shard);
 
   // The observer for training micro-batch `micro_batch` of `num_microbatches` (its backward on
   // the last one reports gradients final); null when nothing overlaps.

@@ -3,27 +3,29 @@
 #include "engine/parallel/grad_reducer.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "engine/nn/module.h"
-#include "engine/optim/grad_clip.h"
 #include "engine/parallel/bucket_collective.h"
 #include "engine/recipe/recipe.h"
 #include "kernels/elementwise.h"
 
 namespace me {
 
-ParamLayoutOptions data_parallel_layout_options(const Recipe& recipe, const Topology& topology) {
+ParamLayoutOptions data_parallel_layout_options(const Recipe& recipe, int64_t data_parallel_size) {
   ParamLayoutOptions options;
-  options.data_parallel_size = topology.dp;
+  options.data_parallel_size = data_parallel_size;
   if (recipe.parallel.ddp_bucket_size) {
     options.bucket_elems = *recipe.parallel.ddp_bucket_size;
   } else if (recipe.parallel.overlap_grad_reduce) {
-    options.bucket_elems = std::max<int64_t>(40000000, 1000000 * topology.dp);
+    options.bucket_elems = std::max<int64_t>(40000000, 1000000 * data_parallel_size);
   } else {
     options.bucket_elems = 0;
   }
   return options;
+}
+
+ParamLayoutOptions data_parallel_layout_options(const Recipe& recipe, const Topology& topology) {
+  return data_parallel_layout_options(recipe, topology.dp);
 }
 
 GradReducer::GradReducer(ParamBuffers& buffers, Communicator& comm, const OptimizerShard& shard)
@@ -49,6 +51,7 @@ const ParamSlot& GradReducer::slot_of(const Parameter& param) const {
 void GradReducer::grads_final(Module& module) {
   const ParamSlot* first = buffers_.layout().slots.data();
   for (Parameter* p : module.parameters()) {
+    if (!buffers_.slot(p->name)) continue;  // another group's
     const ParamSlot& slot = slot_of(*p);
     char& final = slot_final_[static_cast<size_t>(&slot - first)];
     if (final) continue;
@@ -129,12 +132,6 @@ void GradReducer::complete(int64_t b) {
   Tensor& grads = buffers_.grads();
   if (own_begin > begin) grads.view(begin, {own_begin - begin}).zero_();
   if (end > own_end) grads.view(own_end, {end - own_end}).zero_();
-}
-
-double GradReducer::grad_norm() {
-  double sum_of_squares = grad_sum_of_squares(buffers_);
-  if (shard_.size > 1) comm_.all_reduce_sum(&sum_of_squares, 1);
-  return std::sqrt(sum_of_squares);
 }
 
 bool GradReducer::all_finite() {

@@ -27,21 +27,25 @@ namespace me {
 struct Recipe;
 class Module;
 
-// The buffer layout for this run: buckets of parallel.ddp_bucket_size elements (null: one bucket,
-// or Megatron's max(40M, 1M x dp) with overlap_grad_reduce), ends padded for dp shards.
+// The buffer layout of a parameter group reduced over `data_parallel_size` ranks: buckets of
+// parallel.ddp_bucket_size elements (null: one bucket, or Megatron's max(40M, 1M x dp) with
+// overlap_grad_reduce), ends padded for dp shards.
+ParamLayoutOptions data_parallel_layout_options(const Recipe& recipe, int64_t data_parallel_size);
+// The same for the dense group of `topology` (its data-parallel size).
 ParamLayoutOptions data_parallel_layout_options(const Recipe& recipe, const Topology& topology);
 
 class GradReducer {
  public:
-  // `comm` is the data-parallel group (the world while tp = pp = cp = 1). A shard of size > 1
-  // selects reduce-scatter; it must match the group size.
+  // `comm` is the parameter group's data-parallel group (the dense group's is the world while
+  // tp = pp = cp = 1). A shard of size > 1 selects reduce-scatter; it must match the group size.
   GradReducer(ParamBuffers& buffers, Communicator& comm, const OptimizerShard& shard);
 
   // `module`'s backward on the step's last micro-batch has run: its parameters' gradients are
-  // final. Starts the reduce of every bucket this completes.
+  // final. Starts the reduce of every bucket this completes. Parameters of other groups (not in
+  // these buffers) are left to their own reducers.
   void grads_final(Module& module);
-  // `param`'s gradient still changes after backward (the tied word embedding, all-reduced over the
-  // embedding group under pipeline parallelism first): its bucket is reduced only by finish().
+  // `param`'s gradient still changes after backward (a tied copy, all-reduced over the embedding
+  // group under pipeline parallelism first): its bucket is reduced only by finish().
   void hold_until_finish(const Parameter& param);
   // Starts bucket `bucket`'s reduce now (its gradients are complete).
   void bucket_ready(int64_t bucket);
@@ -56,9 +60,7 @@ class GradReducer {
   void abandon();
   int64_t buckets_reduced() const { return buckets_reduced_; }  // started since construction
 
-  // The global L2 norm of the reduced gradients (shards summed over ranks).
-  double grad_norm();
-  // Whether every reduced gradient on every rank is finite.
+  // Whether every reduced gradient on every rank of the group is finite.
   bool all_finite();
 
  private:

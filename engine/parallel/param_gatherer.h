@@ -28,7 +28,8 @@ class ParamGatherer {
 
   // Starts every bucket's all-gather: this rank's shards were just updated.
   void start();
-  // Waits for the buckets holding `module`'s parameters and refreshes their model copy.
+  // Waits for the buckets holding `module`'s parameters (those of this group) and refreshes their
+  // model copy.
   void wait_for(Module& module);
   // Waits for every bucket still in flight.
   void wait_all();

@@ -1,36 +1,20 @@
-// The tied embedding's gradient is summed in its own dtype, where it lives (tensor_collectives.h).
+// The tied gradients are summed in their own dtype, where they live (tensor_collectives.h).
 #include "engine/parallel/pipeline_grads.h"
 
 #include <algorithm>
-#include <cmath>
-
-#include "engine/models/word_embedding_copy.h"
-#include "kernels/elementwise.h"
 
 namespace me {
 
-void all_reduce_embedding_grads(const std::vector<Parameter*>& params,
-                                const GroupCommunicators& embedding) {
+void all_reduce_tied_grads(const std::vector<Parameter*>& params,
+                           const GroupCommunicators& embedding) {
   if (embedding.size() == 1) return;
-  const auto it = std::find_if(params.begin(), params.end(),
-                               [](const Parameter* p) { return p->name == kWordEmbeddingsName; });
-  ME_CHECK(it != params.end(), "no {} to all-reduce over the embedding group", kWordEmbeddingsName);
-  all_reduce_sum((*it)->grad, embedding);
-}
-
-double pipeline_grad_norm(const std::vector<Parameter*>& params, const TensorParallel& tp,
-                          const PipelineStage& stage, Communicator& pipeline,
-                          Communicator* shards) {
-  double sum = 0.0;
-  for (const Parameter* p : params) {
-    if (!stage.first() && p->name == kWordEmbeddingsName) continue;
-    const double squares = sum_of_squares(p->grad);
-    sum += p->partition.sharded() ? squares : squares / static_cast<double>(tp.size);
+  std::vector<Parameter*> tied;
+  for (Parameter* p : params) {
+    if (p->tied.tied()) tied.push_back(p);
   }
-  if (tp.size > 1) tp.comm->all_reduce_sum(&sum, 1);
-  pipeline.all_reduce_sum(&sum, 1);
-  if (shards) shards->all_reduce_sum(&sum, 1);
-  return std::sqrt(sum);
+  std::sort(tied.begin(), tied.end(),
+            [](const Parameter* a, const Parameter* b) { return a->tied.key < b->tied.key; });
+  for (Parameter* p : tied) all_reduce_sum(p->grad, embedding);
 }
 
 }  // namespace me

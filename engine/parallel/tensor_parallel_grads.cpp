@@ -1,22 +1,16 @@
 // The partial gradients travel in one buffer of their dtype on their device: one all-reduce per
-// step. q/k layernorm weights are found by name, as Megatron finds them.
+// step.
 #include "engine/parallel/tensor_parallel_grads.h"
 
 namespace me {
 
-bool partial_over_tensor_parallel(const Parameter& param, const TensorParallel& tp) {
-  if (tp.size == 1 || param.partition.sharded()) return false;
-  if (tp.sequence_split()) return true;
-  return param.name.find(".q_layernorm.") != std::string::npos ||
-         param.name.find(".k_layernorm.") != std::string::npos;
-}
-
 void all_reduce_tensor_parallel_grads(const std::vector<Parameter*>& params,
                                       const TensorParallel& tp) {
+  if (tp.size == 1) return;
   std::vector<Parameter*> partial;
   int64_t total = 0;
   for (Parameter* p : params) {
-    if (!partial_over_tensor_parallel(*p, tp)) continue;
+    if (p->tensor_parallel != TensorParallelRelation::kPartial) continue;
     partial.push_back(p);
     total += p->numel();
   }

@@ -1,9 +1,7 @@
 // Gradients that are partial sums over the tensor-parallel group (Megatron's finalize_model_grads:
-// the allreduce of sequence-parallel grads and of the q/k layernorm grads). A parameter whole on
-// every tp rank whose inputs are split over the ranks gets only this rank's share: under sequence
-// parallelism every one of them (norms, row-parallel biases and learned positions see this rank's
-// tokens), and at any tp > 1 the q/k layernorm weights (they see this rank's heads). The group
-// sums those before clipping and the optimizer, so replicas stay equal.
+// the allreduce of sequence-parallel grads and of the q/k layernorm grads): the parameters whose
+// module declared them TensorParallelRelation::kPartial (parameter.h). The group sums those before
+// clipping and the optimizer, so replicas stay equal.
 #pragma once
 
 #include <vector>
@@ -13,10 +11,8 @@
 
 namespace me {
 
-// Whether `param`'s gradient on this rank is its share of the sum described above.
-bool partial_over_tensor_parallel(const Parameter& param, const TensorParallel& tp);
-
-// Sums the partial gradients over tp.comm in one collective (nothing at tp 1). Collective.
+// Sums the partial gradients over tp.comm in one collective (nothing at tp 1 or without any).
+// Collective.
 void all_reduce_tensor_parallel_grads(const std::vector<Parameter*>& params,
                                       const TensorParallel& tp);
 

@@ -7,16 +7,16 @@
 
 namespace me {
 
-std::optional<std::string> first_non_finite_grad(const ParamBuffers& buffers) {
-  for (const Parameter* p : buffers.parameters()) {
+std::optional<std::string> first_non_finite_grad(const std::vector<Parameter*>& params) {
+  for (const Parameter* p : params) {
     if (!all_finite(p->grad)) return p->name;
   }
   return std::nullopt;
 }
 
 Error non_finite_error(int64_t iteration, const std::string& rank, double loss_sum,
-                       double grad_norm, const ParamBuffers& buffers) {
-  const std::optional<std::string> name = first_non_finite_grad(buffers);
+                       double grad_norm, const std::vector<Parameter*>& params) {
+  const std::optional<std::string> name = first_non_finite_grad(params);
   const std::string culprit =
       name ? fmt::format("the first parameter whose gradient holds NaN/Inf is '{}'", *name)
            : std::string("every gradient is finite, so the loss itself went bad");

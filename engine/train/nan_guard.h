@@ -5,17 +5,18 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/core/error.h"
-#include "engine/optim/param_buffers.h"
+#include "engine/nn/parameter.h"
 
 namespace me {
 
-// The name of the first parameter, in forward order, whose gradient holds a NaN or Inf.
-std::optional<std::string> first_non_finite_grad(const ParamBuffers& buffers);
+// The name of the first of `params` (forward order) whose gradient holds a NaN or Inf.
+std::optional<std::string> first_non_finite_grad(const std::vector<Parameter*>& params);
 
 // The exit-code-4 error for a non-finite loss sum or gradient norm at `iteration` (1-based).
 Error non_finite_error(int64_t iteration, const std::string& rank, double loss_sum,
-                       double grad_norm, const ParamBuffers& buffers);
+                       double grad_norm, const std::vector<Parameter*>& params);
 
 }  // namespace me

@@ -7,14 +7,8 @@
 
 #include "datasets/make_dataset.h"
 #include "engine/core/allocator.h"
-#include "engine/models/transformer_config.h"
-#include "engine/optim/distributed_optimizer.h"
-#include "engine/optim/grad_clip.h"
 #include "engine/parallel/fault_injection.h"
 #include "engine/parallel/nccl_communicator.h"
-#include "engine/parallel/pipeline_grads.h"
-#include "engine/parallel/tensor_parallel_grads.h"
-#include "engine/parallel/tensor_parallel_norm.h"
 #include "engine/plan/plan.h"
 #include "engine/recipe/sequence_parallel_rules.h"
 #include "engine/train/banner.h"
@@ -22,7 +16,6 @@
 #include "engine/train/nan_guard.h"
 #include "engine/train/straggler_report.h"
 #include "kernels/determinism.h"
-#include "kernels/elementwise.h"
 #include "kernels/op_profile.h"
 
 namespace me {
@@ -95,14 +88,9 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
     Communicator& stages = device_groups_.pipeline ? *device_groups_.pipeline : *groups_.pipeline;
     pipeline_ = std::make_unique<PipelineSchedule>(*model_, stage_, stages, &timers_);
   }
-  buffers_ = std::make_unique<ParamBuffers>(model_->parameters(), device_,
-                                            data_parallel_layout_options(recipe_, topology_),
-                                            compute_dtype(recipe_));
-  optimizer_ = make_optimizer(*buffers_, recipe_, topology_, buffer_comm());
-  grad_reducer_ = std::make_unique<GradReducer>(*buffers_, buffer_comm(), optimizer_->shard());
-  overlap_ = std::make_unique<DataParallelOverlap>(
-      recipe_, *grad_reducer_, *buffers_, buffer_comm(), optimizer_->shard(),
-      pipeline_ && !recipe_.model.untie_embeddings_and_output_weights);
+  param_groups_ = std::make_unique<ParamGroups>(
+      model_->parameters(), recipe_, device_,
+      [this](const std::string& group) { return group_comms(group); });
   scheduler_ = std::make_unique<OptimizerParamScheduler>(recipe_);
   loss_scaler_ = make_loss_scaler(recipe_);
   const int64_t gbs = recipe_.derived.global_batch_size;
@@ -119,8 +107,7 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
   check_batch_contract(model_->inputs(), train_data_->fields(),
                        fmt::format("model '{}'", recipe_.model.type),
                        fmt::format("dataset '{}' (data)", dataset_type));
-  int64_t num_params = 0;
-  for (const Parameter* p : buffers_->parameters()) num_params += p->numel();
+  const int64_t num_params = param_groups_->numel();
   spdlog::info("{}: model '{}' with {} parameters ({:.2f} M), vocabulary {} padded to {}, {}",
                topology_.describe(), recipe_.model.type, num_params, num_params / 1e6,
                vocabulary_.vocab_size, vocabulary_.padded_vocab_size, device_.str());
@@ -130,6 +117,16 @@ Trainer::Trainer(Recipe recipe, Communicator& comm)
                                        summarize_data_files(recipe_.data)));
   }
   with_exit_code(ExitCode::kCheckpoint, [&] { load_or_initialize(); });
+}
+
+ParamGroupComms Trainer::group_comms(const std::string& group) {
+  if (group != kDenseGroup) {
+    throw Error(fmt::format("model '{}' declares parameters of group '{}', but this engine reduces "
+                            "only the '{}' group (no expert-data-parallel groups yet)",
+                            recipe_.model.type, group, kDenseGroup),
+                "model.type");
+  }
+  return {&data_comm(), &buffer_comm(), nullptr};
 }
 
 void Trainer::load_or_initialize() {
@@ -146,8 +143,8 @@ void Trainer::load_or_initialize() {
     spdlog::warn("no checkpoint found in {}: initialising from scratch", *ckpt.load);
   }
   if (!found) {
-    for (Parameter* p : buffers_->parameters()) initialize_parameter(*p, recipe_.train.seed);
-    buffers_->sync_model_params();
+    for (Parameter* p : param_groups_->parameters()) initialize_parameter(*p, recipe_.train.seed);
+    param_groups_->sync_model_params();
     return;
   }
   const CheckpointManifest manifest = read_manifest(*found);
@@ -159,7 +156,7 @@ void Trainer::load_or_initialize() {
                             manifest.optimizer, recipe_.optimizer.optimizer),
                 "optimizer.optimizer");
   }
-  load_checkpoint(manifest, *buffers_, load_optimizer ? optimizer_.get() : nullptr, topology_);
+  load_checkpoint(manifest, param_groups_->checkpoint_groups(load_optimizer), topology_);
   if (!ckpt.finetune) {
     state_.iteration = manifest.state.iteration;
     state_.consumed_train_samples = manifest.state.consumed_train_samples;
@@ -188,7 +185,7 @@ Batch Trainer::micro_batch(const Dataset& dataset, int64_t first_sample,
 
 Trainer::StepResult Trainer::train_step() {
   StepResult result{LossTotals(model_->losses())};
-  buffers_->zero_grads();
+  param_groups_->zero_grads();
   comm_.set_step(state_.iteration + 1);
   inject_rank_fault(recipe_, topology_, state_.iteration + 1);
   const bool poison = recipe_.train.inject_nan_at_iteration == state_.iteration + 1;
@@ -197,9 +194,9 @@ Trainer::StepResult Trainer::train_step() {
   result.losses = pipeline_
                       ? pipeline_step(*train_data_, state_.consumed_train_samples, false, scale)
                       : local_step(*train_data_, state_.consumed_train_samples, false, scale);
-  if (loss_scaler_) grad_reducer_->wait_started();  // unscaling writes buckets in flight
+  if (loss_scaler_) param_groups_->wait_started();  // unscaling writes buckets in flight
   if (loss_scaler_ && !unscale_grads(result)) {
-    grad_reducer_->abandon();
+    param_groups_->abandon();
     return result;
   }
   timers_.start("all-grads-sync");
@@ -208,15 +205,14 @@ Trainer::StepResult Trainer::train_step() {
   if (recipe_.train.check_for_nan_in_loss_and_grad &&
       (!std::isfinite(result.grad_norm) || !result.losses.finite())) {
     throw non_finite_error(state_.iteration + 1, topology_.describe(), result.losses.sum(0),
-                           result.grad_norm, *buffers_);
+                           result.grad_norm, model_->parameters());
   }
   if (spike_guard_.is_spike(state_.iteration + 1, result.losses.value(0), result.grad_norm)) {
     result.skipped = true;
     return result;
   }
   timers_.start("optimizer");
-  optimizer_->step(scheduler_->lr(), scheduler_->weight_decay());
-  overlap_->after_step();  // the model copy now, or per bucket with overlap_param_gather
+  param_groups_->step(scheduler_->lr(), scheduler_->weight_decay());
   timers_.stop("optimizer");
   scheduler_->step(recipe_.derived.global_batch_size);
   ++state_.optimizer_steps;
@@ -245,7 +241,9 @@ MicroBatchContext Trainer::micro_batch_context(bool forward_only, int64_t m) con
   MicroBatchContext ctx(!forward_only, static_cast<uint64_t>(state_.seed),
                         static_cast<uint64_t>(forward_only ? 0 : state_.iteration),
                         static_cast<uint64_t>(forward_only ? 0 : global));
-  if (!forward_only) ctx.set_observer(overlap_->observer(m, recipe_.derived.num_microbatches));
+  if (!forward_only) {
+    ctx.set_observer(param_groups_->observer(m, recipe_.derived.num_microbatches));
+  }
   return ctx;
 }
 
@@ -297,7 +295,7 @@ void Trainer::reduce_losses(LossTotals& losses) {
 }
 
 bool Trainer::unscale_grads(StepResult& result) {
-  double found_inf = unscale_grads_and_check(*buffers_, loss_scaler_->scale()) ? 1.0 : 0.0;
+  double found_inf = param_groups_->unscale_and_check(loss_scaler_->scale()) ? 1.0 : 0.0;
   comm_.all_reduce_max(&found_inf, 1);
   const double scale = loss_scaler_->scale();
   loss_scaler_->update(found_inf > 0);
@@ -311,39 +309,26 @@ bool Trainer::unscale_grads(StepResult& result) {
 }
 
 void Trainer::finalize_grads(StepResult& result) {
-  Tensor& grads = buffers_->grads();
-  if (pipeline_ && !recipe_.model.untie_embeddings_and_output_weights) {
-    all_reduce_embedding_grads(buffers_->parameters(),
-                               {groups_.embedding.get(), device_groups_.embedding.get()});
-  }
-  grad_reducer_->finish();  // data-parallel reduction (a no-op at dp = 1)
-  all_reduce_tensor_parallel_grads(buffers_->parameters(), tp_);
+  // Tied copies over the embedding group, each group's data-parallel reduce, tp partial sums.
+  param_groups_->reduce({groups_.embedding.get(), device_groups_.embedding.get()}, tp_);
   reduce_losses(result.losses);
+  // Every group by the global data-parallel size (Megatron scales expert gradients alike).
   if (recipe_.train.calculate_per_token_loss) {
-    scale(grads, 1.0 / std::max(result.losses.count(0), 1.0));
+    param_groups_->scale(1.0 / std::max(result.losses.count(0), 1.0));
   } else if (topology_.dp > 1) {
-    scale(grads, 1.0 / static_cast<double>(topology_.dp));
+    param_groups_->scale(1.0 / static_cast<double>(topology_.dp));
   }
   if (recipe_.optimizer.clip_grad > 0) {
-    Communicator* shards = optimizer_->shard().size > 1 ? &data_comm() : nullptr;
-    if (pipeline_) {
-      result.grad_norm =
-          pipeline_grad_norm(buffers_->parameters(), tp_, stage_, *groups_.pipeline, shards);
-    } else {
-      result.grad_norm = topology_.tp > 1 ? tensor_parallel_grad_norm(*buffers_, tp_, shards)
-                                          : grad_reducer_->grad_norm();
-    }
-    clip_grads(*buffers_, recipe_.optimizer.clip_grad, result.grad_norm);
+    result.grad_norm = param_groups_->grad_norm(tp_, *groups_.pipeline);
+    param_groups_->clip(recipe_.optimizer.clip_grad, result.grad_norm);
   } else {
     // Megatron skips the norm when clipping is off and reports 0; non-finite grads still stop us.
-    double non_finite = grad_reducer_->all_finite() ? 0.0 : 1.0;
-    if (pipeline_) groups_.pipeline->all_reduce_max(&non_finite, 1);
-    result.grad_norm = non_finite > 0 ? std::nan("") : 0.0;
+    result.grad_norm = param_groups_->all_finite(*groups_.pipeline) ? 0.0 : std::nan("");
   }
 }
 
 std::vector<NamedValue> Trainer::evaluate() {
-  overlap_->wait_params();
+  param_groups_->wait_params();
   LossTotals totals(model_->losses());
   const int64_t gbs = recipe_.derived.global_batch_size;
   for (int64_t it = 0; it < recipe_.train.eval_iters; ++it) {
@@ -359,11 +344,11 @@ void Trainer::save() {
   if (!recipe_.checkpoint.save) return;
   state_.scheduler_num_steps = scheduler_->num_steps();
   if (loss_scaler_) state_.loss_scaler = loss_scaler_->state();
-  overlap_->wait_params();
+  param_groups_->wait_params();
   timers_.start("save-checkpoint");
   with_exit_code(ExitCode::kCheckpoint, [&] {
-    checkpoint_writer_.save(*recipe_.checkpoint.save, recipe_, state_, *buffers_,
-                            recipe_.checkpoint.no_save_optim ? nullptr : optimizer_.get(),
+    checkpoint_writer_.save(*recipe_.checkpoint.save, recipe_, state_,
+                            param_groups_->checkpoint_groups(!recipe_.checkpoint.no_save_optim),
                             topology_, comm_);
   });
   timers_.stop("save-checkpoint");
@@ -454,7 +439,7 @@ int Trainer::run() {
     }
     if (should_exit(&exit_reason)) break;
   }
-  overlap_->wait_params();
+  param_groups_->wait_params();
   if (!exit_reason && valid_data_ &&
       (!recipe_.train.eval_interval || state_.iteration % *recipe_.train.eval_interval != 0)) {
     metrics_.validation(state_.iteration, evaluate());

@@ -13,11 +13,7 @@
 #include "engine/nn/tensor_parallel.h"
 #include "engine/optim/loss_scaler.h"
 #include "engine/optim/lr_schedule.h"
-#include "engine/optim/optimizer.h"
-#include "engine/optim/param_buffers.h"
 #include "engine/parallel/communicator.h"
-#include "engine/parallel/data_parallel_overlap.h"
-#include "engine/parallel/grad_reducer.h"
 #include "engine/parallel/parallel_groups.h"
 #include "engine/parallel/pipeline_layout.h"
 #include "engine/parallel/pipeline_schedule.h"
@@ -25,6 +21,7 @@
 #include "engine/recipe/recipe.h"
 #include "engine/train/loss_totals.h"
 #include "engine/train/metrics_log.h"
+#include "engine/train/param_groups.h"
 #include "engine/train/spike_guard.h"
 #include "engine/train/timers.h"
 
@@ -71,6 +68,9 @@ class Trainer {
   Communicator& data_comm() { return topology_.tp > 1 || topology_.pp > 1 ? *groups_.data : comm_; }
   // The group gradients and parameters of the flat buffers travel over: NCCL where there is one.
   Communicator& buffer_comm() { return device_groups_.data ? *device_groups_.data : data_comm(); }
+  // The communicators parameter group `group` reduces over: the data-parallel group for the dense
+  // one; an me::Error for any other (no expert groups exist yet).
+  ParamGroupComms group_comms(const std::string& group);
 
   Recipe recipe_;
   Communicator& comm_;
@@ -84,10 +84,8 @@ class Trainer {
   Vocabulary vocabulary_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<PipelineSchedule> pipeline_;  // pp > 1
-  std::unique_ptr<ParamBuffers> buffers_;
-  std::unique_ptr<Optimizer> optimizer_;
-  std::unique_ptr<GradReducer> grad_reducer_;
-  std::unique_ptr<DataParallelOverlap> overlap_;  // overlap_grad_reduce / overlap_param_gather
+  // Per parameter group: flat buffers, optimizer, data-parallel reducer and overlap hooks.
+  std::unique_ptr<ParamGroups> param_groups_;
   std::unique_ptr<OptimizerParamScheduler> scheduler_;
   std::unique_ptr<LossScaler> loss_scaler_;  // fp16 (and bf16 with a static scale) only
   std::unique_ptr<Dataset> train_data_;

@@ -265,7 +265,7 @@ TEST_CASE(
   // Version 1 (no placements) loads only at the layout it was saved at.
   std::string manifest = read_text(iter + "/manifest.yaml");
   const std::string v2 = manifest;
-  manifest.replace(manifest.find("format_version: 2"), 17, "format_version: 1");
+  manifest.replace(manifest.find("format_version: 3"), 17, "format_version: 1");
   write_text(iter + "/manifest.yaml", manifest);
   fails_with(train(1, "v1.jsonl", "--set checkpoint.load=" + (dir / "ckpt")),
              "is format version 1, saved at tensor_model_parallel_size 2");

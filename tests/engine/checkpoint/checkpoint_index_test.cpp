@@ -48,14 +48,42 @@ struct Tp2Checkpoint {
   Tp2Checkpoint() {
     for (int64_t r = 0; r < 2; ++r) {
       files.push_back(dir / ("shard_tp0" + std::to_string(r) + "_pp000.h5"));
-      write_shard_file(files.back(), {stored("model/proj", proj, Partition{1, r, 2, 1}),
-                                      stored("model/fc1", fc1, Partition{0, r, 2, 2}),
+      write_shard_file(files.back(), {stored("model/proj", proj, Partition{1, r, 2}),
+                                      stored("model/fc1", fc1, Partition{0, r, 2, {4, 4}}),
                                       stored("model/bias", bias, Partition{})});
     }
   }
 };
 
 }  // namespace
+
+TEST_CASE("unequal fused blocks keep their lengths in the shard file and read into any tp") {
+  testing::TempDir dir;
+  const Tensor in_proj = full_tensor(12, 2);
+  const std::vector<int64_t> blocks = {4, 2, 6};  // e.g. [z | dt | x], each split over 2 ranks
+  std::vector<std::string> files;
+  for (int64_t r = 0; r < 2; ++r) {
+    files.push_back(dir / ("shard_tp0" + std::to_string(r) + "_pp000.h5"));
+    write_shard_file(files.back(),
+                     {stored("model/in_proj", in_proj, Partition{0, r, 2, blocks}),
+                      stored("model/fc1", full_tensor(8, 3, 0.5f), Partition{0, r, 2, {4, 4}})});
+  }
+  for (const ShardEntry& e : list_shard_file(files[1])) {
+    CAPTURE(e.dataset);
+    CHECK(e.placement.partition.rank == 1);
+    // Unequal blocks are listed; equal ones follow from their count and the global shape.
+    CHECK(e.placement.partition.blocks ==
+          (e.dataset == "model/in_proj" ? blocks : std::vector<int64_t>{4, 4}));
+  }
+  CheckpointIndex index(files);
+  CHECK(read(index, "model/in_proj", Placement::whole({12, 2})) == values(in_proj));
+  // Rank 0 of tp 1 x 2 with the same blocks: rows 0-1, 4, 6-8.
+  const Partition rank0{0, 0, 2, blocks};
+  CHECK(read(index, "model/in_proj", Placement::whole({12, 2}, rank0)) ==
+        values(rank0.slice(in_proj)));
+  CHECK(values(rank0.slice(in_proj)) ==
+        std::vector<float>{0, 1, 100, 101, 400, 401, 600, 601, 700, 701, 800, 801});
+}
 
 TEST_CASE("tp 2 shards read into tp 1 tp 3 and a distributed-optimizer piece") {
   Tp2Checkpoint ckpt;
@@ -65,12 +93,12 @@ TEST_CASE("tp 2 shards read into tp 1 tp 3 and a distributed-optimizer piece") {
   CHECK(read(index, "model/bias", Placement::whole({6})) == values(ckpt.bias));
   for (int64_t r = 0; r < 3; ++r) {
     CAPTURE(r);
-    const Partition tp3{1, r, 3, 1};
+    const Partition tp3{1, r, 3};
     CHECK(read(index, "model/proj", Placement::whole({4, 6}, tp3)) == values(tp3.slice(ckpt.proj)));
   }
   // tp 4 rank 1 holds full rows 1 (gate) and 5 (up); its elements [2, 5) are the last of row 1
   // and the first two of row 5.
-  const Placement piece{{8, 3}, Partition{0, 1, 4, 2}, 2, 5};
+  const Placement piece{{8, 3}, Partition{0, 1, 4, {4, 4}}, 2, 5};
   CHECK(read(index, "model/fc1", piece) == std::vector<float>{102.5f, 500.5f, 501.5f});
 }
 
@@ -90,7 +118,7 @@ TEST_CASE("a pipeline-split checkpoint of two files with disjoint layers loads i
   CHECK(read(index, "model/embedding.word_embeddings.weight", Placement::whole({10, 4})) ==
         values(embedding));
   // And into tp 2: the vocabulary rows of rank 1.
-  const Partition rows{0, 1, 2, 1};
+  const Partition rows{0, 1, 2};
   CHECK(read(index, "model/embedding.word_embeddings.weight", Placement::whole({10, 4}, rows)) ==
         values(rows.slice(embedding)));
 }
@@ -104,7 +132,7 @@ TEST_CASE("vocabulary tables padded for another tp are cut or extended with thei
                           stored("model/other.weight", table, {})});
   CheckpointIndex index({file});
   // 8 rows at tp 2, rank 1: rows 4 and 5 as stored, 6 and 7 copies of row 5.
-  const Placement rank1 = Placement::whole({8, 2}, Partition{0, 1, 2, 1});
+  const Placement rank1 = Placement::whole({8, 2}, Partition{0, 1, 2});
   const std::vector<float> extended = {400, 401, 500, 501, 500, 501, 500, 501};
   CHECK(read(index, "model/embedding.word_embeddings.weight", rank1) == extended);
   CHECK(read(index, "optimizer/exp_avg/output_layer.weight", rank1) == extended);
@@ -137,8 +165,8 @@ TEST_CASE("missing tensors misfit shapes missing elements and missing or foreign
                                          "needs are in no shard (the first is flat index 3"),
                        Error);
   // The half that is there still reads.
-  CHECK(read(half, "model/proj", Placement::whole({4, 6}, Partition{1, 0, 2, 1})) ==
-        values(Partition{1, 0, 2, 1}.slice(ckpt.proj)));
+  CHECK(read(half, "model/proj", Placement::whole({4, 6}, Partition{1, 0, 2})) ==
+        values(Partition{1, 0, 2}.slice(ckpt.proj)));
   const std::string v1 = ckpt.dir / "v1.h5";
   {
     H5File file = H5File::create(v1);

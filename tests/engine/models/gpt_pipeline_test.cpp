@@ -11,6 +11,7 @@
 
 #include "engine/models/gpt.h"
 #include "engine/nn/tensor_parallel.h"
+#include "engine/parallel/grad_norm.h"
 #include "engine/parallel/parallel_groups.h"
 #include "engine/parallel/pipeline_grads.h"
 #include "engine/parallel/pipeline_schedule.h"
@@ -145,14 +146,14 @@ void check_matches_one_rank(const Layout& layout, Communicator& world) {
     groups.pipeline->all_reduce_sum(&got, 1);
     groups.data->all_reduce_sum(&got, 1);
     CHECK(got / tokens == doctest::Approx(want / tokens).epsilon(1e-10));
-    if (!layout.llama) all_reduce_embedding_grads(params, {groups.embedding.get(), nullptr});
+    all_reduce_tied_grads(params, {groups.embedding.get(), nullptr});
     for (Parameter* p : params) groups.data->all_reduce_sum(p->grad.data<double>(), p->numel());
     if (step == 0) {
       double ref_squares = 0;
       for (const Parameter* r : ref) {
         for (double g : r->grad.to_vector<double>()) ref_squares += g * g;
       }
-      CHECK(pipeline_grad_norm(params, tp, stage, *groups.pipeline) ==
+      CHECK(global_grad_norm({{params}}, tp, *groups.pipeline) ==
             doctest::Approx(std::sqrt(ref_squares)).epsilon(1e-10));
       for (const Parameter* p : params) {
         CAPTURE(p->name);

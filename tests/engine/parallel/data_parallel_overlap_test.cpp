@@ -131,7 +131,7 @@ TEST_CASE("overlap_grad_reduce starts the first bucket before backward reaches t
     for (int64_t i = offset; i < offset + count; ++i) stale += grads[i] == want[i] ? 0 : 1;
   };
   GradReducer reducer(*replica.buffers, comm, OptimizerShard{});
-  DataParallelOverlap overlap(recipe, reducer, *replica.buffers, comm, OptimizerShard{}, false);
+  DataParallelOverlap overlap(recipe, reducer, *replica.buffers, comm, OptimizerShard{});
 
   CHECK(overlap.observer(0, 2) == nullptr);  // no parameter gather at dp-sharding 1
   replica.run(0, overlap.observer(0, 2), true);
@@ -169,7 +169,9 @@ TEST_CASE("a held-back bucket and the reduce-scatter shards wait for finish") {
   MirrorCommunicator comm(log, replica.buffers->grads().data<float>());
   const OptimizerShard shard{0, 2};
   GradReducer reducer(*replica.buffers, comm, shard);
-  DataParallelOverlap overlap(recipe, reducer, *replica.buffers, comm, shard, true);
+  // The word table as a tied copy (pipeline parallelism): its bucket waits for finish().
+  replica.buffers->find("embedding.word_embeddings.weight")->tied = {"word_embeddings", true};
+  DataParallelOverlap overlap(recipe, reducer, *replica.buffers, comm, shard);
   const int64_t held = replica.buffers->slot("embedding.word_embeddings.weight")->bucket;
   const std::string held_start = fmt::format("start {}", layout.buckets[held].first);
   replica.run(0, overlap.observer(0, 1), true);
@@ -201,7 +203,7 @@ TEST_CASE("overlap_param_gather waits for each bucket just before its first modu
   MirrorCommunicator comm(log, replica.buffers->params().data<float>());
   const OptimizerShard shard{0, 2};
   GradReducer reducer(*replica.buffers, comm, shard);
-  DataParallelOverlap overlap(recipe, reducer, *replica.buffers, comm, shard, false);
+  DataParallelOverlap overlap(recipe, reducer, *replica.buffers, comm, shard);
   overlap.after_step();
   Log expected;
   for (auto it = layout.buckets.rbegin(); it != layout.buckets.rend(); ++it) {
