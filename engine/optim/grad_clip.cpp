@@ -1,4 +1,4 @@
-// Gradient norm and clipping through the element-wise kernels, so the same code runs on CUDA.
+// Gradient clipping through the element-wise kernels, so the same code runs on CUDA.
 #include "engine/optim/grad_clip.h"
 
 #include <cmath>
@@ -6,10 +6,6 @@
 #include "kernels/elementwise.h"
 
 namespace me {
-
-double grad_sum_of_squares(ParamBuffers& buffers) { return sum_of_squares(buffers.grads()); }
-
-double grad_norm(ParamBuffers& buffers) { return std::sqrt(grad_sum_of_squares(buffers)); }
 
 void clip_grads(ParamBuffers& buffers, double clip_grad, double total_norm) {
   if (clip_grad <= 0) return;
