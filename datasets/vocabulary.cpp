@@ -13,7 +13,7 @@
 #include "datasets/token_store.h"
 #include "datasets/tokenizer.h"
 #include "engine/core/error.h"
-#include "engine/models/padded_vocab.h"
+#include "datasets/padded_vocab.h"
 #include "engine/recipe/recipe.h"
 
 namespace me {

@@ -14,7 +14,7 @@
 #include "engine/checkpoint/checkpoint.h"
 #include "engine/checkpoint/hf_architecture.h"
 #include "engine/models/model.h"
-#include "engine/models/padded_vocab.h"
+#include "datasets/padded_vocab.h"
 #include "engine/optim/param_buffers.h"
 #include "engine/parallel/communicator.h"
 

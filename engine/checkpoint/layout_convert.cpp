@@ -20,7 +20,7 @@
 #include "engine/models/model.h"
 #include "engine/nn/tensor_parallel.h"
 #include "engine/parallel/communicator.h"
-#include "engine/parallel/grad_reducer.h"
+#include "engine/distributed/grad_reducer.h"
 #include "engine/parallel/pipeline_layout.h"
 
 namespace me {

@@ -41,7 +41,7 @@ struct SequenceInfo {
 // Told as each module of a model's training micro-batch starts its forward and ends its backward
 // (the embedding, each decoder layer, the final norm, the output layer): overlap_param_gather waits
 // for a parameter bucket there, overlap_grad_reduce starts one
-// (engine/parallel/data_parallel_overlap.h).
+// (engine/distributed/data_parallel_overlap.h).
 class ModuleObserver {
  public:
   virtual ~ModuleObserver() = default;

@@ -1,5 +1,5 @@
 // Global gradient-norm clipping over the flat gradient buffer (Megatron's clip_grads.py); the
-// norm itself is engine/parallel/grad_norm.h's, over every group and rank.
+// norm itself is engine/distributed/grad_norm.h's, over every group and rank.
 #pragma once
 
 #include "engine/optim/param_buffers.h"

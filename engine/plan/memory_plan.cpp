@@ -14,10 +14,10 @@
 #include "engine/nn/tensor_parallel.h"
 #include "engine/optim/optimizer_shard.h"
 #include "engine/optim/param_layout.h"
-#include "engine/parallel/grad_reducer.h"
+#include "engine/distributed/grad_reducer.h"
 #include "engine/parallel/pipeline_layout.h"
-#include "engine/parallel/pipeline_order.h"
-#include "engine/parallel/pipeline_transfers.h"
+#include "engine/distributed/pipeline_order.h"
+#include "engine/distributed/pipeline_transfers.h"
 #include "engine/parallel/topology.h"
 #include "engine/plan/activation_bytes.h"
 #include "engine/recipe/sequence_parallel_rules.h"
@@ -89,7 +89,7 @@ ChunkBytes chunk_bytes(const Recipe& recipe, const TokenBytes& b, const Pipeline
 // The activations held and the transient bytes at the rank's busiest moment. Besides the chunks'
 // own bytes, a pipeline rank holds hidden states (or gradients) it received before the action
 // that takes them, and outputs it computed before the exchange that sends them
-// (engine/parallel/pipeline_transfers.h: one exchange per warm-up, steady or cool-down step).
+// (engine/distributed/pipeline_transfers.h: one exchange per warm-up, steady or cool-down step).
 std::pair<double, double> schedule_peak(const Recipe& recipe, const PipelineStage& stage,
                                         int64_t padded_vocab_size) {
   const TokenBytes b = token_bytes(recipe, padded_vocab_size);

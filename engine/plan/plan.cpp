@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "engine/models/model.h"
-#include "engine/models/padded_vocab.h"
+#include "datasets/padded_vocab.h"
 #include "engine/parallel/pipeline_layout.h"
 
 namespace me {

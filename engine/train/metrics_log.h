@@ -13,7 +13,7 @@
 #include "engine/recipe/recipe.h"
 #include "engine/train/loss_totals.h"
 #include "engine/train/tensorboard_writer.h"
-#include "engine/train/timers.h"
+#include "engine/distributed/timers.h"
 
 namespace me {
 

@@ -5,12 +5,12 @@
 #include <algorithm>
 
 #include "engine/models/transformer_config.h"
-#include "engine/optim/distributed_optimizer.h"
+#include "engine/distributed/distributed_optimizer.h"
 #include "engine/optim/grad_clip.h"
 #include "engine/optim/loss_scaler.h"
-#include "engine/parallel/grad_norm.h"
-#include "engine/parallel/pipeline_grads.h"
-#include "engine/parallel/tensor_parallel_grads.h"
+#include "engine/distributed/grad_norm.h"
+#include "engine/distributed/pipeline_grads.h"
+#include "engine/distributed/tensor_parallel_grads.h"
 #include "engine/recipe/recipe.h"
 #include "kernels/elementwise.h"
 

@@ -17,8 +17,8 @@
 #include "engine/optim/optimizer.h"
 #include "engine/optim/param_buffers.h"
 #include "engine/parallel/communicator.h"
-#include "engine/parallel/data_parallel_overlap.h"
-#include "engine/parallel/grad_reducer.h"
+#include "engine/distributed/data_parallel_overlap.h"
+#include "engine/distributed/grad_reducer.h"
 #include "engine/parallel/tensor_collectives.h"
 
 namespace me {
@@ -96,7 +96,7 @@ class ParamGroups {
   // group's data-parallel reduce (finish), then the partial gradients summed over tp. Collective.
   void reduce(const GroupCommunicators& embedding, const TensorParallel& tp);
   void scale(double factor);
-  // The global gradient norm over every group (engine/parallel/grad_norm.h). Collective.
+  // The global gradient norm over every group (engine/distributed/grad_norm.h). Collective.
   double grad_norm(const TensorParallel& tp, Communicator& pipeline);
   // Scales every group by clip_grad / (norm + 1e-6) when that is below 1 (grad_clip.h).
   void clip(double clip_grad, double norm);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/train/timers.h"
+#include "engine/distributed/timers.h"
 
 namespace me {
 

@@ -16,14 +16,14 @@
 #include "engine/parallel/communicator.h"
 #include "engine/parallel/parallel_groups.h"
 #include "engine/parallel/pipeline_layout.h"
-#include "engine/parallel/pipeline_schedule.h"
+#include "engine/distributed/pipeline_schedule.h"
 #include "engine/parallel/topology.h"
 #include "engine/recipe/recipe.h"
 #include "engine/train/loss_totals.h"
 #include "engine/train/metrics_log.h"
 #include "engine/train/param_groups.h"
 #include "engine/train/spike_guard.h"
-#include "engine/train/timers.h"
+#include "engine/distributed/timers.h"
 
 namespace me {
 

@@ -11,10 +11,10 @@
 
 #include "engine/models/gpt.h"
 #include "engine/nn/tensor_parallel.h"
-#include "engine/parallel/grad_norm.h"
+#include "engine/distributed/grad_norm.h"
 #include "engine/parallel/parallel_groups.h"
-#include "engine/parallel/pipeline_grads.h"
-#include "engine/parallel/pipeline_schedule.h"
+#include "engine/distributed/pipeline_grads.h"
+#include "engine/distributed/pipeline_schedule.h"
 #include "tests/support/lm_loss.h"
 #include "tests/support/mpi_launch.h"
 #include "tests/support/random_lm_batch.h"

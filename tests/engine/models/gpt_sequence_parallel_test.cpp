@@ -11,7 +11,7 @@
 #include "engine/models/gpt.h"
 #include "engine/nn/tensor_parallel.h"
 #include "engine/parallel/parallel_groups.h"
-#include "engine/parallel/tensor_parallel_grads.h"
+#include "engine/distributed/tensor_parallel_grads.h"
 #include "tests/support/lm_loss.h"
 #include "tests/support/mpi_launch.h"
 #include "tests/support/random_lm_batch.h"

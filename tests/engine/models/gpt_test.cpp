@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "engine/models/gpt.h"
-#include "engine/models/padded_vocab.h"
+#include "datasets/padded_vocab.h"
 #include "tests/support/lm_loss.h"
 #include "tests/support/module_grad_check.h"
 #include "tests/support/random_lm_batch.h"

@@ -18,7 +18,7 @@
 #include "engine/nn/layer_stack.h"
 #include "engine/nn/lm_head.h"
 #include "engine/parallel/parallel_groups.h"
-#include "engine/parallel/pipeline_schedule.h"
+#include "engine/distributed/pipeline_schedule.h"
 #include "engine/train/loss_totals.h"
 #include "kernels/elementwise.h"
 #include "tests/support/module_grad_check.h"

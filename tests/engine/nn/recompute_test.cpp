@@ -10,7 +10,7 @@
 #include <string>
 
 #include "engine/models/gpt.h"
-#include "engine/models/padded_vocab.h"
+#include "datasets/padded_vocab.h"
 #include "engine/models/transformer_config.h"
 #include "engine/recipe/recipe.h"
 #include "tests/support/lm_loss.h"

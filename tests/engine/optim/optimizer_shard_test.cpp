@@ -5,7 +5,7 @@
 
 #include "engine/models/model.h"
 #include "engine/optim/optimizer.h"
-#include "engine/parallel/grad_reducer.h"
+#include "engine/distributed/grad_reducer.h"
 #include "engine/plan/plan.h"
 #include "tests/support/process.h"
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/core/allocator.h"
-#include "engine/parallel/grad_reducer.h"
+#include "engine/distributed/grad_reducer.h"
 #include "engine/parallel/nccl_communicator.h"
 #include "tests/support/gpu_parity.h"
 #include "tests/support/mpi_launch.h"

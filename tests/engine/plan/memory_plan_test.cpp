@@ -6,11 +6,11 @@
 
 #include "engine/core/allocator.h"
 #include "engine/models/model.h"
-#include "engine/models/padded_vocab.h"
+#include "datasets/padded_vocab.h"
 #include "engine/nn/tensor_parallel.h"
 #include "engine/optim/optimizer.h"
 #include "engine/optim/param_buffers.h"
-#include "engine/parallel/grad_reducer.h"
+#include "engine/distributed/grad_reducer.h"
 #include "engine/parallel/pipeline_layout.h"
 #include "engine/parallel/topology.h"
 #include "engine/plan/activation_bytes.h"

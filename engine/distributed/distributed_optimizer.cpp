@@ -1,7 +1,7 @@
 // DistributedOptimizer: the inner optimizer's shard update, then the parameter all-gather.
-#include "engine/optim/distributed_optimizer.h"
+#include "engine/distributed/distributed_optimizer.h"
 
-#include "engine/parallel/grad_reducer.h"
+#include "engine/distributed/grad_reducer.h"
 #include "engine/recipe/recipe.h"
 
 namespace me {

@@ -11,7 +11,7 @@
 
 #include "engine/core/allocator.h"
 #include "engine/parallel/nccl_communicator.h"
-#include "engine/parallel/param_gatherer.h"
+#include "engine/distributed/param_gatherer.h"
 #include "kernels/elementwise.h"
 #include "tests/support/gpu_parity.h"
 #include "tests/support/mirror_communicator.h"

@@ -1,11 +1,11 @@
 // GradReducer: per-bucket all-reduce or reduce-scatter through the Communicator's started
 // collectives, each bucket started once its parameters' gradients are final or at finish().
-#include "engine/parallel/grad_reducer.h"
+#include "engine/distributed/grad_reducer.h"
 
 #include <algorithm>
 
 #include "engine/nn/module.h"
-#include "engine/parallel/bucket_collective.h"
+#include "engine/distributed/bucket_collective.h"
 #include "engine/recipe/recipe.h"
 #include "kernels/elementwise.h"
 

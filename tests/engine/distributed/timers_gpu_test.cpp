@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "engine/parallel/communicator.h"
-#include "engine/train/timers.h"
+#include "engine/distributed/timers.h"
 #include "kernels/matmul.h"
 
 using namespace me;

@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/core/error.h"
-#include "engine/models/padded_vocab.h"
+#include "datasets/padded_vocab.h"
 
 namespace me {
 namespace {

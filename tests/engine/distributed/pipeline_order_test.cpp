@@ -11,7 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/parallel/pipeline_order.h"
+#include "engine/distributed/pipeline_order.h"
 
 using namespace me;
 

@@ -1,7 +1,7 @@
 // Per group: this rank's squares weighted by what each parameter is, as one pass over the flat
 // buffer where every weight is 1; then the group sums over tp and pp, each over its own shards,
 // and the total.
-#include "engine/parallel/grad_norm.h"
+#include "engine/distributed/grad_norm.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // Model stage s = chunk * pp + rank: forward data flows to the next rank (the last rank's chunk c
 // feeds rank 0's chunk c + 1), gradients to the previous one.
-#include "engine/parallel/pipeline_transfers.h"
+#include "engine/distributed/pipeline_transfers.h"
 
 #include <utility>
 

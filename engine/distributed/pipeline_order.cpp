@@ -1,6 +1,6 @@
 // Both schedules as Megatron writes them: warm-up forwards, then pairs (forward k + warm-up,
 // backward k), then the remaining backwards.
-#include "engine/parallel/pipeline_order.h"
+#include "engine/distributed/pipeline_order.h"
 
 #include <algorithm>
 

@@ -1,12 +1,12 @@
 // ParamGatherer: per-bucket all-gathers started after the step, each waited on (and its model
 // copy range cast) at the first forward use of the bucket.
-#include "engine/parallel/param_gatherer.h"
+#include "engine/distributed/param_gatherer.h"
 
 #include <exception>
 
 #include "engine/core/error.h"
 #include "engine/nn/module.h"
-#include "engine/parallel/bucket_collective.h"
+#include "engine/distributed/bucket_collective.h"
 
 namespace me {
 

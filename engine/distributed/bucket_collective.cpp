@@ -1,6 +1,6 @@
 // Bucket collectives: the in-place start, or the synchronous host round trip for CUDA buffers
 // under a host communicator.
-#include "engine/parallel/bucket_collective.h"
+#include "engine/distributed/bucket_collective.h"
 
 namespace me {
 namespace {

@@ -1,5 +1,5 @@
 // Timers: accumulated intervals, ms per iteration, only timers that ran, reset after each take.
-#include "engine/train/timers.h"
+#include "engine/distributed/timers.h"
 
 #include <doctest/doctest.h>
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/parallel/pipeline_order.h"
+#include "engine/distributed/pipeline_order.h"
 
 namespace me {
 

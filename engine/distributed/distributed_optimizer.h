@@ -14,7 +14,7 @@ namespace me {
 class DistributedOptimizer final : public Optimizer {
  public:
   // `inner` was built over `buffers` with a shard of comm.size() ranks. gather_in_step false:
-  // step() updates the shards only and the caller gathers (engine/parallel/param_gatherer.h).
+  // step() updates the shards only and the caller gathers (engine/distributed/param_gatherer.h).
   DistributedOptimizer(std::unique_ptr<Optimizer> inner, ParamBuffers& buffers, Communicator& comm,
                        bool gather_in_step = true);
 

@@ -1,5 +1,5 @@
 // Timers: steady-clock intervals with a device drain at each boundary on CUDA.
-#include "engine/train/timers.h"
+#include "engine/distributed/timers.h"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // DataParallelOverlap: which hooks a run needs, and the gather after each step.
-#include "engine/parallel/data_parallel_overlap.h"
+#include "engine/distributed/data_parallel_overlap.h"
 
 #include "engine/recipe/recipe.h"
 

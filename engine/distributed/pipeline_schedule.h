@@ -15,8 +15,8 @@
 #include "engine/models/model.h"
 #include "engine/parallel/communicator.h"
 #include "engine/parallel/pipeline_layout.h"
-#include "engine/parallel/pipeline_order.h"
-#include "engine/parallel/pipeline_transfers.h"
+#include "engine/distributed/pipeline_order.h"
+#include "engine/distributed/pipeline_transfers.h"
 
 namespace me {
 

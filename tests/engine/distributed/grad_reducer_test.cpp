@@ -7,9 +7,9 @@
 #include <string>
 
 #include "engine/models/model.h"
-#include "engine/optim/distributed_optimizer.h"
-#include "engine/parallel/grad_norm.h"
-#include "engine/parallel/grad_reducer.h"
+#include "engine/distributed/distributed_optimizer.h"
+#include "engine/distributed/grad_norm.h"
+#include "engine/distributed/grad_reducer.h"
 #include "kernels/elementwise.h"
 #include "tests/support/lm_loss.h"
 #include "tests/support/mpi_launch.h"

@@ -13,7 +13,7 @@
 #include <optional>
 #include <vector>
 
-#include "engine/parallel/pipeline_transfers.h"
+#include "engine/distributed/pipeline_transfers.h"
 
 using namespace me;
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "engine/models/model.h"
-#include "engine/parallel/data_parallel_overlap.h"
+#include "engine/distributed/data_parallel_overlap.h"
 #include "kernels/elementwise.h"
 #include "tests/support/lm_loss.h"
 #include "tests/support/mirror_communicator.h"

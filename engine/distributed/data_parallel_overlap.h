@@ -16,8 +16,8 @@
 #include "engine/optim/optimizer_shard.h"
 #include "engine/optim/param_buffers.h"
 #include "engine/parallel/communicator.h"
-#include "engine/parallel/grad_reducer.h"
-#include "engine/parallel/param_gatherer.h"
+#include "engine/distributed/grad_reducer.h"
+#include "engine/distributed/param_gatherer.h"
 
 namespace me {
 

@@ -1,5 +1,5 @@
 // Padded vocabulary size, megatron-facts 2.1.
-#include "engine/models/padded_vocab.h"
+#include "datasets/padded_vocab.h"
 
 #include <string>
 

@@ -1,5 +1,5 @@
 // The tied gradients are summed in their own dtype, where they live (tensor_collectives.h).
-#include "engine/parallel/pipeline_grads.h"
+#include "engine/distributed/pipeline_grads.h"
 
 #include <algorithm>
 

@@ -1,14 +1,14 @@
 // Activations and gradients travel under separate tags: at pp 2 with interleaving both flow
 // between the same two ranks in each direction. Each step's sends and the next step's receives
 // are one Communicator::exchange (pipeline_transfers.h says why), timed under Megatron's names.
-#include "engine/parallel/pipeline_schedule.h"
+#include "engine/distributed/pipeline_schedule.h"
 
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
 
-#include "engine/train/timers.h"
+#include "engine/distributed/timers.h"
 
 namespace me {
 namespace {

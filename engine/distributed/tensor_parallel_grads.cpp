@@ -1,6 +1,6 @@
 // The partial gradients travel in one buffer of their dtype on their device: one all-reduce per
 // step.
-#include "engine/parallel/tensor_parallel_grads.h"
+#include "engine/distributed/tensor_parallel_grads.h"
 
 namespace me {
 
