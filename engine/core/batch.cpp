@@ -11,6 +11,10 @@ std::string describe_spec(const TensorSpec& spec) {
   return fmt::format("{} {}", dtype_name(spec.dtype), shape_str(spec.shape));
 }
 
+int64_t spec_bytes(const TensorSpec& spec) {
+  return shape_numel(spec.shape) * static_cast<int64_t>(dtype_size(spec.dtype));
+}
+
 void check_batch_contract(const std::vector<TensorSpec>& consumed,
                           const std::vector<TensorSpec>& provided, const std::string& consumer,
                           const std::string& provider) {

@@ -43,6 +43,9 @@ struct TensorSpec {
 // "i32 [2048]"
 std::string describe_spec(const TensorSpec& spec);
 
+// Bytes of the tensor `spec` describes (of one sample, for a batch column).
+int64_t spec_bytes(const TensorSpec& spec);
+
 // Every consumed tensor must be provided with the same dtype and shape (optional ones only when
 // provided). Throws one me::ErrorList with a line per mismatch, e.g. "model 'gpt' reads
 // 'document_ids' (i32 [2048]) but dataset 'gpt' (data.data_path) does not yield it".

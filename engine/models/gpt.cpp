@@ -199,6 +199,31 @@ Tensor GptModel::logits(const Tensor& tokens) {
       hidden_states(tokens.to(dev), {Tensor::from_vector(positions, {b, t}, dev)}, ctx));
 }
 
+ChunkCost GptModel::chunk_cost(int64_t chunk, const CostQuery& query) const {
+  const CostQuery hidden = query.with_rows(query.rows / static_cast<double>(sequence_split_));
+  const bool embeds = stage_.holds_embedding(chunk);
+  const bool loss = stage_.holds_loss(chunk);
+  std::vector<ModuleCost> parts;
+  if (embeds) parts.push_back(embedding_->cost(hidden));
+  parts.push_back(stack_->chunk_cost(static_cast<size_t>(chunk), hidden));
+  if (loss) {
+    parts.push_back(final_layernorm_->cost(hidden));
+    parts.push_back(output_layer_->cost(hidden));
+  }
+  ChunkCost out;
+  // Without the loss, backward starts from the received gradient, kept until the chunk returns.
+  const double received =
+      loss ? 0.0 : hidden.rows * static_cast<double>(hidden_size_) * hidden.element_bytes();
+  out.modules = sequence_cost(parts, received);
+  for (const TensorSpec& spec : inputs()) {
+    const bool kept = spec.name == "position_ids" || spec.name == "document_ids" ||
+                      (spec.name == "tokens" && embeds && embedding_->vocab_shard().tp.size == 1) ||
+                      (spec.name == "labels" && loss && output_layer_->vocab_shard().tp.size == 1);
+    if (kept) out.batch += static_cast<double>(spec_bytes(spec)) / static_cast<double>(seq_length_);
+  }
+  return out;
+}
+
 ME_REGISTER(ModelRegistry, "gpt", GptModel);
 
 }  // namespace me

@@ -68,6 +68,10 @@ class GptModel final : public Model, public CausalLm {
                              MicroBatchContext& ctx) override;
   NamedTensors backward_chunk(int64_t chunk, const NamedTensors& output_grads,
                               MicroBatchContext& ctx) override;
+  // The embedding (first chunk), the chunk's layers, the final norm and the head (last chunk);
+  // the batch keeps its positions (and document ids) for every chunk, the tokens and labels the
+  // embedding and the head keep as they are at tp 1.
+  ChunkCost chunk_cost(int64_t chunk, const CostQuery& query) const override;
   CausalLm* causal_lm() override { return this; }
 
   int64_t max_sequence_length() const override { return max_position_embeddings_; }

@@ -18,6 +18,15 @@ namespace me {
 class CausalLm;
 struct Recipe;
 
+// What one token of a micro-batch costs a pipeline chunk on this rank (engine/nn/module_cost.h).
+struct ChunkCost {
+  ModuleCost modules;  // its modules in the order they run
+  // Bytes of the batch's own tensors (Model::inputs) its context still references after its
+  // forward, once the batch itself is dropped (a pipeline stage drops it): views its modules keep
+  // and the sequence info.
+  double batch = 0;
+};
+
 class Model : public Module {
  public:
   using Module::Module;
@@ -48,6 +57,10 @@ class Model : public Module {
   // into their grad views.
   virtual NamedTensors backward_chunk(int64_t chunk, const NamedTensors& output_grads,
                                       MicroBatchContext& ctx) = 0;
+
+  // Chunk c's cost per token of a micro-batch on this rank, its modules summed as they run
+  // (query.rows = 1: the model picks its hidden states' rows).
+  virtual ChunkCost chunk_cost(int64_t chunk, const CostQuery& query) const = 0;
 
   // The whole model on one rank (no pipeline parallelism): every chunk's forward in turn, then
   // every chunk's backward in reverse.

@@ -36,4 +36,6 @@ Tensor Dropout::backward(const Tensor& dy, MicroBatchContext& ctx) {
   return apply(dy, false, ctx);
 }
 
+ModuleCost Dropout::cost(const CostQuery& /*query*/) const { return {}; }
+
 }  // namespace me

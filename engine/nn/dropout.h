@@ -21,6 +21,10 @@ class Dropout final : public Layer {
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;
 
   double p() const { return p_; }
+  // Keeps nothing (backward draws the mask again) and computes nothing Megatron counts. The
+  // gradient its backward writes (with p > 0) is as large as its input, whose width it does not
+  // know: the block holding it counts that.
+  ModuleCost cost(const CostQuery& query) const override;
 
  private:
   // Dropout of x's elements as the elements [rank n, (rank + 1) n) of the gathered tensor.

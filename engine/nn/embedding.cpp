@@ -77,4 +77,20 @@ void LanguageModelEmbedding::backward(const Tensor& dy, MicroBatchContext& ctx) 
   embedding_backward(saved.tokens, words, word_embeddings_.grad);
 }
 
+ModuleCost LanguageModelEmbedding::cost(const CostQuery& query) const {
+  const double row = static_cast<double>(hidden_size_) * query.element_bytes();
+  const TensorParallel& tp = shard_.tp;
+  const double group = static_cast<double>(tp.size);
+  ModuleCost c;
+  if (tp.size > 1) c.saved = static_cast<double>(dtype_size(DType::kI32));
+  c.backward = query.rows * row * (embedding_dropout_.p() > 0 ? 2.0 : 1.0);
+  if (tp.sequence_split()) {  // forward reduce-scatter of the rows, backward gather
+    c.backward += row;
+    c.tensor_parallel_bytes = 2.0 * all_gather_bytes(row, group);
+  } else if (tp.size > 1) {
+    c.tensor_parallel_bytes = all_reduce_bytes(row, group);
+  }
+  return c;
+}
+
 }  // namespace me

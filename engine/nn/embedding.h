@@ -49,6 +49,11 @@ class LanguageModelEmbedding final : public Module {
   Parameter& word_embeddings() { return word_embeddings_; }
   // This rank's slice of the padded vocabulary (everything at tp 1).
   const VocabShard& vocab_shard() const { return shard_; }
+  // query.rows: rows of its output per token (1 / tp under sequence parallelism). Keeps its own
+  // token ids where it maps them to this rank's rows (tp > 1; at tp 1 they are the batch's, and
+  // the positions always are: the model counts those). Backward holds dy, the dropout's gradient
+  // and under sequence parallelism every token's gradient, gathered for the word table.
+  ModuleCost cost(const CostQuery& query) const;
 
  private:
   int64_t hidden_size_;

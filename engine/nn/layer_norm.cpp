@@ -72,6 +72,15 @@ Tensor LayerNorm::input_gradient(const Tensor& dy, const Tensor& dresidual,
   return dx.reshape(dy.shape());
 }
 
+ModuleCost LayerNorm::cost(const CostQuery& query) const {
+  const double row = static_cast<double>(hidden_size_) * query.element_bytes();
+  ModuleCost c;
+  c.input = query.rows * row;
+  c.saved = query.rows * (row + 2.0 * query.statistic_bytes());
+  c.backward = 2.0 * query.rows * row;
+  return c;
+}
+
 ME_REGISTER_LAYER("layer_norm", LayerNorm, norm);
 
 }  // namespace me

@@ -29,6 +29,8 @@ class LayerNorm final : public Layer {
   Tensor forward_add(const Tensor& x, const Tensor& residual, Tensor& added,
                      MicroBatchContext& ctx) override;
   Tensor backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx) override;
+  // Keeps its input and per row its mean and rstd; backward holds dy and dx.
+  ModuleCost cost(const CostQuery& query) const override;
 
  private:
   // The norm of x, or (added non-null) of x + residual, which `added` receives.

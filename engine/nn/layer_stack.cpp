@@ -27,4 +27,9 @@ Tensor LayerStack::backward(size_t chunk, const Tensor& dy, MicroBatchContext& c
   return chunks_[chunk].backward(dy, ctx);
 }
 
+ModuleCost LayerStack::chunk_cost(size_t chunk, const CostQuery& query) const {
+  ME_CHECK(chunk < chunks_.size(), "{}: chunk {} of {}", name(), chunk, chunks_.size());
+  return chunks_[chunk].cost(query);
+}
+
 }  // namespace me

@@ -30,6 +30,8 @@ class LayerStack final : public Module {
   size_t num_chunks() const { return chunks_.size(); }
   Tensor forward(size_t chunk, const Tensor& x, MicroBatchContext& ctx);
   Tensor backward(size_t chunk, const Tensor& dy, MicroBatchContext& ctx);
+  // Chunk `chunk`'s layers under its recompute setting (RecomputedLayers::cost).
+  ModuleCost chunk_cost(size_t chunk, const CostQuery& query) const;
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;

@@ -147,4 +147,36 @@ Tensor Linear::backward_impl(const Tensor& dy, const Tensor& gelu_pre, MicroBatc
   return dx.reshape(with_last_dim(dy.shape(), in_features_));
 }
 
+double Linear::output_rows(double input_rows) const {
+  if (!tp_.sequence_split()) return input_rows;
+  const double tp = static_cast<double>(tp_.size);
+  return split_ == TensorSplit::kColumn ? input_rows * tp : input_rows / tp;
+}
+
+ModuleCost Linear::cost(const CostQuery& query) const {
+  const double in = static_cast<double>(in_features_) * query.element_bytes();
+  const double out = static_cast<double>(out_features_) * query.element_bytes();
+  const double tp = static_cast<double>(tp_.size);
+  const bool column = split_ == TensorSplit::kColumn;
+  const bool gathers = tp_.sequence_split();
+  // Rows the GEMMs run over: every token's, also where the input is this rank's share of them.
+  const double rows = column ? output_rows(query.rows) : query.rows;
+  ModuleCost c;
+  c.input = query.rows * in;
+  c.saved = c.input;
+  c.flops = 6.0 * rows * static_cast<double>(in_features_ * out_features_);
+  c.backward = output_rows(query.rows) * out + rows * in;  // dy, dx
+  if (gathers) c.backward += column ? rows * in + query.rows * in : rows * out;
+  if (tp_.size > 1) {
+    if (!gathers) {  // forward (row) or backward (column) all-reduce
+      c.tensor_parallel_bytes = all_reduce_bytes(rows * (column ? in : out), tp);
+    } else if (column) {  // forward gather of x; backward gather of x and reduce-scatter of dx
+      c.tensor_parallel_bytes = 3.0 * all_gather_bytes(rows * in, tp);
+    } else {  // forward reduce-scatter of y; backward gather of dy
+      c.tensor_parallel_bytes = 2.0 * all_gather_bytes(rows * out, tp);
+    }
+  }
+  return c;
+}
+
 }  // namespace me

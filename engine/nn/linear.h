@@ -54,6 +54,14 @@ class Linear final : public Module {
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }
 
+  // Per token (engine/nn/module_cost.h): keeps its input; backward holds dy and dx and, under
+  // sequence parallelism, the gathered dy (row) or the gathered input and the reduce-scattered dx
+  // (column). A GeLU fused into backward_gelu adds its host temporary at the caller's.
+  ModuleCost cost(const CostQuery& query) const;
+  // Output rows for `input_rows` input rows: times tp (column) or over tp (row) under sequence
+  // parallelism, else the same.
+  double output_rows(double input_rows) const;
+
  private:
   Tensor forward_impl(const Tensor& x, Tensor* gelu_pre, MicroBatchContext& ctx);
   Tensor backward_impl(const Tensor& dy, const Tensor& gelu_pre, MicroBatchContext& ctx);

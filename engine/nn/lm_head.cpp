@@ -100,4 +100,29 @@ Tensor LanguageModelHead::backward(MicroBatchContext& ctx) {
   return dh.reshape(saved.hidden.shape());
 }
 
+ModuleCost LanguageModelHead::cost(const CostQuery& query) const {
+  const double row = static_cast<double>(hidden_size_) * query.element_bytes();
+  const double f64 = static_cast<double>(dtype_size(DType::kF64));
+  const double host_f64 = query.host ? f64 : 0.0;
+  const TensorParallel& tp = shard_.tp;
+  const double group = static_cast<double>(tp.size);
+  ModuleCost c;
+  c.input = query.rows * row;
+  c.saved = c.input + static_cast<double>(vocab_size_) * query.element_bytes() +
+            query.statistic_bytes() + host_f64;
+  if (tp.size > 1) c.saved += static_cast<double>(dtype_size(DType::kI32));
+  c.backward = host_f64 + query.statistic_bytes() + row;
+  if (tp.sequence_split()) c.backward += row + query.rows * row;
+  c.flops = 6.0 * static_cast<double>(vocab_size_ * hidden_size_);
+  if (tp.size > 1) {
+    // The cross-entropy's row max, sum of exponentials and target logit: f64 per token.
+    c.tensor_parallel_bytes = all_reduce_bytes(3.0 * f64, group);
+    // Forward and backward gather of the hidden and reduce-scatter of its gradient, or the
+    // gradient's all-reduce.
+    c.tensor_parallel_bytes +=
+        tp.sequence_split() ? 3.0 * all_gather_bytes(row, group) : all_reduce_bytes(row, group);
+  }
+  return c;
+}
+
 }  // namespace me

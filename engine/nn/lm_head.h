@@ -48,6 +48,16 @@ class LanguageModelHead final : public Module {
   // otherwise): inference does not gather the vocabulary shards.
   Tensor logits(const Tensor& hidden) const;
 
+  // This rank's slice of the padded vocabulary (everything at tp 1).
+  const VocabShard& vocab_shard() const { return shard_; }
+  // query.rows: rows of its hidden input per token (1 / tp under sequence parallelism). Keeps its
+  // input, the logits (V / tp per token), the log-sum-exp, the f64 loss mask (host memory) and
+  // its own i32 targets where it maps labels to this rank's columns (tp > 1; at tp 1 they are the
+  // batch's). Backward holds the loss gradients (f64 on the host, then the log-sum-exp's dtype),
+  // the hidden gradient over every token and under sequence parallelism the gathered hidden and
+  // the gradient's reduce-scattered rows; the logits' gradient overwrites the logits.
+  ModuleCost cost(const CostQuery& query) const;
+
  private:
   Tensor shard_logits(const Tensor& hidden) const;  // (B, T, C) -> (B, T, V / tp)
   // Every token's hidden state (B, T, C): gathered under sequence parallelism.

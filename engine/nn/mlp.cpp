@@ -2,6 +2,8 @@
 // column-parallel (each rank its share of the gate and of the up half) and fc2 row-parallel.
 #include "engine/nn/mlp.h"
 
+#include <algorithm>
+
 #include "kernels/swiglu.h"
 
 namespace me {
@@ -52,6 +54,30 @@ Tensor Mlp::backward(const Tensor& dy, MicroBatchContext& ctx) {
   Tensor dh = Tensor::empty(h.shape(), da.dtype(), da.device());
   swiglu_backward(h, da, dh);
   return linear_fc1_.backward(dh, ctx);
+}
+
+ModuleCost Mlp::cost(const CostQuery& query) const {
+  const double e = query.element_bytes();
+  const ModuleCost fc1 = linear_fc1_.cost(query);
+  const double rows = linear_fc1_.output_rows(query.rows);  // every token's
+  const ModuleCost fc2 = linear_fc2_.cost(query.with_rows(rows));
+  const double pre = rows * static_cast<double>(linear_fc1_.out_features()) * e;  // F or 2F
+  const double act = rows * static_cast<double>(linear_fc2_.in_features()) * e;   // F
+  const double dy =
+      linear_fc2_.output_rows(rows) * static_cast<double>(linear_fc2_.out_features()) * e;
+  ModuleCost c;
+  c.input = fc1.input;
+  c.saved = fc1.saved + pre + fc2.saved;
+  c.flops = fc1.flops + fc2.flops;
+  c.tensor_parallel_bytes = fc1.tensor_parallel_bytes + fc2.tensor_parallel_bytes;
+  // After fc2's backward its input is released; dy stays alive with the caller.
+  const double fc1_phase = dy + fc1.backward - fc2.saved;
+  if (!swiglu_) {
+    c.backward = std::max(fc2.backward + (query.host ? act : 0.0), fc1_phase);
+  } else {  // the activation's gradient (F) lives until fc1's backward returns
+    c.backward = std::max({fc2.backward, dy + act + pre - fc2.saved, fc1_phase + act});
+  }
+  return c;
 }
 
 ME_REGISTER_LAYER("mlp", Mlp, mlp);

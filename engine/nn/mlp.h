@@ -19,6 +19,10 @@ class Mlp final : public Layer {
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (..., C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (..., C)
+  // Keeps fc1's input and output and fc2's input. Backward peaks in fc2's backward (with GeLU on
+  // the host, beside the GEMM's result before the derivative), or with SwiGLU in fc1's, where the
+  // activation's gradient and fc1's output gradient are both still alive.
+  ModuleCost cost(const CostQuery& query) const override;
 
  private:
   bool swiglu_;

@@ -9,6 +9,7 @@
 
 #include "engine/nn/context.h"
 #include "engine/nn/layer_config.h"
+#include "engine/nn/module_cost.h"
 #include "engine/nn/parameter.h"
 #include "engine/registry/registry.h"
 
@@ -26,6 +27,8 @@ class Module {
   // This module's and its children's parameters, in forward order.
   std::vector<Parameter*> parameters();
   std::vector<const Parameter*> parameters() const;
+  // The modules added with add_child, in forward order.
+  const std::vector<Module*>& children() const { return children_; }
 
  protected:
   // Declares a parameter named `<module name>.<local_name>`.
@@ -58,6 +61,9 @@ class Layer : public Module {
   // backward(dy) plus `dresidual`, the gradient of a residual connection around this layer, as a
   // new tensor; the norms fuse the add into their backward kernel.
   virtual Tensor backward_add(const Tensor& dy, const Tensor& dresidual, MicroBatchContext& ctx);
+  // What one token of a micro-batch costs this layer (engine/nn/module_cost.h); a block sums
+  // its slots' reports, so every layer type a recipe can name reports its own.
+  virtual ModuleCost cost(const CostQuery& query) const = 0;
 };
 
 // Layers are built from (module name, the stack's LayerConfig), each reading its own part.

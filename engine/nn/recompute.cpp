@@ -103,4 +103,23 @@ Tensor RecomputedLayers::backward(const Tensor& dy, MicroBatchContext& ctx) {
   return d;
 }
 
+ModuleCost RecomputedLayers::cost(const CostQuery& query) const {
+  std::vector<ModuleCost> parts;  // plain layers and checkpointed spans, in forward order
+  for (const RecomputeChunk& chunk : chunks_) {
+    std::vector<ModuleCost> layers;
+    for (const Layer* layer : span(chunk)) layers.push_back(layer->cost(query));
+    if (!chunk.recompute) {
+      parts.insert(parts.end(), layers.begin(), layers.end());
+      continue;
+    }
+    // Hidden to hidden: the span's incoming gradient is as large as its first layer's input.
+    ModuleCost span_cost = sequence_cost(layers, layers.front().input);
+    // The recomputed first layer keeps the checkpointed input itself.
+    span_cost.backward += span_cost.saved - span_cost.input;
+    span_cost.saved = span_cost.input;
+    parts.push_back(span_cost);
+  }
+  return sequence_cost(parts, parts.empty() ? 0.0 : parts.front().input);
+}
+
 }  // namespace me

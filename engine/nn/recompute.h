@@ -64,6 +64,10 @@ class RecomputedLayers {
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx);
 
   const std::vector<RecomputeChunk>& chunks() const { return chunks_; }
+  // The layers' costs in sequence (engine/nn/module_cost.h), each checkpointed span counted as
+  // its input until its backward, which re-runs the span's forward (holding every layer's saved
+  // tensors) before running backward through it.
+  ModuleCost cost(const CostQuery& query) const;
 
  private:
   // The context key under which a checkpointed chunk saves its input.

@@ -66,6 +66,15 @@ Tensor RmsNorm::input_gradient(const Tensor& dy, const Tensor& dresidual, MicroB
   return dx.reshape(dy.shape());
 }
 
+ModuleCost RmsNorm::cost(const CostQuery& query) const {
+  const double row = static_cast<double>(hidden_size_) * query.element_bytes();
+  ModuleCost c;
+  c.input = query.rows * row;
+  c.saved = query.rows * (row + query.statistic_bytes());
+  c.backward = 2.0 * query.rows * row;
+  return c;
+}
+
 ME_REGISTER_LAYER("rms_norm", RmsNorm, norm);
 
 }  // namespace me

@@ -3,6 +3,7 @@
 // Hq / tp heads and G / tp query groups (linear_qkv column-, linear_proj row-parallel).
 #include "engine/nn/self_attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -150,6 +151,42 @@ Tensor SelfAttention::backward(const Tensor& dy, MicroBatchContext& ctx) {
   }
   split_qkv_backward(dq, dk, dv, dqkv);
   return linear_qkv_.backward(dqkv, ctx);
+}
+
+ModuleCost SelfAttention::cost(const CostQuery& query) const {
+  const double e = query.element_bytes();
+  const ModuleCost qkv = linear_qkv_.cost(query);
+  const double rows = linear_qkv_.output_rows(query.rows);  // every token's
+  const ModuleCost proj = linear_proj_.cost(query.with_rows(rows));
+  const double head = rows * static_cast<double>(kv_channels_) * e;
+  const double q = static_cast<double>(num_heads_) * head;
+  const double kv = static_cast<double>(num_query_groups_) * head;
+  const double heads = q + 2.0 * kv;  // q, k and v, or the projection they are read from
+  const double dy =
+      linear_proj_.output_rows(rows) * static_cast<double>(linear_proj_.out_features()) * e;
+  ModuleCost c;
+  c.input = qkv.input;
+  // linear_proj's saved input is `out` itself: counted once, as q's size.
+  c.saved =
+      qkv.saved + heads + q + rows * static_cast<double>(num_heads_) * query.statistic_bytes();
+  // The core backward writes dq, dk, dv beside the projection's gradient dqkv and dout.
+  const double core = dy + q + 2.0 * heads;
+  c.backward = std::max(proj.backward, core);
+  double norms = 0;  // the q/k norms' saved bytes, released after their backward
+  if (q_layernorm_) {
+    const ModuleCost qn = q_layernorm_->cost(query.with_rows(rows * num_heads_));
+    const ModuleCost kn = k_layernorm_->cost(query.with_rows(rows * num_query_groups_));
+    norms = qn.saved + kn.saved;
+    c.saved += norms;
+    // Each norm's gradient replaces dq (then dk); the q norm's saved tensors go first.
+    c.backward = std::max({c.backward, core - q + qn.backward, core - kv + kn.backward - qn.saved});
+  }
+  c.backward = std::max(c.backward, dy + q + heads + qkv.backward - norms);
+  const double keys = mask_ == AttentionMask::kCausal ? query.seq_length / 2.0 : query.seq_length;
+  c.flops =
+      qkv.flops + proj.flops + 12.0 * rows * static_cast<double>(num_heads_ * kv_channels_) * keys;
+  c.tensor_parallel_bytes = qkv.tensor_parallel_bytes + proj.tensor_parallel_bytes;
+  return c;
 }
 
 ME_REGISTER_LAYER("self_attention", SelfAttention, attention);

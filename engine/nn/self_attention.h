@@ -30,6 +30,13 @@ class SelfAttention final : public Layer {
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (B, T, C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (B, T, C)
+  // Keeps linear_qkv's input, q, k and v (and the q/k norms' inputs and statistics), the output
+  // (which linear_proj keeps as its input) and the f32 log-sum-exp. Backward peaks in
+  // linear_qkv's, with dq, dk, dv and the output's gradient still alive (the host path: where
+  // cuDNN reads q, k, v from the projection in place, dq, dk and dv are never made, so there this
+  // is an upper bound). FLOPs: the two projections and the score and value products, over s / 2
+  // keys per query under the causal mask, s bidirectionally.
+  ModuleCost cost(const CostQuery& query) const override;
 
  private:
   struct Heads {

@@ -4,6 +4,8 @@
 // to the stream it normalises.
 #include "engine/nn/transformer_layer.h"
 
+#include <algorithm>
+
 #include "engine/nn/recompute.h"
 #include "kernels/elementwise.h"
 
@@ -114,6 +116,36 @@ Tensor TransformerLayer::backward_post_norm(const Tensor& dy, MicroBatchContext&
     add_into(dstream, dsum);
   }
   return dstream;
+}
+
+ModuleCost TransformerLayer::cost(const CostQuery& query) const {
+  const double stream = branches_.front().norm->cost(query).input;  // a residual-stream tensor
+  ModuleCost c;
+  c.input = stream;
+  double later = 0;  // saved bytes of the branches whose backward already ran
+  for (size_t i = branches_.size(); i-- > 0;) {
+    const Branch& b = branches_[i];
+    const ModuleCost norm = b.norm->cost(query);
+    const ModuleCost layer = b.layer->cost(query);
+    const double kept = b.checkpointed ? layer.input : layer.saved;
+    // The layer's backward, after re-running its forward when checkpointed.
+    const double layer_backward = layer.backward + (layer.saved - kept);
+    // Beside the stream's gradient: the caller's incoming one, below the last branch.
+    const double outer = i + 1 < branches_.size() ? stream : 0.0;
+    const double dropout = b.dropout->p() > 0 ? stream : 0.0;  // its gradient of dy
+    if (post_norm_) {  // the norm's backward runs first, then the branch with dstream alive
+      c.backward = std::max({c.backward, norm.backward + outer - later,
+                             layer_backward + dropout + stream + outer - later - norm.saved});
+    } else {  // the branch first, then the norm's backward_add with dstream alive
+      c.backward = std::max({c.backward, layer_backward + dropout + outer - later,
+                             norm.backward + stream + outer - later - kept});
+    }
+    later += norm.saved + kept;
+    c.flops += layer.flops;
+    c.tensor_parallel_bytes += layer.tensor_parallel_bytes;
+  }
+  c.saved = later;
+  return c;
 }
 
 ME_REGISTER(LayerRegistry, "transformer_layer", TransformerLayer);

@@ -27,6 +27,11 @@ class TransformerLayer final : public Layer {
 
   Tensor forward(const Tensor& x, MicroBatchContext& ctx) override;    // (B, T, C)
   Tensor backward(const Tensor& dy, MicroBatchContext& ctx) override;  // (B, T, C)
+  // Its branches' norms and layers (a checkpointed branch keeps only its input, and re-runs its
+  // forward in backward), plus what its own backward holds: the residual stream's gradient beside
+  // a branch's (and the caller's incoming gradient below the last branch), the hidden dropout's
+  // gradient.
+  ModuleCost cost(const CostQuery& query) const override;
 
  private:
   struct Branch {

@@ -1,49 +1,77 @@
-// Analytic cost of a recipe on its layout. Parameter shapes come from constructing the registered
-// model (declarations only: nothing is allocated); sharding follows Megatron's rules: 2-D weights
-// split over tensor-parallel ranks, column-parallel biases (qkv, fc1) too, norms and row-parallel
-// biases replicated; layers split over pipeline stages as the trainer splits them (even, uneven
-// first/last, interleaved chunks), embeddings on the first stage and the output layer (or the tied
-// embedding's copy) on the last.
+// Analytic cost of a recipe on its layout, read off the registered model's modules: parameters
+// from the shapes they declare (the whole model for totals; each pipeline stage's model, built
+// under the trainer's tensor-parallel and pipeline scopes, for what a rank holds), FLOPs and
+// tensor-parallel traffic from their cost reports (Model::chunk_cost), pipeline traffic from the
+// tensors their chunks exchange (chunk_inputs / chunk_outputs), memory from
+// engine/plan/memory_plan.
 #include "engine/plan/plan.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "engine/models/model.h"
 #include "datasets/padded_vocab.h"
+#include "engine/models/word_embedding_copy.h"
+#include "engine/nn/embedding.h"
 #include "engine/parallel/pipeline_layout.h"
+#include "engine/plan/stage_model.h"
 
 namespace me {
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+double count(const std::vector<const Parameter*>& params) {
+  double n = 0;
+  for (const Parameter* p : params) n += static_cast<double>(p->numel());
+  return n;
 }
 
-bool is_embedding(const Parameter& p) { return p.name.rfind("embedding.", 0) == 0; }
-
-bool tensor_parallel_sharded(const Parameter& p) {
-  if (p.name == "embedding.position_embeddings.weight") return false;  // replicated, as Megatron
-  if (p.shape.size() == 2) return true;
-  return ends_with(p.name, "linear_qkv.bias") || ends_with(p.name, "linear_fc1.bias");
-}
-
-// Pipeline stage holding a parameter, or -1 for the last stage.
-int64_t pipeline_stage(const Parameter& p, const PipelineLayout& layout) {
-  if (is_embedding(p)) return 0;
-  const std::string prefix = "decoder.layers.";
-  if (p.name.rfind(prefix, 0) != 0) return -1;  // final norm, output layer
-  const int64_t layer = std::stoll(p.name.substr(prefix.size()));
-  for (int64_t rank = 0; rank < layout.pp; ++rank) {
-    for (int64_t chunk = 0; chunk < layout.vpp; ++chunk) {
-      const LayerRange range = layout.layers(rank, chunk);
-      if (layer >= range.begin && layer < range.end) return rank;
-    }
+// Parameters of the input embeddings and of a last stage's tied copy of the word table, wherever
+// they sit in the module tree.
+double embedding_parameters(const Module& module) {
+  if (dynamic_cast<const LanguageModelEmbedding*>(&module) ||
+      dynamic_cast<const WordEmbeddingCopy*>(&module)) {
+    return count(module.parameters());
   }
-  return -1;
+  double n = 0;
+  for (const Module* child : module.children()) n += embedding_parameters(*child);
+  return n;
+}
+
+double chunk_specs_bytes(const std::vector<TensorSpec>& specs) {
+  double bytes = 0;
+  for (const TensorSpec& spec : specs) bytes += static_cast<double>(spec_bytes(spec));
+  return bytes;
+}
+
+// What one pipeline rank holds and sends per step.
+struct StageFigures {
+  double parameters = 0;
+  double tensor_parallel_bytes = 0;
+  double pipeline_bytes = 0;
+};
+
+StageFigures stage_figures(const Recipe& recipe, const PipelineStage& stage,
+                           int64_t padded_vocab_size) {
+  const auto model = build_stage_model(recipe, stage, recipe.parallel.tensor_model_parallel_size,
+                                       padded_vocab_size);
+  const CostQuery query = cost_query(recipe);
+  const double microbatches = static_cast<double>(recipe.derived.num_microbatches);
+  const double tokens =
+      static_cast<double>(recipe.train.micro_batch_size * recipe.model.seq_length);
+  StageFigures f;
+  f.parameters = count(std::as_const(*model).parameters());
+  for (int64_t c = 0; c < model->num_chunks(); ++c) {
+    f.tensor_parallel_bytes +=
+        model->chunk_cost(c, query).modules.tensor_parallel_bytes * tokens * microbatches;
+    // Forward sends the outputs, backward the inputs' gradients.
+    f.pipeline_bytes +=
+        (chunk_specs_bytes(model->chunk_outputs(c)) + chunk_specs_bytes(model->chunk_inputs(c))) *
+        microbatches;
+  }
+  return f;
 }
 
 bool half_precision(const Recipe& r) { return r.mixed_precision.bf16 || r.mixed_precision.fp16; }
@@ -62,47 +90,34 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
   r.padded_vocab_size = m.padded_vocab_size.value_or(
       padded_vocab_size(vocab_size, m.make_vocab_size_divisible_by, tp));
 
-  const auto model = ModelRegistry::instance().create(m.type, recipe, r.padded_vocab_size);
-  const std::vector<Parameter*> params = model->parameters();
-  const PipelineLayout layout = PipelineLayout::of(recipe);
-  std::vector<double> stage_params(static_cast<size_t>(pp), 0.0);
-  double matrix_params = 0;  // weights every token multiplies through (6 FLOPs each per token)
-  for (const Parameter* p : params) {
-    const double n = static_cast<double>(p->numel());
-    r.parameters += n;
-    if (is_embedding(*p))
-      r.embedding_parameters += n;
-    else if (p->shape.size() == 2)
-      matrix_params += n;
-    const int64_t stage = pipeline_stage(*p, layout);
-    stage_params[static_cast<size_t>(stage < 0 ? pp - 1 : stage)] +=
-        tensor_parallel_sharded(*p) ? n / tp : n;
+  // The whole model on one rank: every layer, nothing sharded.
+  const auto whole =
+      build_stage_model(recipe, PipelineStage::whole(m.num_layers), 1, r.padded_vocab_size);
+  r.parameters = count(std::as_const(*whole).parameters());
+  r.embedding_parameters = embedding_parameters(*whole);
+  const CostQuery query = cost_query(recipe);
+  for (int64_t c = 0; c < whole->num_chunks(); ++c) {
+    r.flops_per_token += whole->chunk_cost(c, query).modules.flops;
   }
-  const double hidden = static_cast<double>(m.hidden_size);
-  const double vocab = static_cast<double>(r.padded_vocab_size);
-  const bool tied = !m.untie_embeddings_and_output_weights;
-  if (tied) matrix_params += hidden * vocab;  // the word embedding doubles as the LM head
-  if (tied && pp > 1) stage_params.back() += hidden * vocab / tp;  // last stage's copy
-  r.parameters_per_rank = *std::max_element(stage_params.begin(), stage_params.end());
-
   const double s = static_cast<double>(m.seq_length);
-  const double gbs = static_cast<double>(d.global_batch_size);
-  r.tokens_per_step = gbs * s;
-  const double q_width = static_cast<double>(d.kv_channels * m.num_attention_heads);
-  r.flops_per_step = 6.0 * r.tokens_per_step * matrix_params +
-                     6.0 * gbs * s * s * q_width * static_cast<double>(m.num_layers);
-  r.flops_per_token = r.flops_per_step / r.tokens_per_step;
+  r.tokens_per_step = static_cast<double>(d.global_batch_size) * s;
+  r.flops_per_step = r.flops_per_token * r.tokens_per_step;
 
+  const PipelineLayout layout = PipelineLayout::of(recipe);
+  for (int64_t rank = 0; rank < pp; ++rank) {
+    const StageFigures f =
+        stage_figures(recipe, PipelineStage::of(layout, rank), r.padded_vocab_size);
+    r.parameters_per_rank = std::max(r.parameters_per_rank, f.parameters);
+    r.communication.tensor_parallel =
+        std::max(r.communication.tensor_parallel, f.tensor_parallel_bytes);
+    r.communication.pipeline_parallel =
+        std::max(r.communication.pipeline_parallel, f.pipeline_bytes);
+  }
   r.memory = plan_memory(recipe, r.padded_vocab_size);
 
+  // Data parallel per step and rank (bytes sent): ring all-reduce moves 2 (n-1)/n of the buffer.
   const bool half = half_precision(recipe);
-  const double split = static_cast<double>(tp);
-  const double act_bytes = half ? 2.0 : 4.0;
-  const double mbs_tokens = static_cast<double>(recipe.train.micro_batch_size) * s;
-  const double layers = static_cast<double>(layout.layers_on_rank(0));
   const double n_rank = r.parameters_per_rank;
-
-  // Communication per step and rank (bytes sent): ring all-reduce moves 2 (n-1)/n of the buffer.
   const double grad_bytes = n_rank * 4.0;
   if (dp > 1) {
     const double ring = (dp - 1.0) / dp;
@@ -111,16 +126,9 @@ PlanReport plan_recipe(const Recipe& recipe, int64_t vocab_size) {
             ? ring * grad_bytes + ring * n_rank * (half ? 2.0 : 4.0)  // reduce-scatter + gather
             : 2.0 * ring * grad_bytes;
   }
-  const double microbatches = static_cast<double>(d.num_microbatches);
-  if (tp > 1) {  // two all-reduces (or gather + scatter) forward and two backward per layer
-    r.communication.tensor_parallel =
-        4.0 * 2.0 * (split - 1.0) / split * mbs_tokens * hidden * act_bytes * layers * microbatches;
-  }
-  if (pp > 1) {  // activations forward, their gradients backward, per micro-batch and chunk
-    const double chunks = static_cast<double>(layout.vpp);
-    r.communication.pipeline_parallel =
-        2.0 * mbs_tokens * hidden * act_bytes * microbatches * chunks;
-    r.pipeline_bubble = (pp - 1.0) / (chunks * microbatches);  // Megatron: (pp - 1) / (vpp m)
+  if (pp > 1) {  // Megatron: (pp - 1) / (vpp m)
+    r.pipeline_bubble =
+        (pp - 1.0) / (static_cast<double>(layout.vpp) * static_cast<double>(d.num_microbatches));
   }
   return r;
 }

@@ -1,6 +1,7 @@
 // `megatron-engine plan`: what a recipe costs on a layout before anything is allocated:
 // parameters (total and per rank), FLOPs, memory per rank, communication per step, pipeline
-// bubble. Parameter counts come from the registered model itself (its declared shapes).
+// bubble. Every figure comes from the registered model itself: its declared shapes and its
+// modules' cost reports (engine/nn/module_cost.h).
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,7 @@
 
 namespace me {
 
-struct CommunicationPlan {  // bytes each rank sends per step
+struct CommunicationPlan {  // bytes the busiest rank sends per step
   double data_parallel = 0, tensor_parallel = 0, pipeline_parallel = 0;
 };
 
@@ -19,10 +20,12 @@ struct PlanReport {
   int64_t world_size = 1;
   int64_t vocab_size = 0, padded_vocab_size = 0;
   double parameters = 0;            // the whole model
-  double embedding_parameters = 0;  // word (+ position) embeddings
+  double embedding_parameters = 0;  // the input embedding's: word (+ position) tables
   double parameters_per_rank = 0;   // the busiest rank (tp shard of its pipeline stage)
   double tokens_per_step = 0;
-  double flops_per_step = 0;  // Megatron's formula (megatron-facts 2.8), all ranks together
+  // The modules' training FLOPs (GEMMs and attention's products: for GPT Megatron's formula,
+  // megatron-facts 2.8), all ranks together.
+  double flops_per_step = 0;
   double flops_per_token = 0;
   MemoryPlan memory;  // peak per rank as the allocator counts it (engine/plan/memory_plan.h)
   CommunicationPlan communication;

@@ -1,8 +1,9 @@
 // `megatron-engine plan --json` against real runs: tiny GPTs train 2 steps on the CPU on 1 rank,
 // dp 2 with the distributed optimizer, tp 2 (with and without sequence parallelism), pp 2 (1F1B,
-// 4 micro-batches; also with dropout) and with full recompute, and each rank's measured peak (the
-// tensor allocator's high-water mark, logged at exit) must be its pipeline rank's planned total
-// within kBound.
+// 4 micro-batches; also with dropout), with full recompute, with a hybrid layer pattern (*-*-, on
+// 1 rank and pp 2) and a Llama shape at pp 2, and each rank's measured peak (the tensor
+// allocator's high-water mark, logged at exit) must be its pipeline rank's planned total within
+// kBound.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -78,6 +79,21 @@ TEST_CASE("plan peak memory per rank agrees with measured cpu runs") {
       {"full recompute", 1,
        "--set train.recompute_granularity=full --set train.recompute_method=uniform --set "
        "train.recompute_num_layers=1"},
+      // Attention-only and MLP-only layers, each reporting its own bytes.
+      {"hybrid *-*-", 1, "--set 'model.hybrid_override_pattern=\"*-*-\"'"},
+      {"hybrid *-*- pp 2", 2,
+       "--set 'model.hybrid_override_pattern=\"*-*-\"' --set "
+       "parallel.pipeline_model_parallel_size=2"},
+      // The first stages peak in an MLP's fc1 backward: with SwiGLU, and under sequence
+      // parallelism (its gathered input and whole dx) with a narrow MLP.
+      {"tp 2 sequence parallel x pp 2, ffn 64", 4,
+       "--set parallel.tensor_model_parallel_size=2 --set parallel.sequence_parallel=true --set "
+       "parallel.pipeline_model_parallel_size=2 --set model.ffn_hidden_size=64"},
+      {"llama shape pp 2", 2,
+       "--set model.normalization=RMSNorm --set model.swiglu=true --set model.num_query_groups=2 "
+       "--set model.group_query_attention=true --set model.position_embedding_type=rope --set "
+       "model.untie_embeddings_and_output_weights=true --set model.add_bias_linear=false --set "
+       "parallel.pipeline_model_parallel_size=2"},
   };
   for (const auto& run : runs) {
     INFO("run: " << std::string(run.name));

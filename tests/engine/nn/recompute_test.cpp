@@ -179,8 +179,9 @@ TEST_CASE("saved activation bytes drop by the per-layer figures of engine/plan")
   const test::TinyGpt tiny = tiny_with_dropout(false);
   const int64_t c = tiny.hidden_size, h = tiny.num_attention_heads, f = tiny.ffn_hidden_size;
   const size_t tokens = kB * kT, f32 = 4;
-  // Per token and layer (engine/plan/activation_bytes.cpp): x, ln1 out, h, ln2 out (4C) and both
-  // norms' mean and rstd (4); q, k, v, attention out (4C), lse (H); fc1 out and fc2 in (2F).
+  // Per token and layer (the layers' cost reports, engine/nn/module_cost.h): x, ln1 out, h, ln2 out
+  // (4C) and both norms' mean and rstd (4); q, k, v, attention out (4C), lse (H); fc1 out and fc2
+  // in (2F).
   const size_t layer = tokens * f32 * static_cast<size_t>(8 * c + 4 + h + 2 * f);
   const size_t input = tokens * f32 * static_cast<size_t>(c);
   const size_t attention = tokens * f32 * static_cast<size_t>(4 * c + h);

@@ -7,14 +7,18 @@
 #include "engine/core/allocator.h"
 #include "engine/models/model.h"
 #include "datasets/padded_vocab.h"
+#include "engine/models/transformer_config.h"
+#include "engine/nn/layer_norm.h"
+#include "engine/nn/lm_head.h"
 #include "engine/nn/tensor_parallel.h"
+#include "engine/nn/transformer_layer.h"
 #include "engine/optim/optimizer.h"
 #include "engine/optim/param_buffers.h"
 #include "engine/distributed/grad_reducer.h"
 #include "engine/parallel/pipeline_layout.h"
 #include "engine/parallel/topology.h"
-#include "engine/plan/activation_bytes.h"
 #include "engine/plan/memory_plan.h"
+#include "engine/plan/stage_model.h"
 #include "tests/support/process.h"
 
 using namespace me;
@@ -83,27 +87,48 @@ TEST_CASE("weights gradients and optimizer state are what the trainer's buffers 
   }
 }
 
+namespace {
+
+// Per token: the first chunk of pipeline rank `rank`'s model, as plan_memory builds it.
+ChunkCost stage_chunk(const Recipe& recipe, int64_t rank) {
+  const PipelineStage stage = PipelineStage::of(PipelineLayout::of(recipe), rank);
+  const auto model =
+      build_stage_model(recipe, stage, recipe.parallel.tensor_model_parallel_size, kPadded);
+  return model->chunk_cost(0, cost_query(recipe));
+}
+
+}  // namespace
+
 TEST_CASE("pipeline ranks peak with their 1F1B in-flight micro-batches") {
   // pp 2, 2 layers a stage. Rank 0 runs F0 | F1 B0 | F2 B1 | F3 B2 | B3, one exchange between
   // steps: two micro-batches are held when B0 starts, each with its layers, token ids and
-  // positions, and F1's output waits for the exchange after the step; the busiest backward moment
-  // is a layer's MLP backward (its incoming gradient, B0's input, counted there). Rank 1 runs
-  // F0 B0 | F1 B1 | ...: one micro-batch, with the head, held at B0; then either the head's
-  // backward or, once the head's buffers are gone, the top layer's MLP backward is the larger
-  // transient.
+  // positions, and F1's output (a hidden state, C * 4 per token) waits for the exchange after the
+  // step; the busiest backward moment is a layer's MLP backward (its incoming gradient, B0's
+  // input, counted there). Rank 1 runs F0 B0 | F1 B1 | ...: one micro-batch, with the head, held
+  // at B0; then either the head's backward or, once the head's buffers are gone, the top layer's
+  // MLP backward is the larger transient.
   const Recipe recipe = load({"parallel.pipeline_model_parallel_size=2"}, 2);
-  const TokenBytes b = token_bytes(recipe, kPadded);
   const MemoryPlan plan = plan_memory(recipe, kPadded);
   REQUIRE(plan.stages.size() == 2);
   const RankMemory& first = plan.stages[0];
   const RankMemory& last = plan.stages[1];
-  CHECK(first.activations ==
-        doctest::Approx(2 * kTokens * (2 * b.layer_full + b.positions + b.embedding)));
-  CHECK(first.workspace == doctest::Approx(kTokens * (b.layer_backward + b.hidden)));
-  CHECK(last.activations ==
-        doctest::Approx(kTokens * (2 * b.layer_full + b.positions + b.head + b.labels)));
+  const ChunkCost c0 = stage_chunk(recipe, 0), c1 = stage_chunk(recipe, 1);
+  // The batch a stage keeps: positions, and the embedding's token ids or the head's labels.
+  CHECK(c0.batch == 8);
+  CHECK(c1.batch == 8);
+  const CostQuery q = cost_query(recipe);
+  const ModuleCost layer = TransformerLayer("l", layer_config(recipe)).cost(q);
+  CHECK(c0.modules.saved == 2 * layer.saved);
+  CHECK(c0.modules.backward == layer.backward);
+  CHECK(first.activations == doctest::Approx(2 * kTokens * (c0.modules.saved + c0.batch)));
+  CHECK(first.workspace == doctest::Approx(kTokens * (c0.modules.backward + 64 * 4)));
+  const ModuleCost norm = LayerNorm("n", norm_config(recipe, 64)).cost(q);
+  const ModuleCost head = LanguageModelHead("h", lm_head_config(recipe, kPadded), nullptr).cost(q);
+  const double head_saved = norm.saved + head.saved;
+  CHECK(c1.modules.saved == 2 * layer.saved + head_saved);
+  CHECK(last.activations == doctest::Approx(kTokens * (c1.modules.saved + c1.batch)));
   CHECK(last.workspace ==
-        doctest::Approx(kTokens * std::max(b.head_backward, b.layer_backward - b.head)));
+        doctest::Approx(kTokens * std::max(head.backward, layer.backward - head_saved)));
   CHECK(plan.pipeline_rank == (first.total() >= last.total() ? 0 : 1));
   CHECK(plan.total() == std::max(first.total(), last.total()));
 
@@ -111,7 +136,7 @@ TEST_CASE("pipeline ranks peak with their 1F1B in-flight micro-batches") {
   const Recipe single =
       load({"parallel.pipeline_model_parallel_size=2", "train.global_batch_size=2"}, 2);
   CHECK(plan_memory(single, kPadded).stages[0].activations ==
-        doctest::Approx(kTokens * (2 * b.layer_full + b.positions + b.embedding)));
+        doctest::Approx(kTokens * (c0.modules.saved + c0.batch)));
 }
 
 TEST_CASE("full recompute keeps group inputs and peaks in the top group's backward") {
@@ -122,13 +147,17 @@ TEST_CASE("full recompute keeps group inputs and peaks in the top group's backwa
   const Recipe recipe = load({"train.recompute_granularity=full", "train.recompute_method=uniform",
                               "train.recompute_num_layers=1"},
                              1);
-  const TokenBytes b = token_bytes(recipe, kPadded);
+  const CostQuery q = cost_query(recipe);
+  const ModuleCost layer = TransformerLayer("l", layer_config(recipe)).cost(q);
+  const ModuleCost norm = LayerNorm("n", norm_config(recipe, 64)).cost(q);
+  const ModuleCost head = LanguageModelHead("h", lm_head_config(recipe, kPadded), nullptr).cost(q);
+  const double head_saved = norm.saved + head.saved, input = 64 * 4, batch = 16;
   const MemoryPlan plan = plan_memory(recipe, kPadded);
-  CHECK(plan.activations == doctest::Approx(kTokens * (4 * b.checkpoint + b.batch + b.head)));
-  const double top_layer = b.layer_full - b.checkpoint + b.layer_backward - b.head;
-  CHECK(plan.workspace == doctest::Approx(kTokens * std::max(b.head_backward, top_layer)));
+  CHECK(plan.activations == doctest::Approx(kTokens * (4 * input + batch + head_saved)));
+  const double top_layer = layer.saved - input + layer.backward - head_saved;
+  CHECK(plan.workspace == doctest::Approx(kTokens * std::max(head.backward, top_layer)));
   // The plain recipe reports the same figure as its recompute alternative.
   const MemoryPlan plain = plan_memory(load({}, 1), kPadded);
   CHECK(plain.activations_recompute == doctest::Approx(plan.activations + plan.workspace));
-  CHECK(plain.activations == doctest::Approx(kTokens * (4 * b.layer_full + b.batch + b.head)));
+  CHECK(plain.activations == doctest::Approx(kTokens * (4 * layer.saved + batch + head_saved)));
 }

@@ -1,10 +1,13 @@
-// The plan against closed-form counts: GPT parameters 12 L h^2 + 13 L h + (V + s) h + 2 h, and
-// Megatron's FLOPs formula 72 B s L h^2 (1 + s / (12 h) + V / (12 h L)) for tied, biased GPTs.
+// The plan against closed-form counts: GPT parameters 12 L h^2 + 13 L h + (V + s) h + 2 h,
+// Megatron's FLOPs formula 72 B s L h^2 (1 + s / (12 h) + V / (12 h L)) for tied, biased GPTs and
+// 6 N_matrix + 6 s q_width L per token for GPT and Llama shapes, and a hybrid layer pattern's
+// parameters and FLOPs layer by layer.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
 #include "engine/plan/plan.h"
+#include "tests/support/process.h"
 
 using namespace me;
 
@@ -112,4 +115,65 @@ TEST_CASE("uneven stages and interleaving change the busiest stage and the bubbl
   const PlanReport v = plan_recipe(interleaved, 50257);
   CHECK(v.pipeline_bubble == doctest::Approx(15.0 / (2.0 * interleaved.derived.num_microbatches)));
   CHECK(v.parameters_per_rank == plan_recipe(gpt3_175b(), 50257).parameters_per_rank);
+}
+
+TEST_CASE("FLOPs per token are 6 N_matrix + 6 s q_width L for GPT and Llama shapes") {
+  // N_matrix: every weight a token passes through a GEMM (qkv, proj, fc1, fc2 per layer and the
+  // head, tied or not; not the embedding lookups); q_width: the query heads' width. Causal
+  // attention's scores and values: 12 s q_width per layer and token over half the keys.
+  const struct {
+    const char* recipe;
+    double layers, hidden, q_width, kv_width, ffn, swiglu, seq, vocab;
+  } models[] = {{"gpt/gpt2_124m.yaml", 12, 768, 768, 768, 3072, 1, 1024, 50304},
+                {"llama/llama3_1_8b.yaml", 32, 4096, 4096, 1024, 14336, 2, 8192, 128256}};
+  for (const auto& m : models) {
+    CAPTURE(m.recipe);
+    const Recipe recipe = load_recipe(std::string(ME_SOURCE_DIR) + "/recipes/" + m.recipe, {}, 8,
+                                      RecipePurpose::kPlan);
+    const PlanReport r = plan_recipe(recipe, m.vocab == 50304 ? 50257 : 128256);
+    REQUIRE(r.padded_vocab_size == m.vocab);
+    const double layer = m.hidden * (m.q_width + 2 * m.kv_width) + m.q_width * m.hidden +
+                         m.hidden * m.swiglu * m.ffn + m.ffn * m.hidden;
+    const double n_matrix = m.layers * layer + m.vocab * m.hidden;
+    CHECK(r.flops_per_token ==
+          doctest::Approx(6 * n_matrix + 6 * m.seq * m.q_width * m.layers).epsilon(1e-12));
+    CHECK(r.flops_per_step == doctest::Approx(r.flops_per_token * r.tokens_per_step));
+  }
+}
+
+TEST_CASE("a hybrid pattern plans its attention-only and mlp-only layers") {
+  // 4 layers *-*- of hidden 64 (4 heads), F 256, sequence 32, vocabulary 200 padded to 256
+  // (tied), learned positions, biases, LayerNorm.
+  testing::TempDir dir;
+  testing::write_text(dir / "r.yaml", R"(model: {num_layers: 4, hidden_size: 64,
+  num_attention_heads: 4, seq_length: 32, max_position_embeddings: 32,
+  hybrid_override_pattern: "*-*-"}
+data: {mock_data: true}
+tokenizer: {vocab_size: 200}
+train: {micro_batch_size: 2, global_batch_size: 8, train_iters: 1}
+optimizer: {lr: 0.001}
+)");
+  const double h = 64, f = 256, s = 32, v = 256;
+  const double attention = 4 * h * h + 4 * h + 2 * h;  // qkv and proj with biases, their norm
+  const double mlp = 2 * h * f + f + h + 2 * h;        // fc1 and fc2 with biases, their norm
+  const double embedding = (v + s) * h;
+  const PlanReport one = plan_recipe(load_recipe(dir / "r.yaml", {}, 1, RecipePurpose::kPlan), 200);
+  CHECK(one.parameters == 2 * attention + 2 * mlp + embedding + 2 * h);  // + the final norm
+  CHECK(one.embedding_parameters == embedding);
+  // Per token: attention-only layers have no MLP FLOPs and MLP-only layers no attention FLOPs.
+  const double attention_flops = 6 * (4 * h * h) + 6 * s * h;
+  const double mlp_flops = 6 * (2 * h * f);
+  CHECK(one.flops_per_token ==
+        doctest::Approx(2 * attention_flops + 2 * mlp_flops + 6 * v * h).epsilon(1e-12));
+
+  // pp 2: "*-" on each stage; the first holds the embedding, the last the final norm and its
+  // copy of the tied word table.
+  const PlanReport pp =
+      plan_recipe(load_recipe(dir / "r.yaml", {"parallel.pipeline_model_parallel_size=2"}, 2,
+                              RecipePurpose::kPlan),
+                  200);
+  CHECK(pp.parameters == one.parameters);
+  CHECK(pp.parameters_per_rank == attention + mlp + embedding);
+  // One hidden state (mbs 2 x 32 x 64 f32) sent forward or back per micro-batch (4 a step).
+  CHECK(pp.communication.pipeline_parallel == 4 * 2 * s * h * 4);
 }
