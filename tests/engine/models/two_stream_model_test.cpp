@@ -12,13 +12,13 @@
 #include <map>
 #include <memory>
 
+#include "engine/distributed/pipeline_schedule.h"
 #include "engine/models/model.h"
 #include "engine/models/transformer_config.h"
 #include "engine/nn/embedding.h"
 #include "engine/nn/layer_stack.h"
 #include "engine/nn/lm_head.h"
 #include "engine/parallel/parallel_groups.h"
-#include "engine/distributed/pipeline_schedule.h"
 #include "engine/train/loss_totals.h"
 #include "kernels/elementwise.h"
 #include "tests/support/module_grad_check.h"
@@ -75,6 +75,8 @@ class TwoStreamModel final : public Model {
             {"sample loss", LossNormalization::kPerSample, 0.5}};
   }
   int64_t num_chunks() const override { return static_cast<int64_t>(stage_.chunks.size()); }
+  // A test double: never planned.
+  ChunkCost chunk_cost(int64_t, const CostQuery&) const override { return {}; }
   std::vector<TensorSpec> chunk_inputs(int64_t chunk) const override {
     return stage_.holds_embedding(chunk) ? std::vector<TensorSpec>{} : streams();
   }

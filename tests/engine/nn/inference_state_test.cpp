@@ -199,6 +199,7 @@ class ToyRecurrentMixer final : public Layer {
   Tensor backward(const Tensor&, MicroBatchContext&) override {
     throw Error("inference only", name());
   }
+  ModuleCost cost(const CostQuery&) const override { return {}; }  // inference only
 
  private:
   int64_t channels_;
@@ -303,6 +304,7 @@ class ToyCrossAttention final : public Layer {
   Tensor backward(const Tensor&, MicroBatchContext&) override {
     throw Error("inference only", name());
   }
+  ModuleCost cost(const CostQuery&) const override { return {}; }  // inference only
 };
 
 // Query q (C) against memory rows m (Tm, C) of which the first n are real.

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "engine/models/gpt.h"
 #include "datasets/padded_vocab.h"
+#include "engine/models/gpt.h"
 #include "engine/models/transformer_config.h"
 #include "engine/recipe/recipe.h"
 #include "tests/support/lm_loss.h"
@@ -234,7 +234,8 @@ class AuxLoss final : public Layer {
     const double* v = x.data<double>();
     for (int64_t i = 0; i < x.numel(); ++i) d[i] += 2.0 * v[i] * grad;
     return dx;
-  }
+  }  // A test double: never planned.
+  ModuleCost cost(const CostQuery&) const override { return {}; }
 
  private:
   struct Saved {

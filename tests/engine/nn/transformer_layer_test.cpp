@@ -97,7 +97,8 @@ class MemoryMean final : public Layer {
           for (int64_t k = 0; k < c; ++k) pd[(i * tm + s) * c + k] += pdy[(i * t + q) * c + k] / tm;
     ctx.add_memory_grad(dm);
     return dy.clone();
-  }
+  }  // A test double: never planned.
+  ModuleCost cost(const CostQuery&) const override { return {}; }
 };
 ME_REGISTER(LayerRegistry, "memory_mean_for_test", MemoryMean);
 
